@@ -1,0 +1,8 @@
+"""Everything under /api/v1/, collected from the apps."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("accounts.api.urls")),
+    path("", include("registry.api.urls")),
+]

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class RegistryConfig(AppConfig):
+    name = "registry"
+    verbose_name = "Registry"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        import registry.services.lineage  # noqa: F401 - registers the registry's lineage kinds
+        from registry import models as m
+
+        auditlog.register(m.RegisteredModel, m2m_fields={"tags"})
+        auditlog.register(m.Dataset, m2m_fields={"tags"})
+        auditlog.register(m.DatasetVersion, m2m_fields={"derived_from"})
+        for model in (m.ModelVersion, m.ModelVersionDataset, m.Run, m.RunInput, m.Artifact, m.Tag):
+            auditlog.register(model)

@@ -1,0 +1,19 @@
+from registry.models.artifacts import Artifact
+from registry.models.catalogue import ModelVersion, ModelVersionDataset, RegisteredModel, Tag
+from registry.models.datasets import Dataset, DatasetVersion
+from registry.models.lineage import LineageEdge, LineageNode
+from registry.models.runs import Run, RunInput
+
+__all__ = [
+    "Artifact",
+    "Dataset",
+    "DatasetVersion",
+    "LineageEdge",
+    "LineageNode",
+    "ModelVersion",
+    "ModelVersionDataset",
+    "RegisteredModel",
+    "Run",
+    "RunInput",
+    "Tag",
+]

@@ -1,0 +1,36 @@
+"""Stored artifact files, addressed by content."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from registry.validators import validate_sha256
+
+
+class Artifact(models.Model):
+    """Bytes uploaded to Steward's artifact store. The same bytes are stored once: the row is
+    keyed by their SHA-256, and the file lives at a path derived from it."""
+
+    sha256 = models.CharField(max_length=64, unique=True, validators=[validate_sha256])
+    size_bytes = models.BigIntegerField()
+    original_name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="artifacts"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name or 'artifact'} ({self.sha256[:12]})"
+
+    @property
+    def uri(self) -> str:
+        return f"steward://artifacts/{self.sha256}"
+
+    @property
+    def relative_path(self) -> str:
+        return f"sha256/{self.sha256[:2]}/{self.sha256[2:4]}/{self.sha256}"

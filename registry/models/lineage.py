@@ -1,0 +1,58 @@
+"""The lineage graph: one node per traceable thing, one edge per "was made from".
+
+The domain tables (run inputs, produced-by, derived-from, deployments) say the same facts; the
+services that write them also write these rows, so that any closure is one recursive query over
+two narrow, indexed tables, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from registry.choices import LineageKind, LineageRelation
+
+
+class LineageNode(models.Model):
+    """A dataset version, run, model version or deployment in the lineage graph. ``key`` is its
+    natural key (``credit-risk/3``, a run's UUID) and ``label`` what a picture shows."""
+
+    kind = models.CharField(max_length=24, choices=LineageKind.choices)
+    object_id = models.BigIntegerField()
+    key = models.CharField(max_length=300)
+    label = models.CharField(max_length=300)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id"], name="unique_lineage_object"),
+        ]
+        indexes = [models.Index(fields=["kind", "key"], name="lineage_node_kind_key")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key}"
+
+
+class LineageEdge(models.Model):
+    """``source`` was used to make ``target`` (data into a run, a run into a version, ...)."""
+
+    source = models.ForeignKey(LineageNode, on_delete=models.CASCADE, related_name="out_edges")
+    target = models.ForeignKey(LineageNode, on_delete=models.CASCADE, related_name="in_edges")
+    relation = models.CharField(max_length=24, choices=LineageRelation.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "target", "relation"], name="unique_lineage_edge"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(source=models.F("target")), name="lineage_edge_not_self"
+            ),
+        ]
+        # Upstream walks look edges up by target, downstream walks by source; each index also
+        # covers the other end so the walk never touches the table's heap on PostgreSQL.
+        indexes = [
+            models.Index(fields=["target", "source"], name="lineage_edge_target_source"),
+            models.Index(fields=["source", "target"], name="lineage_edge_source_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} -{self.relation}-> {self.target}"

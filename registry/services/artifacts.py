@@ -1,0 +1,69 @@
+"""The artifact store: content-addressed files under ``settings.ARTIFACT_ROOT``.
+
+Files are written to a temporary name inside the store while they stream in (so the final move
+is an atomic rename on the same file system), hashed on the way, and kept once per SHA-256."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from accounts.models import User
+from core.errors import InvalidInput
+from core.hashing import is_sha256
+from registry.models import Artifact
+
+
+def artifact_root() -> Path:
+    root = Path(settings.ARTIFACT_ROOT).resolve()
+    (root / "tmp").mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def artifact_path(artifact: Artifact) -> Path:
+    """Absolute path of a stored artifact. The path is built from a validated hex digest only,
+    never from anything a client named, so it cannot leave the store."""
+    if not is_sha256(artifact.sha256):
+        raise InvalidInput("Corrupt artifact digest.")
+    return artifact_root() / artifact.relative_path
+
+
+def artifact_store(
+    *,
+    actor: User,
+    temp_path: Path,
+    sha256: str,
+    size_bytes: int,
+    original_name: str = "",
+    content_type: str = "",
+) -> tuple[Artifact, bool]:
+    """Keep the streamed file at ``temp_path`` (already hashed) in the store.
+
+    Returns the artifact and whether it is new. The same bytes uploaded again are not stored a
+    second time: the temporary file is dropped and the existing row returned."""
+    existing = Artifact.objects.filter(sha256=sha256).first()
+    if existing is not None:
+        temp_path.unlink(missing_ok=True)
+        return existing, False
+    final = artifact_root() / f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(temp_path, final)
+    try:
+        with transaction.atomic():
+            artifact = Artifact.objects.create(
+                sha256=sha256, size_bytes=size_bytes, original_name=_safe_name(original_name),
+                content_type=content_type[:100], uploaded_by=actor,
+            )
+    except IntegrityError:
+        # Another upload of the same bytes won the race; its file is the same as ours.
+        return Artifact.objects.get(sha256=sha256), False
+    return artifact, True
+
+
+def _safe_name(name: str) -> str:
+    """Keep only the last path component of a client-given name, as a label."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in base if ch.isprintable())[:255]

@@ -1,0 +1,224 @@
+"""Writes on registered models and model versions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from accounts.models import Team, User
+from core.errors import Conflict, InvalidInput
+from core.hashing import is_sha256
+from registry.choices import DatasetRole, RiskTier
+from registry.models import (
+    Artifact,
+    DatasetVersion,
+    ModelVersion,
+    ModelVersionDataset,
+    RegisteredModel,
+    Run,
+)
+from registry.services.common import full_clean_or_invalid, tags_resolve
+from registry.services.lineage import lineage_edge_add, lineage_node_ensure
+from registry.services.validation import require_mapping, require_metrics, require_packages
+
+MODEL_VERSION_DATASET_ROLES = {DatasetRole.TRAIN, DatasetRole.VALIDATION, DatasetRole.TEST}
+
+
+@transaction.atomic
+def registered_model_create(
+    *,
+    actor: User,
+    name: str,
+    owner_team: Team,
+    risk_tier: str = RiskTier.MEDIUM,
+    description: str = "",
+    tags: Iterable[str] = (),
+) -> RegisteredModel:
+    """Register a new model name for a team."""
+    model = RegisteredModel(
+        name=name, owner_team=owner_team, risk_tier=risk_tier, description=description,
+        created_by=actor,
+    )
+    full_clean_or_invalid(model)
+    if RegisteredModel.objects.filter(name=name).exists():
+        raise Conflict(f"A model named '{name}' already exists.", field_errors={"name": ["Taken."]})
+    try:
+        with transaction.atomic():
+            model.save()
+    except IntegrityError as exc:  # lost a race with an identical registration
+        raise Conflict(f"A model named '{name}' already exists.") from exc
+    model.tags.set(tags_resolve(tags))
+    return model
+
+
+@transaction.atomic
+def registered_model_update(
+    *,
+    actor: User,
+    model: RegisteredModel,
+    description: str | None = None,
+    risk_tier: str | None = None,
+    owner_team: Team | None = None,
+    tags: Iterable[str] | None = None,
+) -> RegisteredModel:
+    """Change a model's descriptive fields. Its name is its identity and never changes."""
+    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    if description is not None:
+        model.description = description
+    if risk_tier is not None:
+        model.risk_tier = risk_tier
+    if owner_team is not None:
+        model.owner_team = owner_team
+    full_clean_or_invalid(model)
+    model.save()
+    if tags is not None:
+        model.tags.set(tags_resolve(tags))
+    return model
+
+
+def _resolve_artifact(
+    *, artifact: Artifact | None, uri: str, sha256: str, size: int | None
+) -> tuple[str, str, int | None]:
+    """A version points at a stored artifact, or at an external URI with a declared hash."""
+    if artifact is not None:
+        if sha256 and sha256 != artifact.sha256:
+            raise InvalidInput(
+                "artifact_sha256 does not match the stored artifact.",
+                field_errors={"artifact_sha256": ["Does not match the uploaded artifact."]},
+            )
+        return artifact.uri, artifact.sha256, artifact.size_bytes
+    if not uri:
+        raise InvalidInput(
+            "Give an uploaded artifact or an artifact_uri with its artifact_sha256.",
+            field_errors={"artifact_uri": ["Required when no uploaded artifact is given."]},
+        )
+    if not is_sha256(sha256):
+        raise InvalidInput(
+            "artifact_sha256 must be the 64-character hex SHA-256 of the artifact.",
+            field_errors={"artifact_sha256": ["Required: 64 lower-case hex characters."]},
+        )
+    if size is not None and size < 0:
+        raise InvalidInput("artifact_size cannot be negative.", field_errors={"artifact_size": ["Must be >= 0."]})
+    return uri, sha256, size
+
+
+def _dataset_links(
+    run: Run | None, datasets: Sequence[tuple[DatasetVersion, str]]
+) -> list[tuple[DatasetVersion, str]]:
+    """The version's datasets; when none are named they are the run's train/validation/test
+    inputs, so a version registered from a run needs no repetition."""
+    if datasets:
+        for _, role in datasets:
+            if role not in MODEL_VERSION_DATASET_ROLES:
+                raise InvalidInput(
+                    f"Dataset role '{role}' is not one of train, validation, test.",
+                    field_errors={"datasets": [f"Unknown role '{role}'."]},
+                )
+        return list(dict.fromkeys(datasets))
+    if run is None:
+        return []
+    return [
+        (link.dataset_version, link.role)
+        for link in run.input_links.select_related("dataset_version__dataset")
+        if link.role in MODEL_VERSION_DATASET_ROLES
+    ]
+
+
+@transaction.atomic
+def model_version_register(
+    *,
+    actor: User,
+    registered_model: RegisteredModel,
+    artifact: Artifact | None = None,
+    artifact_uri: str = "",
+    artifact_sha256: str = "",
+    artifact_size: int | None = None,
+    framework: str = "",
+    input_schema: dict | None = None,
+    output_schema: dict | None = None,
+    params: dict | None = None,
+    metrics: dict | None = None,
+    run: Run | None = None,
+    datasets: Sequence[tuple[DatasetVersion, str]] = (),
+    derived_from: ModelVersion | None = None,
+    description: str = "",
+    code_repository: str = "",
+    code_commit: str = "",
+    code_path: str = "",
+    python_version: str = "",
+    packages: dict | None = None,
+    image_digest: str = "",
+) -> ModelVersion:
+    """Register the next version of ``registered_model`` with its full provenance.
+
+    Numbers are 1, 2, 3... per model. The model row is locked while the next number is chosen,
+    so concurrent registrations queue instead of colliding (the unique constraint is the
+    backstop)."""
+    uri, sha256, size = _resolve_artifact(
+        artifact=artifact, uri=artifact_uri, sha256=artifact_sha256, size=artifact_size
+    )
+    links = _dataset_links(run, datasets)
+    locked = RegisteredModel.objects.select_for_update().get(pk=registered_model.pk)
+    current = locked.versions.aggregate(highest=Max("version"))["highest"] or 0
+    version = ModelVersion(
+        registered_model=locked,
+        version=current + 1,
+        description=description,
+        artifact=artifact,
+        artifact_uri=uri,
+        artifact_sha256=sha256,
+        artifact_size=size,
+        framework=framework,
+        input_schema=require_mapping("input_schema", input_schema),
+        output_schema=require_mapping("output_schema", output_schema),
+        params=require_mapping("params", params),
+        metrics=require_metrics("metrics", metrics),
+        run=run,
+        derived_from=derived_from,
+        registered_by=actor,
+        code_repository=code_repository,
+        code_commit=code_commit,
+        code_path=code_path,
+        python_version=python_version,
+        packages=require_packages("packages", packages),
+        image_digest=image_digest,
+    )
+    full_clean_or_invalid(version, exclude=["registered_model", "run", "derived_from", "artifact"])
+    version.save()
+    ModelVersionDataset.objects.bulk_create(
+        ModelVersionDataset(model_version=version, dataset_version=dv, role=role)
+        for dv, role in links
+    )
+    _record_version_lineage(version, links)
+    return version
+
+
+def _record_version_lineage(
+    version: ModelVersion, links: Sequence[tuple[DatasetVersion, str]]
+) -> None:
+    lineage_node_ensure(version)
+    run_inputs: set[tuple[int, str]] = set()
+    if version.run is not None:
+        lineage_edge_add(source=version.run, target=version, relation="produced")
+        run_inputs = set(version.run.input_links.values_list("dataset_version_id", "role"))
+    for dataset_version, role in links:
+        # Data the run already read reaches the version through the run; a direct edge
+        # would only duplicate that path in every picture.
+        if (dataset_version.pk, role) not in run_inputs:
+            lineage_edge_add(source=dataset_version, target=version, relation=role)
+    if version.derived_from is not None:
+        lineage_edge_add(source=version.derived_from, target=version, relation="derived_from")
+
+
+@transaction.atomic
+def model_version_update(
+    *, actor: User, version: ModelVersion, description: str | None = None
+) -> ModelVersion:
+    """Change what may change after registration: the description. Provenance is immutable."""
+    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    if description is not None:
+        version.description = description
+    version.save(update_fields=["description", "updated_at"])
+    return version

@@ -1,0 +1,31 @@
+"""Helpers the registry services share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from core.errors import InvalidInput
+from registry.models import Tag
+
+
+def full_clean_or_invalid(instance: models.Model, *, exclude: Iterable[str] = ()) -> None:
+    """Run the model's field validators and turn failures into a 400 with field errors."""
+    try:
+        instance.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        errors = {field: [str(m) for m in messages] for field, messages in exc.message_dict.items()}
+        first = next(iter(errors.items()))
+        raise InvalidInput(f"{first[0]}: {first[1][0]}", field_errors=errors) from exc
+
+
+def tags_resolve(names: Iterable[str]) -> list[Tag]:
+    """Return Tag rows for ``names``, creating the missing ones."""
+    tags = []
+    for name in dict.fromkeys(n.strip().lower() for n in names if n and n.strip()):
+        tag = Tag(name=name)
+        full_clean_or_invalid(tag)
+        tags.append(Tag.objects.get_or_create(name=name)[0])
+    return tags

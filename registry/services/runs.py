@@ -1,0 +1,91 @@
+"""Writes on runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import transaction
+
+from accounts.models import Team, User
+from core.errors import InvalidInput
+from registry.choices import DatasetRole, RunKind, RunStatus
+from registry.models import DatasetVersion, Run, RunInput
+from registry.services.common import full_clean_or_invalid
+from registry.services.lineage import lineage_edge_add, lineage_node_ensure
+from registry.services.validation import require_mapping, require_metrics, require_packages
+
+
+@transaction.atomic
+def run_create(
+    *,
+    actor: User,
+    kind: str,
+    team: Team,
+    name: str = "",
+    status: str = RunStatus.COMPLETED,
+    inputs: Sequence[tuple[DatasetVersion, str]] = (),
+    params: dict | None = None,
+    metrics: dict | None = None,
+    started_at: datetime | None = None,
+    ended_at: datetime | None = None,
+    notes: str = "",
+    code_repository: str = "",
+    code_commit: str = "",
+    code_path: str = "",
+    python_version: str = "",
+    packages: dict | None = None,
+    image_digest: str = "",
+) -> Run:
+    """Record a training, transformation or evaluation run and the data it read."""
+    if kind not in RunKind.values:
+        raise InvalidInput(f"Unknown run kind '{kind}'.", field_errors={"kind": ["Unknown kind."]})
+    if started_at and ended_at and ended_at < started_at:
+        raise InvalidInput("ended_at is before started_at.", field_errors={"ended_at": ["Before start."]})
+    run = Run(
+        kind=kind, team=team, name=name, status=status, started_at=started_at, ended_at=ended_at,
+        notes=notes, params=require_mapping("params", params),
+        metrics=require_metrics("metrics", metrics), created_by=actor,
+        code_repository=code_repository, code_commit=code_commit, code_path=code_path,
+        python_version=python_version, packages=require_packages("packages", packages),
+        image_digest=image_digest,
+    )
+    full_clean_or_invalid(run, exclude=["team"])
+    run.save()
+    links = list(dict.fromkeys(inputs))
+    for _, role in links:
+        if role not in DatasetRole.values:
+            raise InvalidInput(f"Unknown dataset role '{role}'.", field_errors={"inputs": [f"Unknown role '{role}'."]})
+    RunInput.objects.bulk_create(RunInput(run=run, dataset_version=dv, role=role) for dv, role in links)
+    lineage_node_ensure(run)
+    for dataset_version, role in links:
+        lineage_edge_add(source=dataset_version, target=run, relation=role)
+    return run
+
+
+@transaction.atomic
+def run_update(
+    *,
+    actor: User,
+    run: Run,
+    status: str | None = None,
+    metrics: dict | None = None,
+    ended_at: datetime | None = None,
+    notes: str | None = None,
+) -> Run:
+    """Report progress of a run: its status, final metrics, end time and notes. What it read
+    and its code stay as recorded."""
+    run = Run.objects.select_for_update().get(pk=run.pk)
+    if status is not None:
+        run.status = status
+    if metrics is not None:
+        run.metrics = {**run.metrics, **require_metrics("metrics", metrics)}
+    if ended_at is not None:
+        if run.started_at and ended_at < run.started_at:
+            raise InvalidInput("ended_at is before started_at.", field_errors={"ended_at": ["Before start."]})
+        run.ended_at = ended_at
+    if notes is not None:
+        run.notes = notes
+    full_clean_or_invalid(run, exclude=["team"])
+    run.save()
+    return run
