@@ -1,0 +1,55 @@
+# Steward: `make demo` serves the demo on the embedded default, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.deps-stamp
+SYSTEM_PACKAGES := graphviz chromium libldap2-dev libsasl2-dev
+PG_URL ?= postgres://postgres@127.0.0.1:5432/steward
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test system-deps deps lint test-postgres test-sqlite bench-lineage clean
+
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[demo,test]'
+	touch $(STAMP)
+
+deps: system-deps $(STAMP)
+
+demo: deps
+	STEWARD_DEMO=true $(PY) manage.py migrate --noinput
+	STEWARD_DEMO=true $(PY) manage.py collectstatic --noinput -v0
+	STEWARD_DEMO=true $(PY) manage.py seed_demo
+	@echo
+	@echo "Steward demo: http://$(HOST):$(PORT)/  (admin console: /admin/, API: /api/docs/)"
+	@echo "Demo users: admin, contributor, validator, manager, auditor, outsider"
+	@echo "Password for every demo user: steward-demo (exists only in demo mode)"
+	@echo
+	STEWARD_DEMO=true $(PY) manage.py runserver $(HOST):$(PORT)
+
+lint: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# The whole suite on PostgreSQL, then everything but the browser tests again on SQLite (the
+# embedded default the demo runs on), so raw SQL is proven on both.
+test: deps lint
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(VENV)/bin/pytest -p no:cacheprovider
+	DATABASE_URL= $(VENV)/bin/pytest -p no:cacheprovider -m "not browser and not postgres" -q
+
+bench-lineage: deps
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) bench/lineage.py
+
+clean:
+	rm -rf var test-artifacts .pytest_cache
