@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-os.environ.setdefault("STEWARD_SECRET_KEY", "test-only-secret-key-not-for-any-deployment-0123456789")
+os.environ.setdefault(
+    "STEWARD_SECRET_KEY", "test-only-secret-key-not-for-any-deployment-0123456789"
+)
 # Playwright's sync API runs an event loop in the test thread; the ORM must still be usable.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -33,9 +35,14 @@ def browser_type_launch_args(browser_type_launch_args):
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
         "args": [
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run",
-            "--disable-crash-reporter", "--disable-breakpad",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-crash-reporter",
+            "--disable-breakpad",
         ],
     }
 

@@ -161,6 +161,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "VersionStatusEnum": "registry.choices.VersionStatus",
+        "RunStatusEnum": "registry.choices.RunStatus",
+    },
 }
 
 # Celery: with REDIS_URL a real worker runs the tasks; without it they run in-process.

@@ -28,13 +28,19 @@ def registered_model_list() -> QuerySet[RegisteredModel]:
     return (
         RegisteredModel.objects.select_related("owner_team", "created_by")
         .prefetch_related("tags")
-        .annotate(version_count=Count("versions", distinct=True), latest_version=Max("versions__version"))
+        .annotate(
+            version_count=Count("versions", distinct=True), latest_version=Max("versions__version")
+        )
     )
 
 
 def model_version_list() -> QuerySet[ModelVersion]:
     return ModelVersion.objects.select_related(
-        "registered_model", "registered_model__owner_team", "registered_by", "run", "artifact",
+        "registered_model",
+        "registered_model__owner_team",
+        "registered_by",
+        "run",
+        "artifact",
         "derived_from__registered_model",
     ).prefetch_related(
         Prefetch(
@@ -48,7 +54,9 @@ def dataset_list() -> QuerySet[Dataset]:
     return (
         Dataset.objects.select_related("owner_team", "created_by")
         .prefetch_related("tags")
-        .annotate(version_count=Count("versions", distinct=True), latest_version=Max("versions__version"))
+        .annotate(
+            version_count=Count("versions", distinct=True), latest_version=Max("versions__version")
+        )
     )
 
 
@@ -60,7 +68,9 @@ def dataset_version_list() -> QuerySet[DatasetVersion]:
 
 def run_list() -> QuerySet[Run]:
     return Run.objects.select_related("team", "created_by").prefetch_related(
-        Prefetch("input_links", queryset=RunInput.objects.select_related("dataset_version__dataset"))
+        Prefetch(
+            "input_links", queryset=RunInput.objects.select_related("dataset_version__dataset")
+        )
     )
 
 
@@ -103,6 +113,7 @@ _EDGE = "registry_lineageedge"
 # One statement: walk the edges breadth-first up to the depth limit (UNION drops a node reached
 # again at the same depth, which bounds the walk by nodes x depth even on dense diamonds), keep
 # each node's shortest distance, and return node rows and the edges between them together.
+# The f-string only splices fixed table and column names; values are bound parameters.
 _WALK_SQL = f"""
 WITH RECURSIVE walk(node_id, depth) AS (
     SELECT CAST(%(root)s AS BIGINT), 0
@@ -120,7 +131,7 @@ UNION ALL
 SELECT 'e', e.source_id, e.target_id, e.relation, NULL, NULL, NULL, NULL
 FROM {_EDGE} e JOIN closure c ON e.{{far}}_id = c.node_id
 WHERE c.depth < %(depth)s
-"""
+"""  # noqa: S608
 
 UPSTREAM_SQL = _WALK_SQL.format(near="source", far="target")
 DOWNSTREAM_SQL = _WALK_SQL.format(near="target", far="source")
@@ -134,10 +145,13 @@ def lineage_depth_clean(depth: int | str | None) -> int:
     try:
         value = int(depth)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput("depth must be an integer.", field_errors={"depth": ["Not an integer."]}) from exc
+        raise InvalidInput(
+            "depth must be an integer.", field_errors={"depth": ["Not an integer."]}
+        ) from exc
     if not 1 <= value <= limit:
         raise InvalidInput(
-            f"depth must be between 1 and {limit}.", field_errors={"depth": [f"Between 1 and {limit}."]}
+            f"depth must be between 1 and {limit}.",
+            field_errors={"depth": [f"Between 1 and {limit}."]},
         )
     return value
 
@@ -155,7 +169,9 @@ def _walk(root: LineageNode, sql: str, depth: int) -> tuple[dict[int, GraphNode]
     return nodes, edges
 
 
-def lineage_closure(*, root: LineageNode, direction: str = Direction.UPSTREAM, depth: int = 10) -> LineageGraph:
+def lineage_closure(
+    *, root: LineageNode, direction: str = Direction.UPSTREAM, depth: int = 10
+) -> LineageGraph:
     """Everything ``root`` was made from (upstream), everything made from it (downstream), or
     both, up to ``depth`` hops, as nodes and edges."""
     if direction not in Direction.values:

@@ -61,8 +61,12 @@ class HashingUploadHandler(FileUploadHandler):
         self._file.close()
         return HashedUploadedFile(
             open(self._file.name, "rb"),  # noqa: SIM115 - handed to the caller
-            name=self.file_name, content_type=self.content_type, size=self._size,
-            charset=self.charset, sha256=self._digest.hexdigest(), path=Path(self._file.name),
+            name=self.file_name,
+            content_type=self.content_type,
+            size=self._size,
+            charset=self.charset,
+            sha256=self._digest.hexdigest(),
+            path=Path(self._file.name),
         )
 
     def upload_interrupted(self):

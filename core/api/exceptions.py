@@ -1,4 +1,5 @@
-"""One error format for the whole API: ``{"message": ..., "code": ..., "errors": {field: [...]}}``."""
+"""One error format for the whole API:
+``{"message": ..., "code": ..., "errors": {field: [...]}}``."""
 
 from __future__ import annotations
 

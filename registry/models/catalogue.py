@@ -61,8 +61,12 @@ class ModelVersion(CodeAndEnvironment, TimeStampedModel):
     description = models.TextField(blank=True)
 
     artifact = models.ForeignKey(
-        "registry.Artifact", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="model_versions", help_text="The stored file, when uploaded to Steward.",
+        "registry.Artifact",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="model_versions",
+        help_text="The stored file, when uploaded to Steward.",
     )
     artifact_uri = models.CharField(max_length=1000)
     artifact_sha256 = models.CharField(max_length=64, validators=[validate_sha256])
@@ -74,7 +78,10 @@ class ModelVersion(CodeAndEnvironment, TimeStampedModel):
     metrics = models.JSONField(default=dict, blank=True)
 
     run = models.ForeignKey(
-        "registry.Run", null=True, blank=True, on_delete=models.PROTECT,
+        "registry.Run",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="model_versions",
     )
     derived_from = models.ForeignKey(

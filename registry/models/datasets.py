@@ -43,7 +43,10 @@ class DatasetVersion(TimeStampedModel):
     schema = models.JSONField(default=dict, blank=True)
     profile = models.JSONField(default=dict, blank=True)
     produced_by_run = models.ForeignKey(
-        "registry.Run", null=True, blank=True, on_delete=models.PROTECT,
+        "registry.Run",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="output_datasets",
     )
     derived_from = models.ManyToManyField(

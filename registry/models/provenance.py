@@ -19,7 +19,9 @@ class CodeAndEnvironment(models.Model):
         default=dict, blank=True, help_text="Installed packages: {name: version}."
     )
     image_digest = models.CharField(
-        max_length=71, blank=True, validators=[validate_image_digest],
+        max_length=71,
+        blank=True,
+        validators=[validate_image_digest],
         help_text="Container image digest, sha256:<hex>.",
     )
 

@@ -54,8 +54,11 @@ def artifact_store(
     try:
         with transaction.atomic():
             artifact = Artifact.objects.create(
-                sha256=sha256, size_bytes=size_bytes, original_name=_safe_name(original_name),
-                content_type=content_type[:100], uploaded_by=actor,
+                sha256=sha256,
+                size_bytes=size_bytes,
+                original_name=_safe_name(original_name),
+                content_type=content_type[:100],
+                uploaded_by=actor,
             )
     except IntegrityError:
         # Another upload of the same bytes won the race; its file is the same as ours.

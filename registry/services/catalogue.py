@@ -38,7 +38,10 @@ def registered_model_create(
 ) -> RegisteredModel:
     """Register a new model name for a team."""
     model = RegisteredModel(
-        name=name, owner_team=owner_team, risk_tier=risk_tier, description=description,
+        name=name,
+        owner_team=owner_team,
+        risk_tier=risk_tier,
+        description=description,
         created_by=actor,
     )
     full_clean_or_invalid(model)
@@ -100,7 +103,9 @@ def _resolve_artifact(
             field_errors={"artifact_sha256": ["Required: 64 lower-case hex characters."]},
         )
     if size is not None and size < 0:
-        raise InvalidInput("artifact_size cannot be negative.", field_errors={"artifact_size": ["Must be >= 0."]})
+        raise InvalidInput(
+            "artifact_size cannot be negative.", field_errors={"artifact_size": ["Must be >= 0."]}
+        )
     return uri, sha256, size
 
 

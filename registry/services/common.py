@@ -14,7 +14,9 @@ from registry.models import Tag
 def full_clean_or_invalid(instance: models.Model, *, exclude: Iterable[str] = ()) -> None:
     """Run the model's field validators and turn failures into a 400 with field errors."""
     try:
-        instance.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
+        instance.full_clean(
+            exclude=list(exclude), validate_unique=False, validate_constraints=False
+        )
     except ValidationError as exc:
         errors = {field: [str(m) for m in messages] for field, messages in exc.message_dict.items()}
         first = next(iter(errors.items()))

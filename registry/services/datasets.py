@@ -23,7 +23,9 @@ def dataset_create(
     dataset = Dataset(name=name, owner_team=owner_team, description=description, created_by=actor)
     full_clean_or_invalid(dataset)
     if Dataset.objects.filter(name=name).exists():
-        raise Conflict(f"A dataset named '{name}' already exists.", field_errors={"name": ["Taken."]})
+        raise Conflict(
+            f"A dataset named '{name}' already exists.", field_errors={"name": ["Taken."]}
+        )
     try:
         with transaction.atomic():
             dataset.save()
@@ -35,7 +37,10 @@ def dataset_create(
 
 @transaction.atomic
 def dataset_update(
-    *, actor: User, dataset: Dataset, description: str | None = None,
+    *,
+    actor: User,
+    dataset: Dataset,
+    description: str | None = None,
     tags: Iterable[str] | None = None,
 ) -> Dataset:
     """Change a dataset's description or tags."""
@@ -67,7 +72,9 @@ def dataset_version_create(
     came from (the run that produced it and the versions it was derived from)."""
     for field, number in (("size_bytes", size_bytes), ("row_count", row_count)):
         if number is not None and number < 0:
-            raise InvalidInput(f"{field} cannot be negative.", field_errors={field: ["Must be >= 0."]})
+            raise InvalidInput(
+                f"{field} cannot be negative.", field_errors={field: ["Must be >= 0."]}
+            )
     locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
     current = locked.versions.aggregate(highest=Max("version"))["highest"] or 0
     version = DatasetVersion(
@@ -96,7 +103,9 @@ def _record_dataset_lineage(version: DatasetVersion, parents: Sequence[DatasetVe
     via_run: set[int] = set()
     if version.produced_by_run is not None:
         lineage_edge_add(source=version.produced_by_run, target=version, relation="produced")
-        via_run = set(version.produced_by_run.input_links.values_list("dataset_version_id", flat=True))
+        via_run = set(
+            version.produced_by_run.input_links.values_list("dataset_version_id", flat=True)
+        )
     for parent in parents:
         if parent.pk not in via_run:  # already upstream through the run that produced it
             lineage_edge_add(source=parent, target=version, relation="derived_from")

@@ -8,7 +8,6 @@ from registry.choices import LineageKind, LineageRelation
 from registry.lineage_kinds import lineage_kind_of, lineage_kind_register
 from registry.models import DatasetVersion, LineageEdge, LineageNode, ModelVersion, Run
 
-
 lineage_kind_register(
     DatasetVersion,
     kind=LineageKind.DATASET_VERSION,

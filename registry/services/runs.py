@@ -41,13 +41,25 @@ def run_create(
     if kind not in RunKind.values:
         raise InvalidInput(f"Unknown run kind '{kind}'.", field_errors={"kind": ["Unknown kind."]})
     if started_at and ended_at and ended_at < started_at:
-        raise InvalidInput("ended_at is before started_at.", field_errors={"ended_at": ["Before start."]})
+        raise InvalidInput(
+            "ended_at is before started_at.", field_errors={"ended_at": ["Before start."]}
+        )
     run = Run(
-        kind=kind, team=team, name=name, status=status, started_at=started_at, ended_at=ended_at,
-        notes=notes, params=require_mapping("params", params),
-        metrics=require_metrics("metrics", metrics), created_by=actor,
-        code_repository=code_repository, code_commit=code_commit, code_path=code_path,
-        python_version=python_version, packages=require_packages("packages", packages),
+        kind=kind,
+        team=team,
+        name=name,
+        status=status,
+        started_at=started_at,
+        ended_at=ended_at,
+        notes=notes,
+        params=require_mapping("params", params),
+        metrics=require_metrics("metrics", metrics),
+        created_by=actor,
+        code_repository=code_repository,
+        code_commit=code_commit,
+        code_path=code_path,
+        python_version=python_version,
+        packages=require_packages("packages", packages),
         image_digest=image_digest,
     )
     full_clean_or_invalid(run, exclude=["team"])
@@ -55,8 +67,13 @@ def run_create(
     links = list(dict.fromkeys(inputs))
     for _, role in links:
         if role not in DatasetRole.values:
-            raise InvalidInput(f"Unknown dataset role '{role}'.", field_errors={"inputs": [f"Unknown role '{role}'."]})
-    RunInput.objects.bulk_create(RunInput(run=run, dataset_version=dv, role=role) for dv, role in links)
+            raise InvalidInput(
+                f"Unknown dataset role '{role}'.",
+                field_errors={"inputs": [f"Unknown role '{role}'."]},
+            )
+    RunInput.objects.bulk_create(
+        RunInput(run=run, dataset_version=dv, role=role) for dv, role in links
+    )
     lineage_node_ensure(run)
     for dataset_version, role in links:
         lineage_edge_add(source=dataset_version, target=run, relation=role)
@@ -82,7 +99,9 @@ def run_update(
         run.metrics = {**run.metrics, **require_metrics("metrics", metrics)}
     if ended_at is not None:
         if run.started_at and ended_at < run.started_at:
-            raise InvalidInput("ended_at is before started_at.", field_errors={"ended_at": ["Before start."]})
+            raise InvalidInput(
+                "ended_at is before started_at.", field_errors={"ended_at": ["Before start."]}
+            )
         run.ended_at = ended_at
     if notes is not None:
         run.notes = notes

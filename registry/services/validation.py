@@ -17,7 +17,9 @@ def require_mapping(field: str, value: Any) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise InvalidInput(f"{field} must be an object.", field_errors={field: ["Expected an object."]})
+        raise InvalidInput(
+            f"{field} must be an object.", field_errors={field: ["Expected an object."]}
+        )
     if len(value) > MAX_JSON_KEYS:
         raise InvalidInput(
             f"{field} has too many keys.",

@@ -1,0 +1,362 @@
+"""DRF serializers of the registry: read shapes, and input shapes that only parse and check
+what a client sent. Writes go through registry.services."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.models import Team
+from registry.api.fields import (
+    DatasetUseSerializer,
+    DatasetVersionRefSerializer,
+    ModelVersionRefSerializer,
+)
+from registry.choices import RiskTier, RunKind, RunStatus
+from registry.models import (
+    Artifact,
+    Dataset,
+    DatasetVersion,
+    ModelVersion,
+    RegisteredModel,
+    Run,
+)
+from registry.validators import validate_image_digest, validate_name, validate_sha256
+
+TagList = serializers.ListField(
+    child=serializers.CharField(max_length=64), required=False, max_length=50
+)
+CODE_ENV_FIELDS = [
+    "code_repository",
+    "code_commit",
+    "code_path",
+    "python_version",
+    "packages",
+    "image_digest",
+]
+
+
+class CodeEnvironmentInput(serializers.Serializer):
+    code_repository = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    code_commit = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    code_path = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    python_version = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    packages = serializers.DictField(
+        child=serializers.CharField(max_length=200, allow_blank=True), required=False
+    )
+    image_digest = serializers.CharField(
+        max_length=71, required=False, allow_blank=True, validators=[validate_image_digest]
+    )
+
+
+# --- registered models -----------------------------------------------------------------------
+
+
+class RegisteredModelSerializer(serializers.ModelSerializer):
+    owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    version_count = serializers.IntegerField(read_only=True)
+    latest_version = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = RegisteredModel
+        fields = [
+            "name",
+            "description",
+            "owner_team",
+            "risk_tier",
+            "tags",
+            "version_count",
+            "latest_version",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class RegisteredModelCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=128, validators=[validate_name])
+    owner_team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    risk_tier = serializers.ChoiceField(choices=RiskTier.choices, default=RiskTier.MEDIUM)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    tags = TagList
+
+
+class RegisteredModelUpdateSerializer(serializers.Serializer):
+    owner_team = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Team.objects.all(), required=False
+    )
+    risk_tier = serializers.ChoiceField(choices=RiskTier.choices, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    tags = TagList
+
+
+# --- model versions --------------------------------------------------------------------------
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="registered_model.name", read_only=True)
+    run = serializers.UUIDField(source="run.uuid", read_only=True, allow_null=True)
+    artifact_stored = serializers.SerializerMethodField()
+    datasets = serializers.SerializerMethodField()
+    derived_from = serializers.SerializerMethodField()
+    registered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "model",
+            "version",
+            "status",
+            "description",
+            "artifact_uri",
+            "artifact_sha256",
+            "artifact_size",
+            "artifact_stored",
+            "framework",
+            "input_schema",
+            "output_schema",
+            "params",
+            "metrics",
+            "run",
+            "datasets",
+            "derived_from",
+            *CODE_ENV_FIELDS,
+            "registered_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_artifact_stored(self, obj) -> bool:
+        return obj.artifact_id is not None
+
+    def get_datasets(self, obj) -> list[dict]:
+        return [
+            {
+                "dataset": link.dataset_version.dataset.name,
+                "version": link.dataset_version.version,
+                "role": link.role,
+            }
+            for link in obj.dataset_links.all()
+        ]
+
+    def get_derived_from(self, obj) -> dict | None:
+        parent = obj.derived_from
+        if parent is None:
+            return None
+        return {"model": parent.registered_model.name, "version": parent.version}
+
+
+class ModelVersionCreateSerializer(CodeEnvironmentInput):
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    artifact = serializers.SlugRelatedField(
+        slug_field="sha256",
+        queryset=Artifact.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="SHA-256 of an artifact uploaded to /api/v1/artifacts/.",
+    )
+    artifact_uri = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    artifact_sha256 = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, validators=[validate_sha256]
+    )
+    artifact_size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    framework = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    input_schema = serializers.DictField(required=False)
+    output_schema = serializers.DictField(required=False)
+    params = serializers.DictField(required=False)
+    metrics = serializers.DictField(child=serializers.FloatField(), required=False)
+    run = serializers.SlugRelatedField(
+        slug_field="uuid", queryset=Run.objects.all(), required=False, allow_null=True
+    )
+    datasets = DatasetUseSerializer(many=True, required=False)
+    derived_from = ModelVersionRefSerializer(required=False, allow_null=True)
+
+
+class ModelVersionUpdateSerializer(serializers.Serializer):
+    description = serializers.CharField(allow_blank=True)
+
+
+# --- datasets --------------------------------------------------------------------------------
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    version_count = serializers.IntegerField(read_only=True)
+    latest_version = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Dataset
+        fields = [
+            "name",
+            "description",
+            "owner_team",
+            "tags",
+            "version_count",
+            "latest_version",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class DatasetCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=128, validators=[validate_name])
+    owner_team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    tags = TagList
+
+
+class DatasetUpdateSerializer(serializers.Serializer):
+    description = serializers.CharField(required=False, allow_blank=True)
+    tags = TagList
+
+
+class DatasetVersionSerializer(serializers.ModelSerializer):
+    dataset = serializers.CharField(source="dataset.name", read_only=True)
+    produced_by_run = serializers.UUIDField(
+        source="produced_by_run.uuid", read_only=True, allow_null=True
+    )
+    derived_from = DatasetVersionRefSerializer(many=True, read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = DatasetVersion
+        fields = [
+            "dataset",
+            "version",
+            "description",
+            "uri",
+            "content_hash",
+            "size_bytes",
+            "row_count",
+            "schema",
+            "profile",
+            "produced_by_run",
+            "derived_from",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class DatasetVersionCreateSerializer(serializers.Serializer):
+    uri = serializers.CharField(max_length=1000)
+    content_hash = serializers.CharField(max_length=64, validators=[validate_sha256])
+    size_bytes = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    row_count = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    schema = serializers.DictField(required=False)
+    profile = serializers.DictField(required=False)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    produced_by_run = serializers.SlugRelatedField(
+        slug_field="uuid", queryset=Run.objects.all(), required=False, allow_null=True
+    )
+    derived_from = DatasetVersionRefSerializer(many=True, required=False)
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+
+class RunSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    inputs = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Run
+        fields = [
+            "uuid",
+            "name",
+            "kind",
+            "status",
+            "team",
+            "inputs",
+            "params",
+            "metrics",
+            "started_at",
+            "ended_at",
+            "notes",
+            *CODE_ENV_FIELDS,
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_inputs(self, obj) -> list[dict]:
+        return [
+            {
+                "dataset": link.dataset_version.dataset.name,
+                "version": link.dataset_version.version,
+                "role": link.role,
+            }
+            for link in obj.input_links.all()
+        ]
+
+
+class RunCreateSerializer(CodeEnvironmentInput):
+    kind = serializers.ChoiceField(choices=RunKind.choices)
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    status = serializers.ChoiceField(choices=RunStatus.choices, default=RunStatus.COMPLETED)
+    inputs = DatasetUseSerializer(many=True, required=False)
+    params = serializers.DictField(required=False)
+    metrics = serializers.DictField(child=serializers.FloatField(), required=False)
+    started_at = serializers.DateTimeField(required=False, allow_null=True)
+    ended_at = serializers.DateTimeField(required=False, allow_null=True)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RunUpdateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=RunStatus.choices, required=False)
+    metrics = serializers.DictField(child=serializers.FloatField(), required=False)
+    ended_at = serializers.DateTimeField(required=False)
+    notes = serializers.CharField(required=False, allow_blank=True)
+
+
+# --- artifacts and lineage -------------------------------------------------------------------
+
+
+class ArtifactSerializer(serializers.ModelSerializer):
+    uri = serializers.CharField(read_only=True)
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Artifact
+        fields = [
+            "sha256",
+            "uri",
+            "size_bytes",
+            "original_name",
+            "content_type",
+            "uploaded_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class LineageNodeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    key = serializers.CharField()
+    label = serializers.CharField()
+    depth = serializers.IntegerField()
+    has_more = serializers.BooleanField()
+
+
+class LineageEdgeSerializer(serializers.Serializer):
+    source = serializers.IntegerField()
+    target = serializers.IntegerField()
+    relation = serializers.CharField()
+
+
+class LineageGraphSerializer(serializers.Serializer):
+    root = serializers.IntegerField()
+    direction = serializers.CharField()
+    depth = serializers.IntegerField()
+    truncated = serializers.BooleanField()
+    nodes = LineageNodeSerializer(many=True)
+    edges = LineageEdgeSerializer(many=True)

@@ -1,0 +1,357 @@
+"""The registry's REST API: parse, call one service or selector, render."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FileUploadParser, MultiPartParser
+from rest_framework.response import Response
+
+from core.errors import InvalidInput, NotFound, PayloadTooLarge
+from registry import selectors, services
+from registry.api import serializers as s
+from registry.api.filters import (
+    DatasetFilter,
+    DatasetVersionFilter,
+    ModelVersionFilter,
+    RegisteredModelFilter,
+    RunFilter,
+)
+from registry.choices import Direction
+from registry.models import Artifact
+from registry.permissions import check_can_write_for_team
+from registry.services.artifacts import artifact_path
+from registry.uploads import HashingUploadHandler
+
+NAME_REGEX = r"[a-z0-9][a-z0-9._-]*"
+
+LINEAGE_PARAMETERS = [
+    OpenApiParameter("direction", str, enum=list(Direction.values), default=Direction.BOTH),
+    OpenApiParameter("depth", int, description="Hops from the node (1 to the server's limit)."),
+]
+
+
+class LineageMixin:
+    """Adds ``GET .../lineage/?direction=&depth=`` to a detail route."""
+
+    @extend_schema(parameters=LINEAGE_PARAMETERS, responses=s.LineageGraphSerializer)
+    @action(detail=True, methods=["get"])
+    def lineage(self, request, *args, **kwargs):
+        obj = self.get_object()
+        graph = selectors.lineage_closure(
+            root=selectors.lineage_node_of(obj),
+            direction=request.query_params.get("direction", Direction.BOTH),
+            depth=selectors.lineage_depth_clean(request.query_params.get("depth")),
+        )
+        return Response(s.LineageGraphSerializer(graph).data)
+
+
+class ServiceViewSet(viewsets.GenericViewSet):
+    """A viewset whose writes parse input with ``input_serializers[action]`` and hand the
+    validated data to a service; reads use ``serializer_class``."""
+
+    input_serializers: dict[str, type[serializers.Serializer]] = {}
+
+    def get_serializer_class(self):
+        return self.input_serializers.get(self.action, self.serializer_class)
+
+    def parse(self, request, *, partial: bool = False) -> dict:
+        serializer = self.get_serializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def render(self, instance, status_code=status.HTTP_200_OK) -> Response:
+        # Re-read through the selector so annotations and relations are present.
+        fresh = self.base_queryset().get(pk=instance.pk)
+        context = self.get_serializer_context()
+        return Response(self.serializer_class(fresh, context=context).data, status=status_code)
+
+    def base_queryset(self):
+        raise NotImplementedError
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no URL kwargs
+            return self.serializer_class.Meta.model.objects.none()
+        return self.base_queryset()
+
+
+@extend_schema(tags=["models"])
+class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSet):
+    serializer_class = s.RegisteredModelSerializer
+    input_serializers = {
+        "create": s.RegisteredModelCreateSerializer,
+        "partial_update": s.RegisteredModelUpdateSerializer,
+    }
+    lookup_field = "name"
+    lookup_value_regex = NAME_REGEX
+    filterset_class = RegisteredModelFilter
+    search_fields = ["name", "description", "tags__name"]
+    ordering_fields = ["name", "created_at", "updated_at", "risk_tier"]
+    ordering = ["name"]
+
+    def base_queryset(self):
+        return selectors.registered_model_list()
+
+    @extend_schema(
+        request=s.RegisteredModelCreateSerializer, responses={201: s.RegisteredModelSerializer}
+    )
+    def create(self, request):
+        data = self.parse(request)
+        check_can_write_for_team(request.user, data["owner_team"])
+        model = services.registered_model_create(actor=request.user, **data)
+        return self.render(model, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.RegisteredModelUpdateSerializer, responses=s.RegisteredModelSerializer)
+    def partial_update(self, request, name=None):
+        model = self.get_object()
+        data = self.parse(request, partial=True)
+        check_can_write_for_team(request.user, model.owner_team)
+        if "owner_team" in data:
+            check_can_write_for_team(request.user, data["owner_team"])
+        model = services.registered_model_update(actor=request.user, model=model, **data)
+        return self.render(model)
+
+
+@extend_schema(tags=["models"])
+class ModelVersionViewSet(
+    LineageMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSet
+):
+    serializer_class = s.ModelVersionSerializer
+    input_serializers = {
+        "create": s.ModelVersionCreateSerializer,
+        "partial_update": s.ModelVersionUpdateSerializer,
+    }
+    lookup_field = "version"
+    lookup_value_regex = r"[0-9]+"
+    filterset_class = ModelVersionFilter
+    ordering_fields = ["version", "created_at"]
+    ordering = ["-version"]
+
+    def registered_model(self):
+        return get_object_or_404(selectors.registered_model_list(), name=self.kwargs["model_name"])
+
+    def base_queryset(self):
+        return selectors.model_version_list().filter(
+            registered_model__name=self.kwargs["model_name"]
+        )
+
+    def list(self, request, *args, **kwargs):
+        self.registered_model()  # an unknown model is a 404, not an empty list
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=s.ModelVersionCreateSerializer, responses={201: s.ModelVersionSerializer}
+    )
+    def create(self, request, model_name=None):
+        registered_model = self.registered_model()
+        data = self.parse(request)
+        check_can_write_for_team(request.user, registered_model.owner_team)
+        version = services.model_version_register(
+            actor=request.user, registered_model=registered_model, **data
+        )
+        return self.render(version, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.ModelVersionUpdateSerializer, responses=s.ModelVersionSerializer)
+    def partial_update(self, request, model_name=None, version=None):
+        instance = self.get_object()
+        data = self.parse(request, partial=True)
+        check_can_write_for_team(request.user, instance.registered_model.owner_team)
+        instance = services.model_version_update(actor=request.user, version=instance, **data)
+        return self.render(instance)
+
+
+@extend_schema(tags=["datasets"])
+class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSet):
+    serializer_class = s.DatasetSerializer
+    input_serializers = {
+        "create": s.DatasetCreateSerializer,
+        "partial_update": s.DatasetUpdateSerializer,
+    }
+    lookup_field = "name"
+    lookup_value_regex = NAME_REGEX
+    filterset_class = DatasetFilter
+    search_fields = ["name", "description", "tags__name"]
+    ordering_fields = ["name", "created_at", "updated_at"]
+    ordering = ["name"]
+
+    def base_queryset(self):
+        return selectors.dataset_list()
+
+    @extend_schema(request=s.DatasetCreateSerializer, responses={201: s.DatasetSerializer})
+    def create(self, request):
+        data = self.parse(request)
+        check_can_write_for_team(request.user, data["owner_team"])
+        dataset = services.dataset_create(actor=request.user, **data)
+        return self.render(dataset, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.DatasetUpdateSerializer, responses=s.DatasetSerializer)
+    def partial_update(self, request, name=None):
+        dataset = self.get_object()
+        data = self.parse(request, partial=True)
+        check_can_write_for_team(request.user, dataset.owner_team)
+        dataset = services.dataset_update(actor=request.user, dataset=dataset, **data)
+        return self.render(dataset)
+
+
+@extend_schema(tags=["datasets"])
+class DatasetVersionViewSet(
+    LineageMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSet
+):
+    serializer_class = s.DatasetVersionSerializer
+    input_serializers = {"create": s.DatasetVersionCreateSerializer}
+    lookup_field = "version"
+    lookup_value_regex = r"[0-9]+"
+    filterset_class = DatasetVersionFilter
+    ordering_fields = ["version", "created_at"]
+    ordering = ["-version"]
+
+    def dataset(self):
+        return get_object_or_404(selectors.dataset_list(), name=self.kwargs["dataset_name"])
+
+    def base_queryset(self):
+        return selectors.dataset_version_list().filter(dataset__name=self.kwargs["dataset_name"])
+
+    def list(self, request, *args, **kwargs):
+        self.dataset()
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=s.DatasetVersionCreateSerializer, responses={201: s.DatasetVersionSerializer}
+    )
+    def create(self, request, dataset_name=None):
+        dataset = self.dataset()
+        data = self.parse(request)
+        check_can_write_for_team(request.user, dataset.owner_team)
+        version = services.dataset_version_create(actor=request.user, dataset=dataset, **data)
+        return self.render(version, status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["runs"])
+class RunViewSet(LineageMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSet):
+    serializer_class = s.RunSerializer
+    input_serializers = {"create": s.RunCreateSerializer, "partial_update": s.RunUpdateSerializer}
+    lookup_field = "uuid"
+    lookup_value_regex = r"[0-9a-fA-F-]{36}"
+    filterset_class = RunFilter
+    search_fields = ["name", "notes"]
+    ordering_fields = ["created_at", "started_at", "ended_at"]
+    ordering = ["-created_at"]
+
+    def base_queryset(self):
+        return selectors.run_list()
+
+    @extend_schema(request=s.RunCreateSerializer, responses={201: s.RunSerializer})
+    def create(self, request):
+        data = self.parse(request)
+        check_can_write_for_team(request.user, data["team"])
+        run = services.run_create(actor=request.user, **data)
+        return self.render(run, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.RunUpdateSerializer, responses=s.RunSerializer)
+    def partial_update(self, request, uuid=None):
+        run = self.get_object()
+        data = self.parse(request, partial=True)
+        check_can_write_for_team(request.user, run.team)
+        run = services.run_update(actor=request.user, run=run, **data)
+        return self.render(run)
+
+
+class RawArtifactParser(FileUploadParser):
+    """``application/octet-stream`` bodies; the name comes from ``?filename=`` if given."""
+
+    media_type = "application/octet-stream"
+
+    def get_filename(self, stream, media_type, parser_context):
+        request = parser_context["request"]
+        return (
+            request.query_params.get("filename")
+            or super().get_filename(stream, media_type, parser_context)
+            or "artifact.bin"
+        )
+
+
+@extend_schema(tags=["artifacts"])
+class ArtifactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Upload model artifacts (streamed, hashed while streaming, stored once per content) and
+    fetch them back."""
+
+    serializer_class = s.ArtifactSerializer
+    queryset = Artifact.objects.select_related("uploaded_by")
+    lookup_field = "sha256"
+    lookup_value_regex = r"[0-9a-f]{64}"
+    ordering_fields = ["created_at", "size_bytes"]
+    ordering = ["-created_at"]
+    filterset_fields = ["content_type"]
+    search_fields = ["original_name"]
+
+    def get_parsers(self):
+        if getattr(self, "action", None) == "create" or self.request is None:
+            return [MultiPartParser(), RawArtifactParser()]
+        return super().get_parsers()
+
+    def initialize_request(self, request, *args, **kwargs):
+        # The hashing handler must be in place before anything reads the body.
+        request.upload_handlers = [HashingUploadHandler(request)]
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer(
+                "ArtifactUpload", {"file": serializers.FileField()}
+            ),
+            "application/octet-stream": OpenApiTypes.BINARY,
+        },
+        parameters=[OpenApiParameter("filename", str, description="Name for a raw upload.")],
+        responses={201: s.ArtifactSerializer, 200: s.ArtifactSerializer},
+    )
+    def create(self, request):
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        limit = settings.ARTIFACT_MAX_BYTES
+        if declared > limit + 64 * 1024:  # room for multipart headers
+            raise PayloadTooLarge(f"The upload is larger than the limit of {limit} bytes.")
+        upload = request.data.get("file")
+        if upload is None or not hasattr(upload, "sha256"):
+            raise InvalidInput(
+                "Send the artifact as multipart field 'file' "
+                "or as an application/octet-stream body.",
+                field_errors={"file": ["No file was submitted."]},
+            )
+        try:
+            artifact, created = services.artifact_store(
+                actor=request.user,
+                temp_path=upload.path,
+                sha256=upload.sha256,
+                size_bytes=upload.size,
+                original_name=upload.name or "",
+                content_type=upload.content_type or "",
+            )
+        finally:
+            upload.close()
+            upload.path.unlink(missing_ok=True)
+        return Response(
+            s.ArtifactSerializer(artifact).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def download(self, request, sha256=None):
+        artifact = self.get_object()
+        path = artifact_path(artifact)
+        if not path.is_file():
+            raise NotFound("The artifact's file is missing from the store.")
+        response = FileResponse(
+            path.open("rb"),
+            as_attachment=True,
+            filename=artifact.original_name or f"{artifact.sha256}.bin",
+            content_type="application/octet-stream",
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Digest"] = f"sha-256={artifact.sha256}"
+        return response

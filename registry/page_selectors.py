@@ -1,0 +1,178 @@
+"""Reads the browser pages need on top of ``registry.selectors``: catalogue search and filters,
+the one-object lookups by natural key, and the "what used this" lists of a detail page.
+
+Every function starts from a selector in ``registry.selectors`` so that, when those become
+permission-scoped, the pages inherit the scoping without change here."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce, Greatest
+
+from accounts.models import Team
+from core.errors import InvalidInput, NotFound
+from registry import selectors
+from registry.choices import RiskTier
+from registry.models import (
+    Dataset,
+    DatasetVersion,
+    ModelVersion,
+    ModelVersionDataset,
+    RegisteredModel,
+    Run,
+    Tag,
+)
+
+MAX_QUERY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class CatalogueFilters:
+    """What a catalogue page was asked to show; empty strings mean "any"."""
+
+    q: str = ""
+    risk_tier: str = ""
+    team: str = ""
+    tag: str = ""
+
+    @property
+    def active(self) -> bool:
+        return any((self.q, self.risk_tier, self.team, self.tag))
+
+
+def catalogue_filters_clean(params) -> CatalogueFilters:
+    """Read the catalogue's query parameters. An unknown risk tier is a bad request; an unknown
+    team or tag simply matches nothing, as a search would."""
+    filters = CatalogueFilters(
+        q=params.get("q", "").strip(),
+        risk_tier=params.get("risk_tier", "").strip(),
+        team=params.get("team", "").strip(),
+        tag=params.get("tag", "").strip().lower(),
+    )
+    if len(filters.q) > MAX_QUERY_LENGTH:
+        raise InvalidInput(f"The search text is longer than {MAX_QUERY_LENGTH} characters.")
+    if filters.risk_tier and filters.risk_tier not in RiskTier.values:
+        raise InvalidInput(
+            f"Unknown risk tier '{filters.risk_tier}'.",
+            field_errors={"risk_tier": [f"One of {', '.join(RiskTier.values)}."]},
+        )
+    return filters
+
+
+def _text_search(q: str, tag_model_field: str) -> Q:
+    """Match ``q`` in the name, the description or a tag name. Tags are matched through
+    ``Exists`` so that a row with two matching tags is not listed twice."""
+    tagged = Tag.objects.filter(**{tag_model_field: OuterRef("pk")}, name__icontains=q)
+    return Q(name__icontains=q) | Q(description__icontains=q) | Q(Exists(tagged))
+
+
+def registered_model_catalogue(filters: CatalogueFilters) -> QuerySet[RegisteredModel]:
+    """The model catalogue narrowed by search text, risk tier, owner team and tag, with the time
+    of the last change to the model or any of its versions."""
+    models = selectors.registered_model_list().annotate(
+        last_activity=Greatest("updated_at", Coalesce(Max("versions__created_at"), "updated_at"))
+    )
+    if filters.q:
+        models = models.filter(_text_search(filters.q, "registered_models"))
+    if filters.risk_tier:
+        models = models.filter(risk_tier=filters.risk_tier)
+    if filters.team:
+        models = models.filter(owner_team__slug=filters.team)
+    if filters.tag:
+        tagged = Tag.objects.filter(registered_models=OuterRef("pk"), name=filters.tag)
+        models = models.filter(Exists(tagged))
+    return models.order_by("name")
+
+
+def catalogue_filter_choices() -> dict[str, QuerySet]:
+    """The options of the catalogue's filter menus: only teams and tags that some model has."""
+    return {
+        "teams": Team.objects.filter(registered_models__isnull=False).distinct().order_by("name"),
+        "tags": Tag.objects.filter(registered_models__isnull=False).distinct().order_by("name"),
+    }
+
+
+def dataset_catalogue(q: str) -> QuerySet[Dataset]:
+    if len(q) > MAX_QUERY_LENGTH:
+        raise InvalidInput(f"The search text is longer than {MAX_QUERY_LENGTH} characters.")
+    datasets = selectors.dataset_list().annotate(
+        last_activity=Greatest("updated_at", Coalesce(Max("versions__created_at"), "updated_at"))
+    )
+    if q:
+        datasets = datasets.filter(_text_search(q, "datasets"))
+    return datasets.order_by("name")
+
+
+def registered_model_get(name: str) -> RegisteredModel:
+    model = selectors.registered_model_list().filter(name=name).first()
+    if model is None:
+        raise NotFound(f"There is no model named '{name}'.")
+    return model
+
+
+def model_versions_of(model: RegisteredModel) -> QuerySet[ModelVersion]:
+    return selectors.model_version_list().filter(registered_model=model).order_by("-version")
+
+
+def model_version_get(name: str, version: int) -> ModelVersion:
+    found = (
+        selectors.model_version_list().filter(registered_model__name=name, version=version).first()
+    )
+    if found is None:
+        raise NotFound(f"Model '{name}' has no version {version}.")
+    return found
+
+
+def dataset_get(name: str) -> Dataset:
+    dataset = selectors.dataset_list().filter(name=name).first()
+    if dataset is None:
+        raise NotFound(f"There is no dataset named '{name}'.")
+    return dataset
+
+
+def dataset_versions_of(dataset: Dataset) -> QuerySet[DatasetVersion]:
+    return selectors.dataset_version_list().filter(dataset=dataset).order_by("-version")
+
+
+def dataset_version_get(name: str, version: int) -> DatasetVersion:
+    found = selectors.dataset_version_list().filter(dataset__name=name, version=version).first()
+    if found is None:
+        raise NotFound(f"Dataset '{name}' has no version {version}.")
+    return found
+
+
+def dataset_version_usage(dataset_version: DatasetVersion) -> dict[str, QuerySet]:
+    """What was made from a dataset version: model versions (with the role it played), runs that
+    read it, and dataset versions derived from it."""
+    return {
+        "model_links": ModelVersionDataset.objects.filter(dataset_version=dataset_version)
+        .select_related("model_version__registered_model", "model_version__registered_by")
+        .order_by("model_version__registered_model__name", "-model_version__version", "role"),
+        "run_links": dataset_version.run_input_links.select_related("run", "run__team").order_by(
+            "-run__created_at"
+        ),
+        "derivatives": dataset_version.derivatives.select_related("dataset").order_by(
+            "dataset__name", "version"
+        ),
+    }
+
+
+def run_get(run_uuid: uuid.UUID | str) -> Run:
+    found = selectors.run_list().filter(uuid=run_uuid).first()
+    if found is None:
+        raise NotFound(f"There is no run {run_uuid}.")
+    return found
+
+
+def run_outputs(run: Run) -> dict[str, QuerySet]:
+    return {
+        "dataset_versions": run.output_datasets.select_related("dataset").order_by(
+            "dataset__name", "version"
+        ),
+        "model_versions": run.model_versions.select_related("registered_model").order_by(
+            "registered_model__name", "version"
+        ),
+    }

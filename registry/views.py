@@ -1,0 +1,221 @@
+"""Browser pages of the registry: the model and dataset catalogues and the provenance pages of
+versions and runs. Views read through ``registry.page_selectors`` and render; they never write.
+
+A ``StewardError`` raised while reading (a bad query parameter, an unknown name) becomes an error
+page with the error's status code, so bad input is a 400 or 404, never a 500."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from core.errors import StewardError
+from registry import page_selectors, selectors
+from registry.choices import DatasetRole, Direction, RiskTier
+from registry.lineage_svg import lineage_picture
+
+PAGE_SIZE = 25
+KEY_METRICS_SHOWN = 3
+VERSION_DATASET_ROLES = (DatasetRole.TRAIN, DatasetRole.VALIDATION, DatasetRole.TEST)
+
+
+def registry_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Login required, GET/HEAD only, and domain errors rendered as an error page."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except StewardError as exc:
+            return render(
+                request, "registry/error.html", {"error": exc}, status=exc.status_code
+            )
+
+    return login_required(require_safe(wrapper))
+
+
+# --- Models ---------------------------------------------------------------------------------
+
+
+@registry_page
+def model_list(request: HttpRequest) -> HttpResponse:
+    filters = page_selectors.catalogue_filters_clean(request.GET)
+    models = page_selectors.registered_model_catalogue(filters)
+    page = Paginator(models, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "registry/model_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "risk_tiers": RiskTier.choices,
+            "query_string": _query_without_page(request),
+            **page_selectors.catalogue_filter_choices(),
+        },
+    )
+
+
+@registry_page
+def model_detail(request: HttpRequest, name: str) -> HttpResponse:
+    model = page_selectors.registered_model_get(name)
+    versions = page_selectors.model_versions_of(model)
+    rows = [{"version": v, "key_metrics": _key_metrics(v.metrics)} for v in versions]
+    return render(request, "registry/model_detail.html", {"model": model, "rows": rows})
+
+
+@registry_page
+def model_version_detail(request: HttpRequest, name: str, version: int) -> HttpResponse:
+    model_version = page_selectors.model_version_get(name, version)
+    links = list(model_version.dataset_links.all())
+    return render(
+        request,
+        "registry/model_version_detail.html",
+        {
+            "mv": model_version,
+            "datasets_by_role": [
+                (role.label, [link.dataset_version for link in links if link.role == role])
+                for role in VERSION_DATASET_ROLES
+            ],
+            "input_schema": structured(model_version.input_schema),
+            "output_schema": structured(model_version.output_schema),
+            "params": structured(model_version.params),
+            "metrics": structured(model_version.metrics),
+            "derivatives": model_version.derivatives.select_related("registered_model"),
+            **_environment(model_version),
+            **_lineage(request, model_version),
+        },
+    )
+
+
+# --- Datasets -------------------------------------------------------------------------------
+
+
+@registry_page
+def dataset_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()
+    page = Paginator(page_selectors.dataset_catalogue(q), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "registry/dataset_list.html",
+        {"page": page, "q": q, "query_string": _query_without_page(request)},
+    )
+
+
+@registry_page
+def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
+    dataset = page_selectors.dataset_get(name)
+    versions = page_selectors.dataset_versions_of(dataset)
+    return render(
+        request, "registry/dataset_detail.html", {"dataset": dataset, "versions": versions}
+    )
+
+
+@registry_page
+def dataset_version_detail(request: HttpRequest, name: str, version: int) -> HttpResponse:
+    dataset_version = page_selectors.dataset_version_get(name, version)
+    return render(
+        request,
+        "registry/dataset_version_detail.html",
+        {
+            "dv": dataset_version,
+            "schema": structured(dataset_version.schema),
+            "profile": structured(dataset_version.profile),
+            **page_selectors.dataset_version_usage(dataset_version),
+            **_lineage(request, dataset_version),
+        },
+    )
+
+
+# --- Runs -----------------------------------------------------------------------------------
+
+
+@registry_page
+def run_detail(request: HttpRequest, run_uuid: str) -> HttpResponse:
+    run = page_selectors.run_get(run_uuid)
+    return render(
+        request,
+        "registry/run_detail.html",
+        {
+            "run": run,
+            "params": structured(run.params),
+            "metrics": structured(run.metrics),
+            "outputs": page_selectors.run_outputs(run),
+            **_environment(run),
+            **_lineage(request, run),
+        },
+    )
+
+
+# --- Helpers --------------------------------------------------------------------------------
+
+
+def _lineage(request: HttpRequest, obj: Any) -> dict[str, Any]:
+    """The lineage picture of ``obj`` around it in both directions, at the requested depth."""
+    depth = selectors.lineage_depth_clean(request.GET.get("depth"))
+    graph = selectors.lineage_closure(
+        root=selectors.lineage_node_of(obj), direction=Direction.BOTH, depth=depth
+    )
+    return {
+        "lineage": lineage_picture(graph),
+        "depth": depth,
+        "max_depth": settings.LINEAGE_MAX_DEPTH,
+    }
+
+
+def _environment(obj: Any) -> dict[str, Any]:
+    return {"packages": sorted(obj.packages.items(), key=lambda item: item[0].lower())}
+
+
+def _key_metrics(metrics: dict) -> list[tuple[str, Any]]:
+    return sorted(metrics.items())[:KEY_METRICS_SHOWN]
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    """The current query string minus ``page``, for pagination links that keep the filters."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def structured(value: Any) -> dict[str, Any]:
+    """Present free-form JSON (schemas, params, profiles) as a table when it has a tabular
+    shape, else as pretty-printed JSON. Shapes recognised:
+
+    - ``{name: scalar}`` -> rows of name and value;
+    - ``[{...}, ...]`` or ``{"columns"|"fields": [{...}, ...]}`` -> one row per item;
+    - ``{name: {stat: scalar}}`` -> one row per name, one column per stat.
+    """
+    if not value:
+        return {"empty": True}
+    if isinstance(value, dict) and len(value) == 1:
+        (only,) = value.values()
+        if isinstance(only, list) and next(iter(value)) in ("columns", "fields", "features"):
+            value = only
+    if isinstance(value, dict) and all(_is_scalar(v) for v in value.values()):
+        return {"headers": ["Name", "Value"], "rows": [[k, v] for k, v in value.items()]}
+    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        headers = list(dict.fromkeys(key for item in value for key in item))
+        if all(_is_scalar(v) for item in value for v in item.values()):
+            return {"headers": headers, "rows": [[i.get(h, "") for h in headers] for i in value]}
+    if isinstance(value, dict) and all(
+        isinstance(v, dict) and all(_is_scalar(x) for x in v.values()) for v in value.values()
+    ):
+        headers = list(dict.fromkeys(key for v in value.values() for key in v))
+        rows = [[name, *(v.get(h, "") for h in headers)] for name, v in value.items()]
+        return {"headers": ["Name", *headers], "rows": rows}
+    return {"pretty": json.dumps(value, indent=2, sort_keys=True, default=str)}
