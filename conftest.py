@@ -51,3 +51,6 @@ def browser_type_launch_args(browser_type_launch_args):
 def screenshot_dir() -> Path:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     return SCREENSHOT_DIR
+
+
+pytest_plugins = ["tests.personas"]

@@ -82,7 +82,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'steward.sqlite3'}"),
+        env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'steward.sqlite3'}",
         conn_max_age=env_int("STEWARD_DB_CONN_MAX_AGE", 0, minimum=0),
     )
 }
