@@ -2,9 +2,16 @@
 
 import os
 
-os.environ.setdefault("STEWARD_SECRET_KEY", "test-only-secret-key-not-for-any-deployment-0123456789")
+os.environ.setdefault(
+    "STEWARD_SECRET_KEY", "test-only-secret-key-not-for-any-deployment-0123456789"
+)
 
 from config.settings import *  # noqa: E402,F403
 
 # Hashing cost is not what tests measure.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S105
+
+# Serve static files straight from the apps' folders, as runserver would, without collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -290,7 +290,8 @@ class ArtifactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     search_fields = ["original_name"]
 
     def get_parsers(self):
-        if getattr(self, "action", None) == "create" or self.request is None:
+        request = getattr(self, "request", None)
+        if request is None or request.method == "POST":
             return [MultiPartParser(), RawArtifactParser()]
         return super().get_parsers()
 
