@@ -31,14 +31,13 @@ def pipeline(contributor, team):
     split_run = RunFactory(kind="transformation", team=team, inputs=[(clean, DatasetRole.INPUT)])
     train = dataset_version(dataset=ds, uri="s3://train", produced_by_run=split_run)
     test = dataset_version(dataset=ds, uri="s3://test", produced_by_run=split_run)
-    train_run = RunFactory(
-        team=team, inputs=[(train, DatasetRole.TRAIN), (test, DatasetRole.TEST)]
-    )
+    train_run = RunFactory(team=team, inputs=[(train, DatasetRole.TRAIN), (test, DatasetRole.TEST)])
     eval_run = RunFactory(kind="evaluation", team=team, inputs=[(test, DatasetRole.TEST)])
     v1 = ModelVersionFactory(run=train_run)
     holdout = DatasetVersionFactory()
     v2 = ModelVersionFactory(
-        registered_model=v1.registered_model, derived_from=v1,
+        registered_model=v1.registered_model,
+        derived_from=v1,
         datasets=[(holdout, DatasetRole.TEST)],
     )
     return locals()
@@ -61,9 +60,16 @@ def test_upstream_closure_reaches_the_raw_data_through_the_diamond(pipeline):
     p = pipeline
     graph = lineage_closure(root=lineage_node_of(p["v2"]), direction="upstream", depth=20)
     assert keys(graph) == {
-        k(p["v2"]): 0, k(p["v1"]): 1, k(p["holdout"]): 1, k(p["train_run"]): 2,
-        k(p["train"]): 3, k(p["test"]): 3, k(p["split_run"]): 4, k(p["clean"]): 5,
-        k(p["clean_run"]): 6, k(p["raw"]): 7,
+        k(p["v2"]): 0,
+        k(p["v1"]): 1,
+        k(p["holdout"]): 1,
+        k(p["train_run"]): 2,
+        k(p["train"]): 3,
+        k(p["test"]): 3,
+        k(p["split_run"]): 4,
+        k(p["clean"]): 5,
+        k(p["clean_run"]): 6,
+        k(p["raw"]): 7,
     }
     # Both sides of the diamond are there, and the evaluation branch (downstream of test) is not.
     assert (k(p["split_run"]), "produced", k(p["train"])) in edge_keys(graph)
@@ -77,7 +83,12 @@ def test_depth_limits_the_closure_and_says_it_was_cut(pipeline):
     p = pipeline
     graph = lineage_closure(root=lineage_node_of(p["v2"]), direction="upstream", depth=3)
     assert set(keys(graph)) == {
-        k(p["v2"]), k(p["v1"]), k(p["holdout"]), k(p["train_run"]), k(p["train"]), k(p["test"])
+        k(p["v2"]),
+        k(p["v1"]),
+        k(p["holdout"]),
+        k(p["train_run"]),
+        k(p["train"]),
+        k(p["test"]),
     }
     assert graph.truncated
     assert {n.key for n in graph.nodes if n.has_more} == {k(p["train"]), k(p["test"])}
@@ -95,8 +106,14 @@ def test_downstream_closure_finds_every_use_of_a_dataset(pipeline):
     p = pipeline
     graph = lineage_closure(root=lineage_node_of(p["clean"]), direction="downstream", depth=20)
     assert keys(graph) == {
-        k(p["clean"]): 0, k(p["split_run"]): 1, k(p["train"]): 2, k(p["test"]): 2,
-        k(p["train_run"]): 3, k(p["eval_run"]): 3, k(p["v1"]): 4, k(p["v2"]): 5,
+        k(p["clean"]): 0,
+        k(p["split_run"]): 1,
+        k(p["train"]): 2,
+        k(p["test"]): 2,
+        k(p["train_run"]): 3,
+        k(p["eval_run"]): 3,
+        k(p["v1"]): 4,
+        k(p["v2"]): 5,
     }
     assert k(p["raw"]) not in keys(graph)
 

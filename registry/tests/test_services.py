@@ -29,7 +29,10 @@ def edges_into(obj) -> set[tuple[str, str]]:
 
 def test_it_registers_a_model_with_its_team_tier_and_tags(contributor, team):
     model = services.registered_model_create(
-        actor=contributor, name="credit-scoring", owner_team=team, risk_tier=RiskTier.HIGH,
+        actor=contributor,
+        name="credit-scoring",
+        owner_team=team,
+        risk_tier=RiskTier.HIGH,
         tags=["Credit", "pii", "credit"],
     )
     assert model.owner_team == team
@@ -59,7 +62,8 @@ def test_it_records_full_provenance_of_a_version(contributor, team):
     train = DatasetVersionFactory(dataset=DatasetFactory(owner_team=team))
     test = DatasetVersionFactory(dataset=train.dataset)
     run = RunFactory(
-        team=team, inputs=[(train, DatasetRole.TRAIN), (test, DatasetRole.TEST)],
+        team=team,
+        inputs=[(train, DatasetRole.TRAIN), (test, DatasetRole.TEST)],
         params={"C": 1.0},
     )
     version = services.model_version_register(
@@ -108,7 +112,11 @@ def test_it_refuses_bad_provenance_and_writes_nothing(contributor, team):
         {"artifact_uri": "", "artifact_sha256": fake_sha256(1)},
         {"artifact_uri": "s3://x", "artifact_sha256": "not-a-hash"},
         {"artifact_uri": "s3://x", "artifact_sha256": fake_sha256(1), "metrics": {"auc": "high"}},
-        {"artifact_uri": "s3://x", "artifact_sha256": fake_sha256(1), "metrics": {"auc": float("nan")}},
+        {
+            "artifact_uri": "s3://x",
+            "artifact_sha256": fake_sha256(1),
+            "metrics": {"auc": float("nan")},
+        },
         {"artifact_uri": "s3://x", "artifact_sha256": fake_sha256(1), "params": ["a"]},
         {"artifact_uri": "s3://x", "artifact_sha256": fake_sha256(1), "image_digest": "latest"},
         {
@@ -127,9 +135,14 @@ def test_it_records_where_a_dataset_version_came_from(contributor, team):
     raw = DatasetVersionFactory(dataset=DatasetFactory(name="loans", owner_team=team))
     cleaning = RunFactory(kind="transformation", team=team, inputs=[(raw, DatasetRole.INPUT)])
     cleaned = services.dataset_version_create(
-        actor=contributor, dataset=raw.dataset, uri="s3://data/loans-clean.parquet",
-        content_hash=fake_sha256("clean"), row_count=990, produced_by_run=cleaning,
-        derived_from=[raw], description="Dropped rows with missing income.",
+        actor=contributor,
+        dataset=raw.dataset,
+        uri="s3://data/loans-clean.parquet",
+        content_hash=fake_sha256("clean"),
+        row_count=990,
+        produced_by_run=cleaning,
+        derived_from=[raw],
+        description="Dropped rows with missing income.",
     )
     assert cleaned.version == 2
     assert list(cleaned.derived_from.all()) == [raw]
@@ -139,7 +152,10 @@ def test_it_records_where_a_dataset_version_came_from(contributor, team):
 
     external = DatasetVersionFactory()
     merged = services.dataset_version_create(
-        actor=contributor, dataset=raw.dataset, uri="s3://m", content_hash=fake_sha256("m"),
+        actor=contributor,
+        dataset=raw.dataset,
+        uri="s3://m",
+        content_hash=fake_sha256("m"),
         derived_from=[cleaned, external],
     )
     assert edges_into(merged) == {
