@@ -37,8 +37,10 @@ class ServiceAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
 
     def save_related(self, request, form, formsets, change):
-        # Tags are set by the service; nothing else is edited inline.
-        pass
+        # Tags were set by the service, so the form's own m2m save is skipped; the inlines are
+        # read-only and save nothing, but the admin's change message reads their results.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def call_service(self, request, obj, form, change):
         raise NotImplementedError
