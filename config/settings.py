@@ -138,9 +138,9 @@ LINEAGE_MAX_DEPTH = env_int("STEWARD_LINEAGE_MAX_DEPTH", 50, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "core.audit.AuditedSessionAuthentication",
         # For scripts until scoped API tokens arrive; use it over HTTPS only.
-        "rest_framework.authentication.BasicAuthentication",
+        "core.audit.AuditedBasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StewardPagination",
