@@ -119,8 +119,9 @@ def _node_attributes(node: GraphNode, *, is_root: bool) -> dict[str, str]:
         **_KIND_STYLE.get(node.kind, _DEFAULT_STYLE),
         "label": graphviz.nohtml(label),
         "tooltip": graphviz.escape(f"{kind_label}: {node.label}"),
-        "class": f"lineage-node kind-{node.kind}" + (" root" if is_root else ""),
-        "id": f"lineage-node-{node.id}",
+        # Graphviz writes "-" as "&#45;" in attributes; underscores keep class names greppable.
+        "class": f"lineage_node kind_{node.kind}" + (" root" if is_root else ""),
+        "id": f"lineage_node_{node.id}",
     }
     if is_root:
         attributes.update(penwidth="3", fontname="Helvetica-Bold")
@@ -171,8 +172,9 @@ def _run_dot(source: str) -> str:
 
 
 def _inline_svg(document: str) -> str:
-    """Drop the XML prolog and doctype, and let the picture shrink to fit its column while
-    never growing beyond its natural size."""
+    """Drop the XML prolog and doctype. The picture shrinks to fit its column down to 70% of its
+    natural size (below that its text is too small to read, and the figure scrolls instead), and
+    never grows beyond its natural size."""
     start = _SVG_START.search(document)
     if start is None:
         raise subprocess.SubprocessError("dot produced no <svg> element")
@@ -181,6 +183,6 @@ def _inline_svg(document: str) -> str:
     head, rest = svg[:head_end], svg[head_end:]
     width = next((m.group(2) for m in _SVG_SIZE.finditer(head) if m.group(1) == "width"), None)
     head = _SVG_SIZE.sub("", head)
-    style = f' style="max-width: {width}pt"' if width else ""
+    style = f' style="max-width: {width}pt; min-width: {float(width) * 0.7:.0f}pt"' if width else ""
     head += f' width="100%"{style} role="img" aria-label="Lineage graph" data-testid="lineage-svg"'
     return head + rest

@@ -6,6 +6,7 @@ permission-scoped, the pages inherit the scoping without change here."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -25,8 +26,35 @@ from registry.models import (
     Run,
     Tag,
 )
+from registry.validators import NAME_PATTERN
 
 MAX_QUERY_LENGTH = 200
+_NAME = re.compile(NAME_PATTERN)
+# PostgreSQL refuses NUL in text; other control characters are never part of a real search.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def search_text_clean(value: str, field: str = "q") -> str:
+    """A search or filter value from the query string, refused (400) if it cannot be a search."""
+    value = value.strip()
+    if len(value) > MAX_QUERY_LENGTH:
+        raise InvalidInput(
+            f"The search text is longer than {MAX_QUERY_LENGTH} characters.",
+            field_errors={field: [f"At most {MAX_QUERY_LENGTH} characters."]},
+        )
+    if _CONTROL_CHARACTERS.search(value):
+        raise InvalidInput(
+            "The search text contains control characters.",
+            field_errors={field: ["Control characters are not allowed."]},
+        )
+    return value
+
+
+def _require_name(name: str, what: str) -> None:
+    """Names follow ``NAME_PATTERN``; anything else cannot exist, so it is not looked up (that
+    also keeps bytes PostgreSQL refuses, such as NUL, away from the database)."""
+    if not _NAME.fullmatch(name):
+        raise NotFound(f"There is no {what} named '{name}'.")
 
 
 @dataclass(frozen=True)
@@ -47,13 +75,11 @@ def catalogue_filters_clean(params) -> CatalogueFilters:
     """Read the catalogue's query parameters. An unknown risk tier is a bad request; an unknown
     team or tag simply matches nothing, as a search would."""
     filters = CatalogueFilters(
-        q=params.get("q", "").strip(),
-        risk_tier=params.get("risk_tier", "").strip(),
-        team=params.get("team", "").strip(),
-        tag=params.get("tag", "").strip().lower(),
+        q=search_text_clean(params.get("q", ""), "q"),
+        risk_tier=search_text_clean(params.get("risk_tier", ""), "risk_tier"),
+        team=search_text_clean(params.get("team", ""), "team"),
+        tag=search_text_clean(params.get("tag", ""), "tag").lower(),
     )
-    if len(filters.q) > MAX_QUERY_LENGTH:
-        raise InvalidInput(f"The search text is longer than {MAX_QUERY_LENGTH} characters.")
     if filters.risk_tier and filters.risk_tier not in RiskTier.values:
         raise InvalidInput(
             f"Unknown risk tier '{filters.risk_tier}'.",
@@ -96,8 +122,7 @@ def catalogue_filter_choices() -> dict[str, QuerySet]:
 
 
 def dataset_catalogue(q: str) -> QuerySet[Dataset]:
-    if len(q) > MAX_QUERY_LENGTH:
-        raise InvalidInput(f"The search text is longer than {MAX_QUERY_LENGTH} characters.")
+    q = search_text_clean(q)
     datasets = selectors.dataset_list().annotate(
         last_activity=Greatest("updated_at", Coalesce(Max("versions__created_at"), "updated_at"))
     )
@@ -107,6 +132,7 @@ def dataset_catalogue(q: str) -> QuerySet[Dataset]:
 
 
 def registered_model_get(name: str) -> RegisteredModel:
+    _require_name(name, "model")
     model = selectors.registered_model_list().filter(name=name).first()
     if model is None:
         raise NotFound(f"There is no model named '{name}'.")
@@ -118,6 +144,7 @@ def model_versions_of(model: RegisteredModel) -> QuerySet[ModelVersion]:
 
 
 def model_version_get(name: str, version: int) -> ModelVersion:
+    _require_name(name, "model")
     found = (
         selectors.model_version_list().filter(registered_model__name=name, version=version).first()
     )
@@ -127,6 +154,7 @@ def model_version_get(name: str, version: int) -> ModelVersion:
 
 
 def dataset_get(name: str) -> Dataset:
+    _require_name(name, "dataset")
     dataset = selectors.dataset_list().filter(name=name).first()
     if dataset is None:
         raise NotFound(f"There is no dataset named '{name}'.")
@@ -138,6 +166,7 @@ def dataset_versions_of(dataset: Dataset) -> QuerySet[DatasetVersion]:
 
 
 def dataset_version_get(name: str, version: int) -> DatasetVersion:
+    _require_name(name, "dataset")
     found = selectors.dataset_version_list().filter(dataset__name=name, version=version).first()
     if found is None:
         raise NotFound(f"Dataset '{name}' has no version {version}.")

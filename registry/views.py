@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -36,9 +37,7 @@ def registry_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         try:
             return view(request, *args, **kwargs)
         except StewardError as exc:
-            return render(
-                request, "registry/error.html", {"error": exc}, status=exc.status_code
-            )
+            return render(request, "registry/error.html", {"error": exc}, status=exc.status_code)
 
     return login_required(require_safe(wrapper))
 
@@ -85,10 +84,10 @@ def model_version_detail(request: HttpRequest, name: str, version: int) -> HttpR
                 (role.label, [link.dataset_version for link in links if link.role == role])
                 for role in VERSION_DATASET_ROLES
             ],
-            "input_schema": structured(model_version.input_schema),
-            "output_schema": structured(model_version.output_schema),
-            "params": structured(model_version.params),
-            "metrics": structured(model_version.metrics),
+            "input_schema": structured(model_version.input_schema, "Field", "Type"),
+            "output_schema": structured(model_version.output_schema, "Field", "Type"),
+            "params": structured(model_version.params, "Parameter"),
+            "metrics": structured(model_version.metrics, "Metric"),
             "derivatives": model_version.derivatives.select_related("registered_model"),
             **_environment(model_version),
             **_lineage(request, model_version),
@@ -129,8 +128,8 @@ def dataset_version_detail(request: HttpRequest, name: str, version: int) -> Htt
         "registry/dataset_version_detail.html",
         {
             "dv": dataset_version,
-            "schema": structured(dataset_version.schema),
-            "profile": structured(dataset_version.profile),
+            "schema": structured(dataset_version.schema, "Column", "Type"),
+            "profile": structured(dataset_version.profile, "Column"),
             **page_selectors.dataset_version_usage(dataset_version),
             **_lineage(request, dataset_version),
         },
@@ -141,15 +140,15 @@ def dataset_version_detail(request: HttpRequest, name: str, version: int) -> Htt
 
 
 @registry_page
-def run_detail(request: HttpRequest, run_uuid: str) -> HttpResponse:
+def run_detail(request: HttpRequest, run_uuid: uuid.UUID) -> HttpResponse:
     run = page_selectors.run_get(run_uuid)
     return render(
         request,
         "registry/run_detail.html",
         {
             "run": run,
-            "params": structured(run.params),
-            "metrics": structured(run.metrics),
+            "params": structured(run.params, "Parameter"),
+            "metrics": structured(run.metrics, "Metric"),
             "outputs": page_selectors.run_outputs(run),
             **_environment(run),
             **_lineage(request, run),
@@ -192,7 +191,7 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def structured(value: Any) -> dict[str, Any]:
+def structured(value: Any, key_label: str = "Name", value_label: str = "Value") -> dict[str, Any]:
     """Present free-form JSON (schemas, params, profiles) as a table when it has a tabular
     shape, else as pretty-printed JSON. Shapes recognised:
 
@@ -207,7 +206,7 @@ def structured(value: Any) -> dict[str, Any]:
         if isinstance(only, list) and next(iter(value)) in ("columns", "fields", "features"):
             value = only
     if isinstance(value, dict) and all(_is_scalar(v) for v in value.values()):
-        return {"headers": ["Name", "Value"], "rows": [[k, v] for k, v in value.items()]}
+        return {"headers": [key_label, value_label], "rows": [[k, v] for k, v in value.items()]}
     if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
         headers = list(dict.fromkeys(key for item in value for key in item))
         if all(_is_scalar(v) for item in value for v in item.values()):
@@ -217,5 +216,5 @@ def structured(value: Any) -> dict[str, Any]:
     ):
         headers = list(dict.fromkeys(key for v in value.values() for key in v))
         rows = [[name, *(v.get(h, "") for h in headers)] for name, v in value.items()]
-        return {"headers": ["Name", *headers], "rows": rows}
+        return {"headers": [key_label, *headers], "rows": rows}
     return {"pretty": json.dumps(value, indent=2, sort_keys=True, default=str)}
