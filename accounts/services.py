@@ -1,25 +1,110 @@
-"""Writes on people and teams."""
+"""Writes on people, teams and role assignments. Granting and revoking is for administrators
+only, and every change is audited (auditlog records the row, with the acting user)."""
 
 from __future__ import annotations
 
 from django.db import transaction
 from django.utils.text import slugify
 
-from accounts.models import Team, TeamMembership, User
-from core.errors import Conflict
+from accounts.access import access_forget
+from accounts.choices import GrantSource, RoleName
+from accounts.constants import ROLE_DEFAULTS
+from accounts.models import Role, RoleAssignment, Team, TeamMembership, User
+from core.errors import Conflict, Forbidden, InvalidInput
+
+
+def is_administrator(user: User) -> bool:
+    """Superusers and holders of the global administrator role."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return (
+        user.is_superuser
+        or RoleAssignment.objects.filter(
+            user=user, role__name=RoleName.ADMINISTRATOR, team__isnull=True
+        ).exists()
+    )
+
+
+def require_administrator(actor: User | None) -> None:
+    """``actor`` None means the system itself (migrations, the directory sync)."""
+    if actor is not None and not is_administrator(actor):
+        raise Forbidden("Only administrators may manage teams and roles.")
 
 
 @transaction.atomic
-def team_create(*, name: str, description: str = "", slug: str = "") -> Team:
+def team_create(
+    *, name: str, description: str = "", slug: str = "", actor: User | None = None
+) -> Team:
     """Create a team; its slug is derived from the name unless given."""
+    require_administrator(actor)
     slug = slug or slugify(name)
+    if not slug:
+        raise InvalidInput("A team needs a name.", field_errors={"name": ["Required."]})
     if Team.objects.filter(slug=slug).exists():
         raise Conflict(f"A team with slug '{slug}' already exists.")
     return Team.objects.create(name=name, slug=slug, description=description)
 
 
 @transaction.atomic
-def team_add_member(*, team: Team, user: User) -> TeamMembership:
+def team_add_member(
+    *, team: Team, user: User, actor: User | None = None, source: str = GrantSource.MANUAL
+) -> TeamMembership:
     """Make ``user`` a member of ``team`` (idempotent)."""
-    membership, _ = TeamMembership.objects.get_or_create(team=team, user=user)
+    require_administrator(actor)
+    membership, _ = TeamMembership.objects.get_or_create(
+        team=team, user=user, defaults={"source": source}
+    )
+    access_forget(user)
     return membership
+
+
+@transaction.atomic
+def team_remove_member(*, team: Team, user: User, actor: User | None = None) -> None:
+    """End ``user``'s membership of ``team`` (each deletion is audited)."""
+    require_administrator(actor)
+    for membership in TeamMembership.objects.filter(team=team, user=user):
+        membership.delete()
+    access_forget(user)
+
+
+def role_get(name: str) -> Role:
+    """The role row for one of the five governance roles (created on first use with its default
+    description, should the migration's rows be gone, e.g. after a test flush)."""
+    if name not in RoleName.values:
+        raise InvalidInput(f"Unknown role '{name}'.", field_errors={"role": ["Unknown role."]})
+    role, _ = Role.objects.get_or_create(name=name, defaults=ROLE_DEFAULTS[name])
+    return role
+
+
+@transaction.atomic
+def role_assign(
+    *,
+    user: User,
+    role: str,
+    team: Team | None = None,
+    actor: User | None = None,
+    source: str = GrantSource.MANUAL,
+    note: str = "",
+) -> RoleAssignment:
+    """Grant ``role`` to ``user`` everywhere (no team) or for ``team`` (idempotent)."""
+    require_administrator(actor)
+    if actor is not None and actor.pk == user.pk and not actor.is_superuser:
+        raise Forbidden("Nobody may grant roles to themselves.")
+    role_row = role_get(role)
+    assignment, _ = RoleAssignment.objects.get_or_create(
+        user=user,
+        role=role_row,
+        team=team,
+        defaults={"granted_by": actor, "source": source, "note": note},
+    )
+    access_forget(user)
+    return assignment
+
+
+@transaction.atomic
+def role_revoke(*, assignment: RoleAssignment, actor: User | None = None) -> None:
+    """Take a role assignment away (the deletion is audited)."""
+    require_administrator(actor)
+    user = assignment.user
+    assignment.delete()
+    access_forget(user)

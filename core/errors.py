@@ -39,3 +39,10 @@ class PayloadTooLarge(StewardError):
 
     status_code = 413
     default_code = "payload_too_large"
+
+
+class Forbidden(StewardError):
+    """The user may see the object but not do this to it."""
+
+    status_code = 403
+    default_code = "permission_denied"

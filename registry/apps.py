@@ -9,6 +9,9 @@ class RegistryConfig(AppConfig):
         from auditlog.registry import auditlog
 
         import registry.services.lineage  # noqa: F401 - registers the registry's lineage kinds
+        from registry.permissions import register_governed_models
+
+        register_governed_models()
         from registry import models as m
 
         auditlog.register(m.RegisteredModel, m2m_fields={"tags"})

@@ -12,19 +12,22 @@ from django.db import models
 
 @dataclass(frozen=True)
 class LineageKindSpec:
+    """How an object of one model class appears in the lineage graph: its kind, natural key and
+    label, and who may see it (its owner team and, for model-scoped grants, its model)."""
+
     kind: str
     key: Callable[[models.Model], str]
     label: Callable[[models.Model], str]
+    owner_team_id: Callable[[models.Model], int | None]
+    registered_model_id: Callable[[models.Model], int | None] = lambda obj: None
 
 
 _KINDS: dict[type[models.Model], LineageKindSpec] = {}
 
 
-def lineage_kind_register(
-    model: type[models.Model], *, kind: str, key: Callable, label: Callable
-) -> None:
-    """Teach the lineage graph how to name objects of ``model``."""
-    _KINDS[model] = LineageKindSpec(kind=kind, key=key, label=label)
+def lineage_kind_register(model: type[models.Model], **spec) -> None:
+    """Teach the lineage graph how to name objects of ``model`` (see LineageKindSpec)."""
+    _KINDS[model] = LineageKindSpec(**spec)
 
 
 def lineage_kind_of(obj: models.Model) -> LineageKindSpec:

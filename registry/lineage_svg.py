@@ -53,6 +53,14 @@ _KIND_STYLE: dict[str, dict[str, str]] = {
         "color": "#6d28d9",
     },
 }
+# Nodes the viewer may not see: a grey shape with no name and no link.
+_HIDDEN_STYLE = {
+    "shape": "box",
+    "style": "filled,dotted",
+    "fillcolor": "#f1f5f9",
+    "color": "#94a3b8",
+    "fontcolor": "#64748b",
+}
 _DEFAULT_STYLE = {"shape": "box", "style": "filled", "fillcolor": "#f1f5f9", "color": "#475569"}
 _KIND_LABELS = dict(LineageKind.choices)
 _SVG_START = re.compile(r"<svg\b")
@@ -67,6 +75,7 @@ class LineagePicture:
     node_count: int
     edge_count: int
     truncated: bool
+    hidden_count: int = 0
     problem: str = ""
 
 
@@ -111,6 +120,14 @@ def lineage_dot(graph: LineageGraph) -> graphviz.Digraph:
 
 
 def _node_attributes(node: GraphNode, *, is_root: bool) -> dict[str, str]:
+    if node.hidden:
+        return {
+            **_HIDDEN_STYLE,
+            "label": "hidden",
+            "tooltip": "You may not see this item",
+            "class": "lineage_node kind_hidden",
+            "id": f"lineage_node_{node.id}",
+        }
     kind_label = _KIND_LABELS.get(node.kind, node.kind)
     more = " (more beyond)" if node.has_more else ""
     # Only the node's own label is escaped; "\n" is DOT's line break, added by us.
@@ -141,6 +158,7 @@ def lineage_picture(graph: LineageGraph) -> LineagePicture:
         "node_count": len(graph.nodes),
         "edge_count": len(graph.edges),
         "truncated": graph.truncated,
+        "hidden_count": graph.hidden_count,
     }
     if len(graph.nodes) > MAX_DRAWN_NODES:
         return LineagePicture(

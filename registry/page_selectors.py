@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
 
-from accounts.models import Team
+from accounts.models import Team, User
 from core.errors import InvalidInput, NotFound
 from registry import selectors
 from registry.choices import RiskTier
@@ -95,10 +95,10 @@ def _text_search(q: str, tag_model_field: str) -> Q:
     return Q(name__icontains=q) | Q(description__icontains=q) | Q(Exists(tagged))
 
 
-def registered_model_catalogue(filters: CatalogueFilters) -> QuerySet[RegisteredModel]:
+def registered_model_catalogue(user: User, filters: CatalogueFilters) -> QuerySet[RegisteredModel]:
     """The model catalogue narrowed by search text, risk tier, owner team and tag, with the time
     of the last change to the model or any of its versions."""
-    models = selectors.registered_model_list().annotate(
+    models = selectors.registered_model_list(user).annotate(
         last_activity=Greatest("updated_at", Coalesce(Max("versions__created_at"), "updated_at"))
     )
     if filters.q:
@@ -113,17 +113,19 @@ def registered_model_catalogue(filters: CatalogueFilters) -> QuerySet[Registered
     return models.order_by("name")
 
 
-def catalogue_filter_choices() -> dict[str, QuerySet]:
-    """The options of the catalogue's filter menus: only teams and tags that some model has."""
+def catalogue_filter_choices(user: User) -> dict[str, QuerySet]:
+    """The options of the catalogue's filter menus: only teams and tags that some model the
+    user may see has."""
+    visible = selectors.registered_model_list(user).values("pk")
     return {
-        "teams": Team.objects.filter(registered_models__isnull=False).distinct().order_by("name"),
-        "tags": Tag.objects.filter(registered_models__isnull=False).distinct().order_by("name"),
+        "teams": Team.objects.filter(registered_models__in=visible).distinct().order_by("name"),
+        "tags": Tag.objects.filter(registered_models__in=visible).distinct().order_by("name"),
     }
 
 
-def dataset_catalogue(q: str) -> QuerySet[Dataset]:
+def dataset_catalogue(user: User, q: str) -> QuerySet[Dataset]:
     q = search_text_clean(q)
-    datasets = selectors.dataset_list().annotate(
+    datasets = selectors.dataset_list(user).annotate(
         last_activity=Greatest("updated_at", Coalesce(Max("versions__created_at"), "updated_at"))
     )
     if q:
@@ -131,77 +133,84 @@ def dataset_catalogue(q: str) -> QuerySet[Dataset]:
     return datasets.order_by("name")
 
 
-def registered_model_get(name: str) -> RegisteredModel:
+def registered_model_get(user: User, name: str) -> RegisteredModel:
     _require_name(name, "model")
-    model = selectors.registered_model_list().filter(name=name).first()
+    model = selectors.registered_model_list(user).filter(name=name).first()
     if model is None:
         raise NotFound(f"There is no model named '{name}'.")
     return model
 
 
-def model_versions_of(model: RegisteredModel) -> QuerySet[ModelVersion]:
-    return selectors.model_version_list().filter(registered_model=model).order_by("-version")
+def model_versions_of(user: User, model: RegisteredModel) -> QuerySet[ModelVersion]:
+    return selectors.model_version_list(user).filter(registered_model=model).order_by("-version")
 
 
-def model_version_get(name: str, version: int) -> ModelVersion:
+def model_version_get(user: User, name: str, version: int) -> ModelVersion:
     _require_name(name, "model")
     found = (
-        selectors.model_version_list().filter(registered_model__name=name, version=version).first()
+        selectors.model_version_list(user)
+        .filter(registered_model__name=name, version=version)
+        .first()
     )
     if found is None:
         raise NotFound(f"Model '{name}' has no version {version}.")
     return found
 
 
-def dataset_get(name: str) -> Dataset:
+def dataset_get(user: User, name: str) -> Dataset:
     _require_name(name, "dataset")
-    dataset = selectors.dataset_list().filter(name=name).first()
+    dataset = selectors.dataset_list(user).filter(name=name).first()
     if dataset is None:
         raise NotFound(f"There is no dataset named '{name}'.")
     return dataset
 
 
-def dataset_versions_of(dataset: Dataset) -> QuerySet[DatasetVersion]:
-    return selectors.dataset_version_list().filter(dataset=dataset).order_by("-version")
+def dataset_versions_of(user: User, dataset: Dataset) -> QuerySet[DatasetVersion]:
+    return selectors.dataset_version_list(user).filter(dataset=dataset).order_by("-version")
 
 
-def dataset_version_get(name: str, version: int) -> DatasetVersion:
+def dataset_version_get(user: User, name: str, version: int) -> DatasetVersion:
     _require_name(name, "dataset")
-    found = selectors.dataset_version_list().filter(dataset__name=name, version=version).first()
+    found = selectors.dataset_version_list(user).filter(dataset__name=name, version=version).first()
     if found is None:
         raise NotFound(f"Dataset '{name}' has no version {version}.")
     return found
 
 
-def dataset_version_usage(dataset_version: DatasetVersion) -> dict[str, QuerySet]:
-    """What was made from a dataset version: model versions (with the role it played), runs that
-    read it, and dataset versions derived from it."""
+def dataset_version_usage(user: User, dataset_version: DatasetVersion) -> dict[str, QuerySet]:
+    """What was made from a dataset version that the user may see: model versions (with the
+    role it played), runs that read it, and dataset versions derived from it."""
     return {
-        "model_links": ModelVersionDataset.objects.filter(dataset_version=dataset_version)
+        "model_links": ModelVersionDataset.objects.filter(
+            dataset_version=dataset_version,
+            model_version__in=selectors.model_version_list(user).values("pk"),
+        )
         .select_related("model_version__registered_model", "model_version__registered_by")
         .order_by("model_version__registered_model__name", "-model_version__version", "role"),
-        "run_links": dataset_version.run_input_links.select_related("run", "run__team").order_by(
-            "-run__created_at"
-        ),
-        "derivatives": dataset_version.derivatives.select_related("dataset").order_by(
-            "dataset__name", "version"
-        ),
+        "run_links": dataset_version.run_input_links.filter(
+            run__in=selectors.run_list(user).values("pk")
+        )
+        .select_related("run", "run__team")
+        .order_by("-run__created_at"),
+        "derivatives": selectors.dataset_version_list(user)
+        .filter(derived_from=dataset_version)
+        .order_by("dataset__name", "version"),
     }
 
 
-def run_get(run_uuid: uuid.UUID | str) -> Run:
-    found = selectors.run_list().filter(uuid=run_uuid).first()
+def run_get(user: User, run_uuid: uuid.UUID | str) -> Run:
+    found = selectors.run_list(user).filter(uuid=run_uuid).first()
     if found is None:
         raise NotFound(f"There is no run {run_uuid}.")
     return found
 
 
-def run_outputs(run: Run) -> dict[str, QuerySet]:
+def run_outputs(user: User, run: Run) -> dict[str, QuerySet]:
     return {
-        "dataset_versions": run.output_datasets.select_related("dataset").order_by(
-            "dataset__name", "version"
-        ),
-        "model_versions": run.model_versions.select_related("registered_model").order_by(
-            "registered_model__name", "version"
-        ),
+        "dataset_versions": selectors.dataset_version_list(user)
+        .filter(produced_by_run=run)
+        .order_by("dataset__name", "version"),
+        "model_versions": selectors.model_version_list(user)
+        .filter(run=run)
+        .order_by("registered_model__name", "version"),
     }

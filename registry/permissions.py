@@ -1,22 +1,124 @@
-"""Who may write what in the registry, in one place.
+"""The registry's permission rules in one place.
 
-This is the walking skeleton's rule: any signed-in user reads the registry; a user registers
-models, datasets and runs only for teams they belong to (staff for any team). Object-level
-permissions with guardian replace this in the access issue."""
+Reads: every queryset a user sees goes through a ``restrict_*`` function first; what it
+leaves out answers 404 everywhere. Writes: services call :func:`require` and
+:func:`require_in_team` with the acting user before they change anything. Both ask
+``accounts.access``, which ``user.has_perm(perm, obj)`` also asks, so the answers agree.
+"""
 
 from __future__ import annotations
 
+from django.db.models import Q, QuerySet
+
+from accounts.access import governed_register, perm_for, team_scope
+from accounts.choices import Verb
 from accounts.models import Team, User
-from core.errors import StewardError
+from core.errors import Forbidden, NotFound
+from registry.models import (
+    Dataset,
+    DatasetVersion,
+    ModelVersion,
+    RegisteredModel,
+    Run,
+)
 
 
-class NotTeamMember(StewardError):
-    status_code = 403
-    default_code = "permission_denied"
+def register_governed_models() -> None:
+    """Called from RegistryConfig.ready(): how each registry object finds its permissions."""
+    governed_register(RegisteredModel, owner_team_id=lambda m: m.owner_team_id)
+    governed_register(
+        ModelVersion,
+        subject=lambda v: v.registered_model,
+        owner_team_id=lambda v: v.registered_model.owner_team_id,
+    )
+    governed_register(Dataset, owner_team_id=lambda d: d.owner_team_id)
+    governed_register(
+        DatasetVersion,
+        subject=lambda dv: dv.dataset,
+        owner_team_id=lambda dv: dv.dataset.owner_team_id,
+    )
+    governed_register(Run, owner_team_id=lambda r: r.team_id)
 
 
-def check_can_write_for_team(user: User, team: Team) -> None:
-    if user.is_staff or user.is_superuser:
+def granted_model_ids(user: User, verb: str) -> QuerySet:
+    """Models on which guardian grants ``user`` the verb (model-scoped roles, direct grants)."""
+    from guardian.shortcuts import get_objects_for_user
+
+    return get_objects_for_user(
+        user,
+        f"registry.{verb}_registeredmodel",
+        klass=RegisteredModel,
+        accept_global_perms=False,
+        with_superuser=False,
+    ).values("pk")
+
+
+def model_visibility(user: User, verb: str = Verb.VIEW, *, prefix: str = "") -> Q | None:
+    """A filter for registered models (or rows reached through ``prefix``) the user may
+    ``verb``; None means everything."""
+    scope = team_scope(user, verb)
+    if scope.everywhere:
+        return None
+    return Q(**{f"{prefix}owner_team__in": scope.team_ids}) | Q(
+        **{f"{prefix}pk__in": granted_model_ids(user, verb)}
+    )
+
+
+def restrict_models(qs: QuerySet, user: User, verb: str = Verb.VIEW) -> QuerySet:
+    visible = model_visibility(user, verb)
+    return qs if visible is None else qs.filter(visible)
+
+
+def restrict_model_versions(qs: QuerySet, user: User, verb: str = Verb.VIEW) -> QuerySet:
+    visible = model_visibility(user, verb, prefix="registered_model__")
+    return qs if visible is None else qs.filter(visible)
+
+
+def _restrict_by_team(qs: QuerySet, user: User, team_field: str, verb: str) -> QuerySet:
+    scope = team_scope(user, verb)
+    return qs if scope.everywhere else qs.filter(**{f"{team_field}__in": scope.team_ids})
+
+
+def restrict_datasets(qs: QuerySet, user: User, verb: str = Verb.VIEW) -> QuerySet:
+    return _restrict_by_team(qs, user, "owner_team", verb)
+
+
+def restrict_dataset_versions(qs: QuerySet, user: User, verb: str = Verb.VIEW) -> QuerySet:
+    return _restrict_by_team(qs, user, "dataset__owner_team", verb)
+
+
+def restrict_runs(qs: QuerySet, user: User, verb: str = Verb.VIEW) -> QuerySet:
+    return _restrict_by_team(qs, user, "team", verb)
+
+
+def restrict_artifacts(qs: QuerySet, user: User) -> QuerySet:
+    """Artifacts the user uploaded, or that a version they may view points at."""
+    if team_scope(user, Verb.VIEW).everywhere:
+        return qs
+    versions = restrict_model_versions(ModelVersion.objects.all(), user)
+    return qs.filter(Q(uploaded_by=user) | Q(pk__in=versions.values("artifact_id"))).distinct()
+
+
+def require(user: User, verb: str, obj) -> None:
+    """Refuse unless ``user`` may ``verb`` ``obj``: 404 if they may not even see it (its
+    existence is not theirs to know), else 403."""
+    if user.has_perm(perm_for(verb, obj), obj):
         return
-    if not team.memberships.filter(user=user).exists():
-        raise NotTeamMember(f"You are not a member of team '{team.slug}'.")
+    if verb == Verb.VIEW or not user.has_perm(perm_for(Verb.VIEW, obj), obj):
+        raise NotFound(f"{type(obj)._meta.verbose_name.capitalize()} not found.")
+    raise Forbidden(f"You may not {verb} {obj}.")
+
+
+def require_in_team(user: User, verb: str, team: Team) -> None:
+    """Refuse unless ``user`` may ``verb`` things of ``team`` (to create them there)."""
+    scope = team_scope(user, verb)
+    if scope.everywhere or team.pk in scope.team_ids:
+        return
+    raise Forbidden(f"You may not {verb} models, datasets or runs of team '{team.slug}'.")
+
+
+def require_somewhere(user: User, verb: str) -> None:
+    """Refuse unless ``user`` may ``verb`` in at least one team (e.g. to upload an artifact)."""
+    scope = team_scope(user, verb)
+    if not (scope.everywhere or scope.team_ids):
+        raise Forbidden(f"You may not {verb} anything in the registry.")

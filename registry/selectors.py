@@ -8,10 +8,14 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Max, Prefetch, QuerySet
 
+from accounts.access import team_scope
+from accounts.choices import Verb
+from accounts.models import User
 from core.errors import InvalidInput
 from registry.choices import Direction
 from registry.lineage_kinds import lineage_kind_of
 from registry.models import (
+    Artifact,
     Dataset,
     DatasetVersion,
     LineageNode,
@@ -21,57 +25,86 @@ from registry.models import (
     Run,
     RunInput,
 )
+from registry.permissions import (
+    granted_model_ids,
+    restrict_artifacts,
+    restrict_dataset_versions,
+    restrict_datasets,
+    restrict_model_versions,
+    restrict_models,
+    restrict_runs,
+)
 
 
-def registered_model_list() -> QuerySet[RegisteredModel]:
-    """The catalogue, with what a list shows, in a constant number of queries."""
-    return (
+def registered_model_list(user: User) -> QuerySet[RegisteredModel]:
+    """The catalogue the user may see, with what a list shows, in a constant number of
+    queries."""
+    return restrict_models(
         RegisteredModel.objects.select_related("owner_team", "created_by")
         .prefetch_related("tags")
         .annotate(
             version_count=Count("versions", distinct=True), latest_version=Max("versions__version")
-        )
+        ),
+        user,
     )
 
 
-def model_version_list() -> QuerySet[ModelVersion]:
-    return ModelVersion.objects.select_related(
-        "registered_model",
-        "registered_model__owner_team",
-        "registered_by",
-        "run",
-        "artifact",
-        "derived_from__registered_model",
-    ).prefetch_related(
-        Prefetch(
-            "dataset_links",
-            queryset=ModelVersionDataset.objects.select_related("dataset_version__dataset"),
-        )
+def model_version_list(user: User) -> QuerySet[ModelVersion]:
+    return restrict_model_versions(
+        ModelVersion.objects.select_related(
+            "registered_model",
+            "registered_model__owner_team",
+            "registered_by",
+            "run",
+            "artifact",
+            "derived_from__registered_model",
+        ).prefetch_related(
+            Prefetch(
+                "dataset_links",
+                queryset=ModelVersionDataset.objects.select_related("dataset_version__dataset"),
+            )
+        ),
+        user,
     )
 
 
-def dataset_list() -> QuerySet[Dataset]:
-    return (
+def dataset_list(user: User) -> QuerySet[Dataset]:
+    return restrict_datasets(
         Dataset.objects.select_related("owner_team", "created_by")
         .prefetch_related("tags")
         .annotate(
             version_count=Count("versions", distinct=True), latest_version=Max("versions__version")
-        )
+        ),
+        user,
     )
 
 
-def dataset_version_list() -> QuerySet[DatasetVersion]:
-    return DatasetVersion.objects.select_related(
-        "dataset", "dataset__owner_team", "created_by", "produced_by_run"
-    ).prefetch_related("derived_from__dataset")
-
-
-def run_list() -> QuerySet[Run]:
-    return Run.objects.select_related("team", "created_by").prefetch_related(
-        Prefetch(
-            "input_links", queryset=RunInput.objects.select_related("dataset_version__dataset")
-        )
+def dataset_version_list(user: User) -> QuerySet[DatasetVersion]:
+    return restrict_dataset_versions(
+        DatasetVersion.objects.select_related(
+            "dataset", "dataset__owner_team", "created_by", "produced_by_run"
+        ).prefetch_related("derived_from__dataset"),
+        user,
     )
+
+
+def run_list(user: User) -> QuerySet[Run]:
+    return restrict_runs(
+        Run.objects.select_related("team", "created_by").prefetch_related(
+            Prefetch(
+                "input_links",
+                queryset=RunInput.objects.select_related("dataset_version__dataset"),
+            )
+        ),
+        user,
+    )
+
+
+def artifact_list(user: User) -> QuerySet[Artifact]:
+    return restrict_artifacts(Artifact.objects.select_related("uploaded_by"), user)
+
+
+HIDDEN = "hidden"
 
 
 @dataclass(frozen=True)
@@ -82,6 +115,10 @@ class GraphNode:
     label: str
     depth: int
     has_more: bool = False
+
+    @property
+    def hidden(self) -> bool:
+        return self.kind == HIDDEN
 
 
 @dataclass(frozen=True)
@@ -106,6 +143,10 @@ class LineageGraph:
     def truncated(self) -> bool:
         return any(node.has_more for node in self.nodes)
 
+    @property
+    def hidden_count(self) -> int:
+        return sum(1 for node in self.nodes if node.hidden)
+
 
 _NODE = "registry_lineagenode"
 _EDGE = "registry_lineageedge"
@@ -125,10 +166,11 @@ WITH RECURSIVE walk(node_id, depth) AS (
 closure(node_id, depth) AS (SELECT node_id, MIN(depth) FROM walk GROUP BY node_id)
 SELECT 'n', n.id, NULL, n.kind, n.key, n.label, c.depth,
        CASE WHEN c.depth = %(depth)s
-            THEN EXISTS (SELECT 1 FROM {_EDGE} x WHERE x.{{far}}_id = n.id) ELSE FALSE END
+            THEN EXISTS (SELECT 1 FROM {_EDGE} x WHERE x.{{far}}_id = n.id) ELSE FALSE END,
+       n.owner_team_id, n.registered_model_id
 FROM closure c JOIN {_NODE} n ON n.id = c.node_id
 UNION ALL
-SELECT 'e', e.source_id, e.target_id, e.relation, NULL, NULL, NULL, NULL
+SELECT 'e', e.source_id, e.target_id, e.relation, NULL, NULL, NULL, NULL, NULL, NULL
 FROM {_EDGE} e JOIN closure c ON e.{{far}}_id = c.node_id
 WHERE c.depth < %(depth)s
 """  # noqa: S608
@@ -156,38 +198,65 @@ def lineage_depth_clean(depth: int | str | None) -> int:
     return value
 
 
-def _walk(root: LineageNode, sql: str, depth: int) -> tuple[dict[int, GraphNode], set[GraphEdge]]:
+class _NodeVisibility:
+    """Whether a user may see a lineage node, from the owner team and model kept on it."""
+
+    def __init__(self, user: User):
+        self.scope = team_scope(user, Verb.VIEW)
+        self.user = user
+        self._granted: set[int] | None = None
+
+    def __call__(self, team_id: int | None, model_id: int | None) -> bool:
+        if self.scope.everywhere or team_id in self.scope.team_ids:
+            return True
+        if model_id is None:
+            return False
+        if self._granted is None:  # one query, only when a node needs it
+            self._granted = {row["pk"] for row in granted_model_ids(self.user, Verb.VIEW)}
+        return model_id in self._granted
+
+
+def _walk(
+    root: LineageNode, sql: str, depth: int, visible: _NodeVisibility
+) -> tuple[dict[int, GraphNode], set[GraphEdge]]:
     nodes: dict[int, GraphNode] = {}
     edges: set[GraphEdge] = set()
     with connection.cursor() as cursor:
         cursor.execute(sql, {"root": root.pk, "depth": depth})
-        for row_type, a, b, text, key, label, distance, has_more in cursor.fetchall():
-            if row_type == "n":
-                nodes[a] = GraphNode(a, text, key, label, distance, bool(has_more))
-            else:
-                edges.add(GraphEdge(a, b, text))
+        rows = cursor.fetchall()
+    for row_type, a, b, text, key, label, distance, has_more, team_id, model_id in rows:
+        if row_type == "e":
+            edges.add(GraphEdge(a, b, text))
+        elif a == root.pk or visible(team_id, model_id):
+            nodes[a] = GraphNode(a, text, key, label, distance, bool(has_more))
+        else:
+            # The picture shows that something is there, never what it is.
+            nodes[a] = GraphNode(a, HIDDEN, "", "Hidden", distance, False)
     return nodes, edges
 
 
 def lineage_closure(
-    *, root: LineageNode, direction: str = Direction.UPSTREAM, depth: int = 10
+    *, user: User, root: LineageNode, direction: str = Direction.UPSTREAM, depth: int = 10
 ) -> LineageGraph:
     """Everything ``root`` was made from (upstream), everything made from it (downstream), or
-    both, up to ``depth`` hops, as nodes and edges."""
+    both, up to ``depth`` hops, as nodes and edges. Nodes ``user`` may not view are returned
+    as anonymous hidden nodes. The caller has already checked that ``user`` may view
+    ``root``."""
     if direction not in Direction.values:
         raise InvalidInput(
             "direction must be upstream, downstream or both.",
             field_errors={"direction": ["One of upstream, downstream, both."]},
         )
     graph = LineageGraph(root=root.pk, direction=direction, depth=depth)
+    visible = _NodeVisibility(user)
     nodes: dict[int, GraphNode] = {}
     edges: set[GraphEdge] = set()
     if direction in (Direction.UPSTREAM, Direction.BOTH):
-        up_nodes, up_edges = _walk(root, UPSTREAM_SQL, depth)
+        up_nodes, up_edges = _walk(root, UPSTREAM_SQL, depth, visible)
         nodes.update(up_nodes)
         edges |= up_edges
     if direction in (Direction.DOWNSTREAM, Direction.BOTH):
-        down_nodes, down_edges = _walk(root, DOWNSTREAM_SQL, depth)
+        down_nodes, down_edges = _walk(root, DOWNSTREAM_SQL, depth, visible)
         for node_id, node in down_nodes.items():
             if node_id not in nodes:
                 nodes[node_id] = node

@@ -48,7 +48,7 @@ def registry_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 @registry_page
 def model_list(request: HttpRequest) -> HttpResponse:
     filters = page_selectors.catalogue_filters_clean(request.GET)
-    models = page_selectors.registered_model_catalogue(filters)
+    models = page_selectors.registered_model_catalogue(request.user, filters)
     page = Paginator(models, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -58,22 +58,22 @@ def model_list(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "risk_tiers": RiskTier.choices,
             "query_string": _query_without_page(request),
-            **page_selectors.catalogue_filter_choices(),
+            **page_selectors.catalogue_filter_choices(request.user),
         },
     )
 
 
 @registry_page
 def model_detail(request: HttpRequest, name: str) -> HttpResponse:
-    model = page_selectors.registered_model_get(name)
-    versions = page_selectors.model_versions_of(model)
+    model = page_selectors.registered_model_get(request.user, name)
+    versions = page_selectors.model_versions_of(request.user, model)
     rows = [{"version": v, "key_metrics": _key_metrics(v.metrics)} for v in versions]
     return render(request, "registry/model_detail.html", {"model": model, "rows": rows})
 
 
 @registry_page
 def model_version_detail(request: HttpRequest, name: str, version: int) -> HttpResponse:
-    model_version = page_selectors.model_version_get(name, version)
+    model_version = page_selectors.model_version_get(request.user, name, version)
     links = list(model_version.dataset_links.all())
     return render(
         request,
@@ -88,7 +88,9 @@ def model_version_detail(request: HttpRequest, name: str, version: int) -> HttpR
             "output_schema": structured(model_version.output_schema, "Field", "Type"),
             "params": structured(model_version.params, "Parameter"),
             "metrics": structured(model_version.metrics, "Metric"),
-            "derivatives": model_version.derivatives.select_related("registered_model"),
+            "derivatives": selectors.model_version_list(request.user).filter(
+                derived_from=model_version
+            ),
             **_environment(model_version),
             **_lineage(request, model_version),
         },
@@ -101,7 +103,7 @@ def model_version_detail(request: HttpRequest, name: str, version: int) -> HttpR
 @registry_page
 def dataset_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
-    page = Paginator(page_selectors.dataset_catalogue(q), PAGE_SIZE).get_page(
+    page = Paginator(page_selectors.dataset_catalogue(request.user, q), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     return render(
@@ -113,8 +115,8 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
 
 @registry_page
 def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
-    dataset = page_selectors.dataset_get(name)
-    versions = page_selectors.dataset_versions_of(dataset)
+    dataset = page_selectors.dataset_get(request.user, name)
+    versions = page_selectors.dataset_versions_of(request.user, dataset)
     return render(
         request, "registry/dataset_detail.html", {"dataset": dataset, "versions": versions}
     )
@@ -122,7 +124,7 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 @registry_page
 def dataset_version_detail(request: HttpRequest, name: str, version: int) -> HttpResponse:
-    dataset_version = page_selectors.dataset_version_get(name, version)
+    dataset_version = page_selectors.dataset_version_get(request.user, name, version)
     return render(
         request,
         "registry/dataset_version_detail.html",
@@ -130,7 +132,7 @@ def dataset_version_detail(request: HttpRequest, name: str, version: int) -> Htt
             "dv": dataset_version,
             "schema": structured(dataset_version.schema, "Column", "Type"),
             "profile": structured(dataset_version.profile, "Column"),
-            **page_selectors.dataset_version_usage(dataset_version),
+            **page_selectors.dataset_version_usage(request.user, dataset_version),
             **_lineage(request, dataset_version),
         },
     )
@@ -141,7 +143,7 @@ def dataset_version_detail(request: HttpRequest, name: str, version: int) -> Htt
 
 @registry_page
 def run_detail(request: HttpRequest, run_uuid: uuid.UUID) -> HttpResponse:
-    run = page_selectors.run_get(run_uuid)
+    run = page_selectors.run_get(request.user, run_uuid)
     return render(
         request,
         "registry/run_detail.html",
@@ -149,7 +151,7 @@ def run_detail(request: HttpRequest, run_uuid: uuid.UUID) -> HttpResponse:
             "run": run,
             "params": structured(run.params, "Parameter"),
             "metrics": structured(run.metrics, "Metric"),
-            "outputs": page_selectors.run_outputs(run),
+            "outputs": page_selectors.run_outputs(request.user, run),
             **_environment(run),
             **_lineage(request, run),
         },
@@ -163,7 +165,10 @@ def _lineage(request: HttpRequest, obj: Any) -> dict[str, Any]:
     """The lineage picture of ``obj`` around it in both directions, at the requested depth."""
     depth = selectors.lineage_depth_clean(request.GET.get("depth"))
     graph = selectors.lineage_closure(
-        root=selectors.lineage_node_of(obj), direction=Direction.BOTH, depth=depth
+        user=request.user,
+        root=selectors.lineage_node_of(obj),
+        direction=Direction.BOTH,
+        depth=depth,
     )
     return {
         "lineage": lineage_picture(graph),

@@ -35,21 +35,28 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class TeamFactory(factory.django.DjangoModelFactory):
+    """By default the team under test, Credit Risk, which the personas belong to; other teams
+    are named explicitly."""
+
     class Meta:
         model = Team
         django_get_or_create = ("slug",)
 
-    name = factory.Sequence(lambda n: f"Team {n}")
+    name = "Credit Risk"
     slug = factory.LazyAttribute(lambda t: t.name.lower().replace(" ", "-"))
 
 
 class ServiceFactory(factory.Factory):
-    """Base for factories whose ``_create`` calls a service."""
+    """Base for factories whose ``_create`` calls a service. The default actor is a superuser,
+    so building test data never trips a permission check; permission tests pass their
+    persona as ``actor``."""
 
     class Meta:
         abstract = True
 
-    actor = factory.SubFactory(UserFactory)
+    actor = factory.SubFactory(
+        UserFactory, username=factory.Sequence(lambda n: f"builder{n}"), is_superuser=True
+    )
 
 
 class RegisteredModelFactory(ServiceFactory):

@@ -4,8 +4,24 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from registry import selectors
 from registry.choices import DatasetRole
-from registry.models import DatasetVersion, ModelVersion
+
+
+def _user(field: serializers.Field):
+    return field.context["request"].user
+
+
+class ScopedSlugRelatedField(serializers.SlugRelatedField):
+    """A reference by slug that only resolves to rows the requesting user may view, so the
+    answer for "exists but not yours" is the same as for "does not exist"."""
+
+    def __init__(self, *, scope, **kwargs):
+        self.scope = scope
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.scope(_user(self))
 
 
 class DatasetVersionRefSerializer(serializers.Serializer):
@@ -15,14 +31,16 @@ class DatasetVersionRefSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1)
 
     def validate(self, attrs):
-        try:
-            return DatasetVersion.objects.select_related("dataset").get(
-                dataset__name=attrs["dataset"], version=attrs["version"]
-            )
-        except DatasetVersion.DoesNotExist:
+        found = (
+            selectors.dataset_version_list(_user(self))
+            .filter(dataset__name=attrs["dataset"], version=attrs["version"])
+            .first()
+        )
+        if found is None:
             raise serializers.ValidationError(
                 f"Dataset version {attrs['dataset']} v{attrs['version']} does not exist."
-            ) from None
+            )
+        return found
 
     def to_representation(self, instance):
         return {"dataset": instance.dataset.name, "version": instance.version}
@@ -45,11 +63,13 @@ class ModelVersionRefSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1)
 
     def validate(self, attrs):
-        try:
-            return ModelVersion.objects.select_related("registered_model").get(
-                registered_model__name=attrs["model"], version=attrs["version"]
-            )
-        except ModelVersion.DoesNotExist:
+        found = (
+            selectors.model_version_list(_user(self))
+            .filter(registered_model__name=attrs["model"], version=attrs["version"])
+            .first()
+        )
+        if found is None:
             raise serializers.ValidationError(
                 f"Model version {attrs['model']} v{attrs['version']} does not exist."
-            ) from None
+            )
+        return found

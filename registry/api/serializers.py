@@ -6,10 +6,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import Team
+from registry import selectors
 from registry.api.fields import (
     DatasetUseSerializer,
     DatasetVersionRefSerializer,
     ModelVersionRefSerializer,
+    ScopedSlugRelatedField,
 )
 from registry.choices import RiskTier, RunKind, RunStatus
 from registry.models import (
@@ -150,9 +152,9 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
 class ModelVersionCreateSerializer(CodeEnvironmentInput):
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    artifact = serializers.SlugRelatedField(
+    artifact = ScopedSlugRelatedField(
         slug_field="sha256",
-        queryset=Artifact.objects.all(),
+        scope=selectors.artifact_list,
         required=False,
         allow_null=True,
         help_text="SHA-256 of an artifact uploaded to /api/v1/artifacts/.",
@@ -167,8 +169,8 @@ class ModelVersionCreateSerializer(CodeEnvironmentInput):
     output_schema = serializers.DictField(required=False)
     params = serializers.DictField(required=False)
     metrics = serializers.DictField(child=serializers.FloatField(), required=False)
-    run = serializers.SlugRelatedField(
-        slug_field="uuid", queryset=Run.objects.all(), required=False, allow_null=True
+    run = ScopedSlugRelatedField(
+        slug_field="uuid", scope=selectors.run_list, required=False, allow_null=True
     )
     datasets = DatasetUseSerializer(many=True, required=False)
     derived_from = ModelVersionRefSerializer(required=False, allow_null=True)
@@ -251,8 +253,8 @@ class DatasetVersionCreateSerializer(serializers.Serializer):
     schema = serializers.DictField(required=False)
     profile = serializers.DictField(required=False)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    produced_by_run = serializers.SlugRelatedField(
-        slug_field="uuid", queryset=Run.objects.all(), required=False, allow_null=True
+    produced_by_run = ScopedSlugRelatedField(
+        slug_field="uuid", scope=selectors.run_list, required=False, allow_null=True
     )
     derived_from = DatasetVersionRefSerializer(many=True, required=False)
 

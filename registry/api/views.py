@@ -24,7 +24,6 @@ from registry.api.filters import (
 )
 from registry.choices import Direction
 from registry.models import Artifact
-from registry.permissions import check_can_write_for_team
 from registry.services.artifacts import artifact_path
 from registry.uploads import HashingUploadHandler
 
@@ -44,6 +43,7 @@ class LineageMixin:
     def lineage(self, request, *args, **kwargs):
         obj = self.get_object()
         graph = selectors.lineage_closure(
+            user=request.user,
             root=selectors.lineage_node_of(obj),
             direction=request.query_params.get("direction", Direction.BOTH),
             depth=selectors.lineage_depth_clean(request.query_params.get("depth")),
@@ -95,14 +95,13 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, S
     ordering = ["name"]
 
     def base_queryset(self):
-        return selectors.registered_model_list()
+        return selectors.registered_model_list(self.request.user)
 
     @extend_schema(
         request=s.RegisteredModelCreateSerializer, responses={201: s.RegisteredModelSerializer}
     )
     def create(self, request):
         data = self.parse(request)
-        check_can_write_for_team(request.user, data["owner_team"])
         model = services.registered_model_create(actor=request.user, **data)
         return self.render(model, status.HTTP_201_CREATED)
 
@@ -110,9 +109,6 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, S
     def partial_update(self, request, name=None):
         model = self.get_object()
         data = self.parse(request, partial=True)
-        check_can_write_for_team(request.user, model.owner_team)
-        if "owner_team" in data:
-            check_can_write_for_team(request.user, data["owner_team"])
         model = services.registered_model_update(actor=request.user, model=model, **data)
         return self.render(model)
 
@@ -133,10 +129,12 @@ class ModelVersionViewSet(
     ordering = ["-version"]
 
     def registered_model(self):
-        return get_object_or_404(selectors.registered_model_list(), name=self.kwargs["model_name"])
+        return get_object_or_404(
+            selectors.registered_model_list(self.request.user), name=self.kwargs["model_name"]
+        )
 
     def base_queryset(self):
-        return selectors.model_version_list().filter(
+        return selectors.model_version_list(self.request.user).filter(
             registered_model__name=self.kwargs["model_name"]
         )
 
@@ -150,7 +148,6 @@ class ModelVersionViewSet(
     def create(self, request, model_name=None):
         registered_model = self.registered_model()
         data = self.parse(request)
-        check_can_write_for_team(request.user, registered_model.owner_team)
         version = services.model_version_register(
             actor=request.user, registered_model=registered_model, **data
         )
@@ -160,7 +157,6 @@ class ModelVersionViewSet(
     def partial_update(self, request, model_name=None, version=None):
         instance = self.get_object()
         data = self.parse(request, partial=True)
-        check_can_write_for_team(request.user, instance.registered_model.owner_team)
         instance = services.model_version_update(actor=request.user, version=instance, **data)
         return self.render(instance)
 
@@ -180,12 +176,11 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceVi
     ordering = ["name"]
 
     def base_queryset(self):
-        return selectors.dataset_list()
+        return selectors.dataset_list(self.request.user)
 
     @extend_schema(request=s.DatasetCreateSerializer, responses={201: s.DatasetSerializer})
     def create(self, request):
         data = self.parse(request)
-        check_can_write_for_team(request.user, data["owner_team"])
         dataset = services.dataset_create(actor=request.user, **data)
         return self.render(dataset, status.HTTP_201_CREATED)
 
@@ -193,7 +188,6 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceVi
     def partial_update(self, request, name=None):
         dataset = self.get_object()
         data = self.parse(request, partial=True)
-        check_can_write_for_team(request.user, dataset.owner_team)
         dataset = services.dataset_update(actor=request.user, dataset=dataset, **data)
         return self.render(dataset)
 
@@ -211,10 +205,14 @@ class DatasetVersionViewSet(
     ordering = ["-version"]
 
     def dataset(self):
-        return get_object_or_404(selectors.dataset_list(), name=self.kwargs["dataset_name"])
+        return get_object_or_404(
+            selectors.dataset_list(self.request.user), name=self.kwargs["dataset_name"]
+        )
 
     def base_queryset(self):
-        return selectors.dataset_version_list().filter(dataset__name=self.kwargs["dataset_name"])
+        return selectors.dataset_version_list(self.request.user).filter(
+            dataset__name=self.kwargs["dataset_name"]
+        )
 
     def list(self, request, *args, **kwargs):
         self.dataset()
@@ -226,7 +224,6 @@ class DatasetVersionViewSet(
     def create(self, request, dataset_name=None):
         dataset = self.dataset()
         data = self.parse(request)
-        check_can_write_for_team(request.user, dataset.owner_team)
         version = services.dataset_version_create(actor=request.user, dataset=dataset, **data)
         return self.render(version, status.HTTP_201_CREATED)
 
@@ -243,12 +240,11 @@ class RunViewSet(LineageMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     ordering = ["-created_at"]
 
     def base_queryset(self):
-        return selectors.run_list()
+        return selectors.run_list(self.request.user)
 
     @extend_schema(request=s.RunCreateSerializer, responses={201: s.RunSerializer})
     def create(self, request):
         data = self.parse(request)
-        check_can_write_for_team(request.user, data["team"])
         run = services.run_create(actor=request.user, **data)
         return self.render(run, status.HTTP_201_CREATED)
 
@@ -256,7 +252,6 @@ class RunViewSet(LineageMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def partial_update(self, request, uuid=None):
         run = self.get_object()
         data = self.parse(request, partial=True)
-        check_can_write_for_team(request.user, run.team)
         run = services.run_update(actor=request.user, run=run, **data)
         return self.render(run)
 
@@ -281,13 +276,17 @@ class ArtifactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     fetch them back."""
 
     serializer_class = s.ArtifactSerializer
-    queryset = Artifact.objects.select_related("uploaded_by")
     lookup_field = "sha256"
     lookup_value_regex = r"[0-9a-f]{64}"
     ordering_fields = ["created_at", "size_bytes"]
     ordering = ["-created_at"]
     filterset_fields = ["content_type"]
     search_fields = ["original_name"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Artifact.objects.none()
+        return selectors.artifact_list(self.request.user)
 
     def get_parsers(self):
         request = getattr(self, "request", None)

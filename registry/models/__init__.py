@@ -1,3 +1,4 @@
+from registry.models.access import ModelRoleAssignment
 from registry.models.artifacts import Artifact
 from registry.models.catalogue import ModelVersion, ModelVersionDataset, RegisteredModel, Tag
 from registry.models.datasets import Dataset, DatasetVersion
@@ -10,6 +11,7 @@ __all__ = [
     "DatasetVersion",
     "LineageEdge",
     "LineageNode",
+    "ModelRoleAssignment",
     "ModelVersion",
     "ModelVersionDataset",
     "RegisteredModel",

@@ -41,6 +41,15 @@ class RegisteredModel(TimeStampedModel):
 
     class Meta:
         ordering = ["name"]
+        # With view and change (Django's own), the verbs of accounts.choices.Verb. A version's
+        # permissions are its model's.
+        permissions = [
+            ("submit_registeredmodel", "Can submit versions for validation"),
+            ("validate_registeredmodel", "Can validate versions"),
+            ("approve_registeredmodel", "Can approve versions for production"),
+            ("deploy_registeredmodel", "Can deploy versions"),
+            ("annotate_registeredmodel", "Can annotate the model and its versions"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -24,6 +24,7 @@ class Dataset(TimeStampedModel):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("annotate_dataset", "Can annotate the dataset and its versions")]
 
     def __str__(self) -> str:
         return self.name

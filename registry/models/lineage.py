@@ -20,6 +20,18 @@ class LineageNode(models.Model):
     object_id = models.BigIntegerField()
     key = models.CharField(max_length=300)
     label = models.CharField(max_length=300)
+    # Who may see the node: members and role holders of this team, and holders of a role on
+    # this registered model. Kept on the node so a closure can be filtered without a join.
+    owner_team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    registered_model = models.ForeignKey(
+        "registry.RegisteredModel",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
 
     class Meta:
         constraints = [

@@ -36,6 +36,7 @@ class Run(CodeAndEnvironment, TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("annotate_run", "Can annotate the run")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} run {self.name or str(self.uuid)[:8]}"

@@ -11,10 +11,12 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from accounts.choices import Verb
 from accounts.models import User
-from core.errors import InvalidInput
+from core.errors import Forbidden, InvalidInput
 from core.hashing import is_sha256
 from registry.models import Artifact
+from registry.permissions import require_somewhere
 
 
 def artifact_root() -> Path:
@@ -44,6 +46,11 @@ def artifact_store(
 
     Returns the artifact and whether it is new. The same bytes uploaded again are not stored a
     second time: the temporary file is dropped and the existing row returned."""
+    try:
+        require_somewhere(actor, Verb.CHANGE)
+    except Forbidden:
+        temp_path.unlink(missing_ok=True)
+        raise
     existing = Artifact.objects.filter(sha256=sha256).first()
     if existing is not None:
         temp_path.unlink(missing_ok=True)

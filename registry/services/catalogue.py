@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from accounts.choices import Verb
 from accounts.models import Team, User
 from core.errors import Conflict, InvalidInput
 from core.hashing import is_sha256
@@ -14,11 +15,13 @@ from registry.choices import DatasetRole, RiskTier
 from registry.models import (
     Artifact,
     DatasetVersion,
+    LineageNode,
     ModelVersion,
     ModelVersionDataset,
     RegisteredModel,
     Run,
 )
+from registry.permissions import require, require_in_team
 from registry.services.common import full_clean_or_invalid, tags_resolve
 from registry.services.lineage import lineage_edge_add, lineage_node_ensure
 from registry.services.validation import require_mapping, require_metrics, require_packages
@@ -37,6 +40,7 @@ def registered_model_create(
     tags: Iterable[str] = (),
 ) -> RegisteredModel:
     """Register a new model name for a team."""
+    require_in_team(actor, Verb.CHANGE, owner_team)
     model = RegisteredModel(
         name=name,
         owner_team=owner_team,
@@ -67,13 +71,17 @@ def registered_model_update(
     tags: Iterable[str] | None = None,
 ) -> RegisteredModel:
     """Change a model's descriptive fields. Its name is its identity and never changes."""
+    require(actor, Verb.CHANGE, model)
     model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
     if description is not None:
         model.description = description
     if risk_tier is not None:
         model.risk_tier = risk_tier
-    if owner_team is not None:
+    if owner_team is not None and owner_team.pk != model.owner_team_id:
+        require_in_team(actor, Verb.CHANGE, owner_team)
         model.owner_team = owner_team
+        # Visibility of the model's lineage nodes follows its owner.
+        LineageNode.objects.filter(registered_model=model).update(owner_team=owner_team)
     full_clean_or_invalid(model)
     model.save()
     if tags is not None:
@@ -161,6 +169,10 @@ def model_version_register(
     Numbers are 1, 2, 3... per model. The model row is locked while the next number is chosen,
     so concurrent registrations queue instead of colliding (the unique constraint is the
     backstop)."""
+    require(actor, Verb.CHANGE, registered_model)
+    for referenced in (run, derived_from, *(dv for dv, _ in datasets)):
+        if referenced is not None:
+            require(actor, Verb.VIEW, referenced)
     uri, sha256, size = _resolve_artifact(
         artifact=artifact, uri=artifact_uri, sha256=artifact_sha256, size=artifact_size
     )
@@ -222,6 +234,7 @@ def model_version_update(
     *, actor: User, version: ModelVersion, description: str | None = None
 ) -> ModelVersion:
     """Change what may change after registration: the description. Provenance is immutable."""
+    require(actor, Verb.CHANGE, version)
     version = ModelVersion.objects.select_for_update().get(pk=version.pk)
     if description is not None:
         version.description = description

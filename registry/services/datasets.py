@@ -7,9 +7,11 @@ from collections.abc import Iterable, Sequence
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from accounts.choices import Verb
 from accounts.models import Team, User
 from core.errors import Conflict, InvalidInput
 from registry.models import Dataset, DatasetVersion, Run
+from registry.permissions import require, require_in_team
 from registry.services.common import full_clean_or_invalid, tags_resolve
 from registry.services.lineage import lineage_edge_add, lineage_node_ensure
 from registry.services.validation import require_mapping
@@ -20,6 +22,7 @@ def dataset_create(
     *, actor: User, name: str, owner_team: Team, description: str = "", tags: Iterable[str] = ()
 ) -> Dataset:
     """Register a dataset name for a team."""
+    require_in_team(actor, Verb.CHANGE, owner_team)
     dataset = Dataset(name=name, owner_team=owner_team, description=description, created_by=actor)
     full_clean_or_invalid(dataset)
     if Dataset.objects.filter(name=name).exists():
@@ -44,6 +47,7 @@ def dataset_update(
     tags: Iterable[str] | None = None,
 ) -> Dataset:
     """Change a dataset's description or tags."""
+    require(actor, Verb.CHANGE, dataset)
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
     if description is not None:
         dataset.description = description
@@ -70,6 +74,10 @@ def dataset_version_create(
 ) -> DatasetVersion:
     """Record the next version of ``dataset``: where it is, what its bytes hash to, and where it
     came from (the run that produced it and the versions it was derived from)."""
+    require(actor, Verb.CHANGE, dataset)
+    for referenced in (produced_by_run, *derived_from):
+        if referenced is not None:
+            require(actor, Verb.VIEW, referenced)
     for field, number in (("size_bytes", size_bytes), ("row_count", row_count)):
         if number is not None and number < 0:
             raise InvalidInput(

@@ -13,18 +13,22 @@ lineage_kind_register(
     kind=LineageKind.DATASET_VERSION,
     key=lambda dv: dv.natural_key,
     label=lambda dv: f"{dv.dataset.name} v{dv.version}",
+    owner_team_id=lambda dv: dv.dataset.owner_team_id,
 )
 lineage_kind_register(
     Run,
     kind=LineageKind.RUN,
     key=lambda run: str(run.uuid),
     label=lambda run: f"{run.kind}: {run.name or str(run.uuid)[:8]}",
+    owner_team_id=lambda run: run.team_id,
 )
 lineage_kind_register(
     ModelVersion,
     kind=LineageKind.MODEL_VERSION,
     key=lambda mv: mv.natural_key,
     label=lambda mv: f"{mv.registered_model.name} v{mv.version}",
+    owner_team_id=lambda mv: mv.registered_model.owner_team_id,
+    registered_model_id=lambda mv: mv.registered_model_id,
 )
 
 
@@ -34,7 +38,12 @@ def lineage_node_ensure(obj: models.Model) -> LineageNode:
     node, _ = LineageNode.objects.get_or_create(
         kind=spec.kind,
         object_id=obj.pk,
-        defaults={"key": spec.key(obj), "label": spec.label(obj)},
+        defaults={
+            "key": spec.key(obj),
+            "label": spec.label(obj),
+            "owner_team_id": spec.owner_team_id(obj),
+            "registered_model_id": spec.registered_model_id(obj),
+        },
     )
     return node
 

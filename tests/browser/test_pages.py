@@ -80,7 +80,13 @@ def provenance(team, other_team, contributor):
         actor=author, registered_model=model, derived_from=v1, metrics={"auc": 0.92, "ks": 0.44}
     )
     RegisteredModelFactory(
-        actor=author,
+        name="fraud-detector",
+        owner_team=team,
+        risk_tier=RiskTier.CRITICAL,
+        description="Flags suspicious card payments.",
+    )
+    # Another team's model: the reader must never see it.
+    RegisteredModelFactory(
         name="churn-predictor",
         risk_tier=RiskTier.LOW,
         tags=["marketing"],
@@ -119,6 +125,7 @@ def test_it_follows_a_model_to_its_training_data(
     expect(page).to_have_url(f"{base}/models/")
     expect(page.get_by_test_id("current-user")).to_have_text("Tom Lindqvist")
     expect(page.get_by_test_id("model-row")).to_have_count(2)
+    expect(page.get_by_text("churn-predictor")).to_have_count(0)
     page.screenshot(path=screenshot_dir / "catalogue.png", full_page=True)
 
     page.get_by_test_id("search-input").fill("credit")

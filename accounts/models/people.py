@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from accounts.choices import GrantSource
 from core.models import TimeStampedModel
 
 
@@ -13,6 +14,9 @@ class User(AbstractUser):
     migration so later fields (directory DN, qualifications) need no swap."""
 
     display_name = models.CharField(max_length=150, blank=True)
+    directory_dn = models.CharField(
+        max_length=500, blank=True, help_text="Distinguished name in the directory (LDAP users)."
+    )
 
     class Meta:
         ordering = ["username"]
@@ -41,6 +45,9 @@ class TeamMembership(TimeStampedModel):
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    source = models.CharField(
+        max_length=16, choices=GrantSource.choices, default=GrantSource.MANUAL
+    )
 
     class Meta:
         constraints = [

@@ -1,0 +1,163 @@
+"""Who may do what to which governed object: the one place the answer is computed.
+
+Governed objects (registered models, datasets, runs, and the things that belong to them) are
+registered here by the apps that own them, saying how to find the object that carries the
+permissions and the team that owns it. ``RoleBackend`` then answers
+``user.has_perm("<app>.<verb>_<model>", obj)`` from:
+
+- roles held globally or for the owning team (``RoleAssignment``, verbs in ``ROLE_VERBS``);
+- membership of the owning team (``MEMBER_VERBS``: view);
+- django-guardian object permissions on the subject (model-scoped roles, direct grants).
+
+List queries use :func:`team_scope` for the same rules, so a list never shows what
+``has_perm`` would refuse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import models
+
+from accounts.choices import Verb
+from accounts.constants import MEMBER_VERBS, ROLE_VERBS
+
+
+@dataclass(frozen=True)
+class GovernedSpec:
+    subject: Callable[[models.Model], models.Model]
+    owner_team_id: Callable[[models.Model], int | None]
+
+
+_GOVERNED: dict[type[models.Model], GovernedSpec] = {}
+
+
+def governed_register(
+    model: type[models.Model],
+    *,
+    owner_team_id: Callable[[models.Model], int | None],
+    subject: Callable[[models.Model], models.Model] = lambda obj: obj,
+) -> None:
+    """Declare that objects of ``model`` are governed: ``subject(obj)`` is the object whose
+    permissions apply (a version's model), ``owner_team_id(obj)`` its owning team."""
+    _GOVERNED[model] = GovernedSpec(subject=subject, owner_team_id=owner_team_id)
+
+
+def governed_spec(obj: models.Model) -> GovernedSpec | None:
+    return _GOVERNED.get(type(obj))
+
+
+@dataclass
+class UserAccess:
+    """A user's roles, read once per user object (per request)."""
+
+    global_verbs: set[str] = field(default_factory=set)
+    team_verbs: dict[int, set[str]] = field(default_factory=dict)
+
+    def verbs_for_team(self, team_id: int | None) -> set[str]:
+        if team_id is None:
+            return set(self.global_verbs)
+        return self.global_verbs | self.team_verbs.get(team_id, set())
+
+
+def user_access(user) -> UserAccess:
+    """The verbs ``user`` holds globally and per team, cached on the user object."""
+    cached = getattr(user, "_steward_access", None)
+    if cached is not None:
+        return cached
+    from accounts.models import RoleAssignment, TeamMembership
+
+    access = UserAccess()
+    if user.is_authenticated and user.is_active:
+        for role_name, team_id in RoleAssignment.objects.filter(user=user).values_list(
+            "role__name", "team_id"
+        ):
+            verbs = ROLE_VERBS.get(role_name, frozenset())
+            if team_id is None:
+                access.global_verbs |= verbs
+            else:
+                access.team_verbs.setdefault(team_id, set()).update(verbs)
+        for team_id in TeamMembership.objects.filter(user=user).values_list("team_id", flat=True):
+            access.team_verbs.setdefault(team_id, set()).update(MEMBER_VERBS)
+    user._steward_access = access
+    return access
+
+
+def access_forget(user) -> None:
+    """Drop the cached roles (after a grant or revocation in the same request)."""
+    user.__dict__.pop("_steward_access", None)
+    user.__dict__.pop("_steward_guardian", None)
+
+
+@dataclass(frozen=True)
+class TeamScope:
+    """Where a user may use a verb: everywhere, or in these teams."""
+
+    everywhere: bool
+    team_ids: frozenset[int]
+
+
+def team_scope(user, verb: str) -> TeamScope:
+    if not (user.is_authenticated and user.is_active):
+        return TeamScope(False, frozenset())
+    if user.is_superuser:
+        return TeamScope(True, frozenset())
+    access = user_access(user)
+    if verb in access.global_verbs:
+        return TeamScope(True, frozenset())
+    return TeamScope(
+        False, frozenset(team for team, verbs in access.team_verbs.items() if verb in verbs)
+    )
+
+
+def verb_of(perm: str) -> tuple[str, str]:
+    """``"registry.approve_registeredmodel"`` -> ``("approve", "registeredmodel")``."""
+    codename = perm.split(".", 1)[-1]
+    verb, _, model_name = codename.partition("_")
+    return verb, model_name
+
+
+class RoleBackend:
+    """Answers object permissions from roles, team membership and guardian grants. Model-level
+    questions (no object) are answered from global roles only."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def has_perm(self, user, perm: str, obj=None) -> bool:
+        if not (user.is_active and user.is_authenticated):
+            return False
+        verb, _ = verb_of(perm)
+        if verb not in Verb.values:
+            return False
+        if obj is None:
+            return verb in user_access(user).global_verbs
+        spec = governed_spec(obj)
+        if spec is None:
+            return False
+        subject = spec.subject(obj)
+        if verb in user_access(user).verbs_for_team(spec.owner_team_id(obj)):
+            return True
+        return verb in _guardian_verbs(user, subject)
+
+    def get_all_permissions(self, user, obj=None) -> set[str]:
+        return set()
+
+
+def _guardian_verbs(user, subject) -> set[str]:
+    from guardian.core import ObjectPermissionChecker
+
+    checker = user.__dict__.get("_steward_guardian")
+    if checker is None:
+        checker = ObjectPermissionChecker(user)
+        user._steward_guardian = checker
+    return {verb_of(codename)[0] for codename in checker.get_perms(subject)}
+
+
+def perm_for(verb: str, obj: models.Model) -> str:
+    """The permission name for ``verb`` on ``obj``'s subject: ``registry.approve_registeredmodel``
+    for a model version."""
+    spec = governed_spec(obj)
+    subject = spec.subject(obj) if spec else obj
+    return f"{subject._meta.app_label}.{verb}_{subject._meta.model_name}"

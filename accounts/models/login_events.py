@@ -1,0 +1,35 @@
+"""The login audit: every attempt to get in, and every logout."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from accounts.choices import LoginMethod, LoginOutcome
+
+
+class LoginEvent(models.Model):
+    """One login attempt (password, LDAP, SSO, first token use of a day) or logout: who, or
+    the name they tried, from where, with what, and whether it worked."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="login_events",
+    )
+    username = models.CharField(max_length=150, db_index=True, help_text="As typed or known.")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    method = models.CharField(max_length=16, choices=LoginMethod.choices)
+    outcome = models.CharField(max_length=16, choices=LoginOutcome.choices)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["username", "outcome", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.username} {self.method} {self.outcome}"
