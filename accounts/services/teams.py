@@ -1,4 +1,4 @@
-"""Writes on people, teams and role assignments. Granting and revoking is for administrators
+"""Writes on teams, memberships and role assignments. Granting and revoking is for
 only, and every change is audited (auditlog records the row, with the acting user)."""
 
 from __future__ import annotations

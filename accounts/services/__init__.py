@@ -1,0 +1,23 @@
+"""Every write on accounts goes through one of these functions."""
+
+from accounts.services.teams import (
+    is_administrator,
+    require_administrator,
+    role_assign,
+    role_get,
+    role_revoke,
+    team_add_member,
+    team_create,
+    team_remove_member,
+)
+
+__all__ = [
+    "is_administrator",
+    "require_administrator",
+    "role_assign",
+    "role_get",
+    "role_revoke",
+    "team_add_member",
+    "team_create",
+    "team_remove_member",
+]
