@@ -1,5 +1,5 @@
 """Writes on teams, memberships and role assignments. Granting and revoking is for
-only, and every change is audited (auditlog records the row, with the acting user)."""
+administrators only, and every change is audited (auditlog records the row, with the actor)."""
 
 from __future__ import annotations
 
