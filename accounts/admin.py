@@ -1,13 +1,22 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from accounts.models import Team, TeamMembership, User
+from accounts import services
+from accounts.models import Role, RoleAssignment, Team, TeamMembership, User
 
 
 class MembershipInline(admin.TabularInline):
+    """Members of a team. Adding and removing go through the services (administrators only,
+    audited); the inline itself never writes rows."""
+
     model = TeamMembership
     extra = 0
     autocomplete_fields = ["user"]
+    fields = ["user", "source", "created_at"]
+    readonly_fields = ["source", "created_at"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(User)
@@ -15,7 +24,18 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "display_name", "email", "is_staff", "is_active", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active", "teams"]
     search_fields = ["username", "display_name", "email", "first_name", "last_name"]
-    fieldsets = DjangoUserAdmin.fieldsets + (("Steward", {"fields": ("display_name",)}),)
+    fieldsets = DjangoUserAdmin.fieldsets + (
+        ("Steward", {"fields": ("display_name", "directory_dn")}),
+    )
+    readonly_fields = ["directory_dn", "last_login", "date_joined"]
+
+    def get_fieldsets(self, request, obj=None):
+        # Only superusers see (and so can change) superuser status, groups and permissions:
+        # nobody else can raise anyone's privileges, their own included.
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser:
+            return fieldsets
+        return [(name, opts) for name, opts in fieldsets if name != "Permissions"]
 
 
 @admin.register(Team)
@@ -24,3 +44,69 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
+
+    def save_formset(self, request, form, formset, change):
+        # New members are added through the service; removals likewise.
+        for inline_form in formset.forms:
+            if not inline_form.has_changed() and not formset._should_delete_form(inline_form):
+                continue
+            user = inline_form.cleaned_data.get("user")
+            if formset._should_delete_form(inline_form) and inline_form.instance.pk:
+                services.team_remove_member(
+                    actor=request.user, team=form.instance, user=inline_form.instance.user
+                )
+            elif user is not None and not inline_form.instance.pk:
+                services.team_add_member(actor=request.user, team=form.instance, user=user)
+
+
+@admin.register(Role)
+class RoleAdmin(admin.ModelAdmin):
+    """What each role means and requires; what it may do is fixed in code."""
+
+    list_display = ["name", "description", "qualifications", "updated_at"]
+    fields = ["name", "description", "qualifications"]
+    readonly_fields = ["name"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        services.role_describe(
+            actor=request.user,
+            role=obj,
+            description=obj.description,
+            qualifications=obj.qualifications,
+        )
+
+
+@admin.register(RoleAssignment)
+class RoleAssignmentAdmin(admin.ModelAdmin):
+    """Who holds which role, everywhere or for one team. Granting and revoking go through the
+    services, which refuse non-administrators and self-grants."""
+
+    list_display = ["user", "role", "team", "source", "granted_by", "created_at"]
+    list_filter = ["role", "team", "source"]
+    search_fields = ["user__username", "user__email", "note"]
+    autocomplete_fields = ["user"]
+    fields = ["user", "role", "team", "note", "source", "granted_by", "created_at"]
+    readonly_fields = ["source", "granted_by", "created_at"]
+    list_select_related = ["user", "role", "team", "granted_by"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        saved = services.role_assign(
+            actor=request.user, user=obj.user, role=obj.role.name, team=obj.team, note=obj.note
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        services.role_revoke(actor=request.user, assignment=obj)
+
+    def delete_queryset(self, request, queryset):
+        for assignment in queryset:
+            services.role_revoke(actor=request.user, assignment=assignment)

@@ -7,9 +7,14 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from auditlog.registry import auditlog
+        from guardian.models import UserObjectPermission
 
-        from accounts.models import Team, TeamMembership, User
+        from accounts.models import Role, RoleAssignment, Team, TeamMembership, User
 
         auditlog.register(User, exclude_fields=["password", "last_login"])
         auditlog.register(Team)
         auditlog.register(TeamMembership)
+        # Who granted what to whom, and when: every grant and revocation is an audit entry.
+        auditlog.register(Role)
+        auditlog.register(RoleAssignment)
+        auditlog.register(UserObjectPermission)

@@ -4,11 +4,13 @@ tasks, a local artifact folder."""
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config import directory
 from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -26,6 +28,18 @@ if not SECRET_KEY:
             "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
         )
     SECRET_KEY = "insecure-demo-key-only-for-local-demo-and-debug-never-production"  # noqa: S105
+
+# Reverse proxies whose forwarding header is believed (comma-separated IPs or CIDRs); the
+# client address is the right-most address in PROXY_IP_HEADER that is not one of them.
+TRUSTED_PROXIES = env_list("STEWARD_TRUSTED_PROXIES", [])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"STEWARD_TRUSTED_PROXIES: {_proxy!r} is not an IP address or network"
+        ) from _exc
+PROXY_IP_HEADER = env_str("STEWARD_PROXY_IP_HEADER", "HTTP_X_FORWARDED_FOR")
 
 ALLOWED_HOSTS = env_list("STEWARD_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("STEWARD_CSRF_TRUSTED_ORIGINS", [])
@@ -59,7 +73,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    # auditlog's own middleware believes X-Forwarded-For from anyone; ours only from
+    # TRUSTED_PROXIES.
+    "core.middleware.StewardAuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -100,6 +116,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First, so a throttled account is refused before any backend checks its password.
+    "accounts.backends.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
     # Roles (global or per team) and team membership -> object permissions.
@@ -108,6 +126,35 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "registry:model-list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Directory login (LDAP / Active Directory), off unless STEWARD_LDAP_SERVER_URI is set. Users log
+# in with directory credentials; their names and e-mail and the teams and roles their directory
+# groups map to are refreshed at every login (accounts.services.directory). config/directory.py
+# turns these values into django-auth-ldap's AUTH_LDAP_* settings and refuses bad ones here, at
+# start-up. README "Directory login (LDAP / Active Directory)" documents every variable.
+# {"<group DN>": "validator" | "contributor@<team slug>" | [several]}
+STEWARD_LDAP_GROUP_ROLES = directory.env_json_object("STEWARD_LDAP_GROUP_ROLES")
+# {"<group DN>": "<team slug>"}; teams named here are created at the first login that needs them.
+STEWARD_LDAP_GROUP_TEAMS = directory.env_json_object("STEWARD_LDAP_GROUP_TEAMS")
+STEWARD_LDAP_SERVER_URI = env_str("STEWARD_LDAP_SERVER_URI").strip()
+if STEWARD_LDAP_SERVER_URI:
+    AUTHENTICATION_BACKENDS = directory.with_ldap_backend(AUTHENTICATION_BACKENDS)
+    globals().update(
+        directory.auth_ldap_settings(
+            server_uri=STEWARD_LDAP_SERVER_URI,
+            bind_dn=env_str("STEWARD_LDAP_BIND_DN"),
+            bind_password=env_str("STEWARD_LDAP_BIND_PASSWORD"),
+            user_search_base=env_str("STEWARD_LDAP_USER_SEARCH_BASE"),
+            user_filter=env_str("STEWARD_LDAP_USER_FILTER", directory.DEFAULT_USER_FILTER),
+            group_search_base=env_str("STEWARD_LDAP_GROUP_SEARCH_BASE"),
+            group_type=env_str("STEWARD_LDAP_GROUP_TYPE", directory.DEFAULT_GROUP_TYPE),
+            start_tls=env_bool("STEWARD_LDAP_START_TLS", False),
+            ca_file=env_str("STEWARD_LDAP_CA_FILE"),
+            timeout=env_int("STEWARD_LDAP_TIMEOUT", 5, minimum=1),
+            group_roles=STEWARD_LDAP_GROUP_ROLES,
+            group_teams=STEWARD_LDAP_GROUP_TEAMS,
+        )
+    )
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -141,11 +188,17 @@ LINEAGE_MAX_DEPTH = env_int("STEWARD_LINEAGE_MAX_DEPTH", 50, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Personal API tokens (Authorization: Bearer stw_...), limited to their scopes.
+        "accounts.authentication.BearerTokenAuthentication",
         "core.audit.AuditedSessionAuthentication",
-        # For scripts until scoped API tokens arrive; use it over HTTPS only.
-        "core.audit.AuditedBasicAuthentication",
+        # For scripts; use it over HTTPS only. Honours the failed-login throttle.
+        "accounts.authentication.ThrottledBasicAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        # A token may do only what its scopes allow; session and Basic auth are unaffected.
+        "accounts.api.permissions.TokenScopePermission",
+    ],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StewardPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -170,6 +223,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Model governance, provenance and lineage.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -177,6 +231,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "VersionStatusEnum": "registry.choices.VersionStatus",
         "RunStatusEnum": "registry.choices.RunStatus",
+        "RoleNameEnum": "accounts.choices.RoleName",
     },
 }
 

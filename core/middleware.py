@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from auditlog.middleware import AuditlogMiddleware
+from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
+
+from core.net import client_ip, request_from_trusted_proxy
 
 
 class RejectNulBytesMiddleware:
@@ -24,3 +28,24 @@ class RejectNulBytesMiddleware:
                 return JsonResponse({"message": message, "code": "invalid"}, status=400)
             return render(request, "400.html", {"message": message}, status=400)
         return self.get_response(request)
+
+
+class StewardAuditlogMiddleware(AuditlogMiddleware):
+    """auditlog's middleware, but the remote address it records is :func:`core.net.client_ip`:
+    the stock one believes ``X-Forwarded-For`` from anyone, so a client could write any address
+    it liked into the audit trail."""
+
+    @staticmethod
+    def _get_remote_addr(request):
+        if settings.AUDITLOG_DISABLE_REMOTE_ADDR:
+            return None
+        return client_ip(request)
+
+    @staticmethod
+    def _get_remote_port(request) -> int | None:
+        if not request_from_trusted_proxy(request):
+            return None
+        try:
+            return int(request.headers.get("X-Forwarded-Port", ""))
+        except ValueError:
+            return None

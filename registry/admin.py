@@ -14,6 +14,7 @@ from registry.models import (
     DatasetVersion,
     LineageEdge,
     LineageNode,
+    ModelRoleAssignment,
     ModelVersion,
     ModelVersionDataset,
     RegisteredModel,
@@ -215,3 +216,37 @@ class LineageEdgeAdmin(ReadOnlyAdmin):
     list_filter = ["relation"]
     search_fields = ["source__key", "target__key"]
     list_select_related = ["source", "target"]
+
+
+@admin.register(ModelRoleAssignment)
+class ModelRoleAssignmentAdmin(admin.ModelAdmin):
+    """Roles for one model only. Granting and revoking go through the services, which keep the
+    guardian object permissions in step."""
+
+    list_display = ["user", "role", "registered_model", "granted_by", "created_at"]
+    list_filter = ["role", "registered_model__owner_team"]
+    search_fields = ["user__username", "registered_model__name", "note"]
+    autocomplete_fields = ["user", "registered_model"]
+    fields = ["user", "role", "registered_model", "note", "granted_by", "created_at"]
+    readonly_fields = ["granted_by", "created_at"]
+    list_select_related = ["user", "role", "registered_model", "granted_by"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        saved = services.model_role_assign(
+            actor=request.user,
+            user=obj.user,
+            role=obj.role.name,
+            registered_model=obj.registered_model,
+            note=obj.note,
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        services.model_role_revoke(actor=request.user, assignment=obj)
+
+    def delete_queryset(self, request, queryset):
+        for assignment in queryset:
+            services.model_role_revoke(actor=request.user, assignment=assignment)

@@ -17,5 +17,6 @@ class RegistryConfig(AppConfig):
         auditlog.register(m.RegisteredModel, m2m_fields={"tags"})
         auditlog.register(m.Dataset, m2m_fields={"tags"})
         auditlog.register(m.DatasetVersion, m2m_fields={"derived_from"})
+        auditlog.register(m.ModelRoleAssignment)
         for model in (m.ModelVersion, m.ModelVersionDataset, m.Run, m.RunInput, m.Artifact, m.Tag):
             auditlog.register(model)

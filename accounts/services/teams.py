@@ -108,3 +108,59 @@ def role_revoke(*, assignment: RoleAssignment, actor: User | None = None) -> Non
     user = assignment.user
     assignment.delete()
     access_forget(user)
+
+
+@transaction.atomic
+def role_describe(
+    *,
+    actor: User | None,
+    role: Role,
+    description: str | None = None,
+    qualifications: str | None = None,
+) -> Role:
+    """Edit what a role means and what holding it requires (administrators only). What the role
+    may do is fixed in code, so separation of duties cannot be edited away."""
+    require_administrator(actor)
+    if description is not None:
+        role.description = description
+    if qualifications is not None:
+        role.qualifications = qualifications
+    role.save()
+    return role
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: User | None,
+    username: str,
+    email: str = "",
+    password: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    display_name: str = "",
+    is_staff: bool = False,
+    is_superuser: bool = False,
+) -> User:
+    """Create a local account (administrators only; superusers only by a superuser or the
+    system). Without a password the account can sign in only through the directory or SSO."""
+    require_administrator(actor)
+    if is_superuser and actor is not None and not actor.is_superuser:
+        raise Forbidden("Only a superuser may create another superuser.")
+    if User.objects.filter(username=username).exists():
+        raise Conflict(f"A user named '{username}' already exists.")
+    user = User(
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        display_name=display_name,
+        is_staff=is_staff or is_superuser,
+        is_superuser=is_superuser,
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    return user

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry import selectors
@@ -12,6 +14,7 @@ def _user(field: serializers.Field):
     return field.context["request"].user
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class ScopedSlugRelatedField(serializers.SlugRelatedField):
     """A reference by slug that only resolves to rows the requesting user may view, so the
     answer for "exists but not yours" is the same as for "does not exist"."""

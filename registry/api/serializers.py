@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from accounts.models import Team
+from accounts.choices import RoleName
+from accounts.models import Team, User
 from registry import selectors
 from registry.api.fields import (
     DatasetUseSerializer,
@@ -18,6 +19,7 @@ from registry.models import (
     Artifact,
     Dataset,
     DatasetVersion,
+    ModelRoleAssignment,
     ModelVersion,
     RegisteredModel,
     Run,
@@ -362,3 +364,15 @@ class LineageGraphSerializer(serializers.Serializer):
     truncated = serializers.BooleanField()
     nodes = LineageNodeSerializer(many=True)
     edges = LineageEdgeSerializer(many=True)
+
+
+class ModelRoleAssignmentSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(read_only=True)
+    user = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.all())
+    role = serializers.ChoiceField(choices=RoleName.choices, source="role.name")
+    granted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ModelRoleAssignment
+        fields = ["id", "user", "role", "granted_by", "note", "created_at"]
+        read_only_fields = ["id", "granted_by", "created_at"]

@@ -15,6 +15,9 @@ router.register("artifacts", views.ArtifactViewSet, basename="artifact")
 model_versions = DefaultRouter(trailing_slash=True)
 model_versions.include_root_view = False
 model_versions.register("versions", views.ModelVersionViewSet, basename="model-version")
+model_versions.register(
+    "role-assignments", views.ModelRoleAssignmentViewSet, basename="model-role-assignment"
+)
 
 dataset_versions = DefaultRouter(trailing_slash=True)
 dataset_versions.include_root_view = False

@@ -9,9 +9,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.response import Response
 
+from accounts.selectors import can_read_access_records
 from core.errors import InvalidInput, NotFound, PayloadTooLarge
 from registry import selectors, services
 from registry.api import serializers as s
@@ -23,7 +25,7 @@ from registry.api.filters import (
     RunFilter,
 )
 from registry.choices import Direction
-from registry.models import Artifact
+from registry.models import Artifact, ModelRoleAssignment
 from registry.services.artifacts import artifact_path
 from registry.uploads import HashingUploadHandler
 
@@ -355,3 +357,47 @@ class ArtifactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         response["Digest"] = f"sha-256={artifact.sha256}"
         return response
+
+
+@extend_schema(tags=["access"])
+class ModelRoleAssignmentViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Roles held for this model only (e.g. an external validator for one model). Administrators
+    grant and revoke; administrators and auditors read."""
+
+    serializer_class = s.ModelRoleAssignmentSerializer
+    ordering = ["user__username"]
+
+    def registered_model(self):
+        return get_object_or_404(
+            selectors.registered_model_list(self.request.user), name=self.kwargs["model_name"]
+        )
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ModelRoleAssignment.objects.none()
+        model = self.registered_model()
+        if not can_read_access_records(self.request.user):
+            raise PermissionDenied("Only administrators and auditors may read role assignments.")
+        return model.role_assignments.select_related("user", "role", "granted_by")
+
+    def create(self, request, model_name=None):
+        model = self.registered_model()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        assignment = services.model_role_assign(
+            actor=request.user,
+            user=data["user"],
+            role=data["role"]["name"],
+            registered_model=model,
+            note=data.get("note", ""),
+        )
+        return Response(self.get_serializer(assignment).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        services.model_role_revoke(actor=self.request.user, assignment=instance)

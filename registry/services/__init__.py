@@ -1,5 +1,6 @@
 """Every write on the registry goes through one of these functions."""
 
+from registry.services.access import model_role_assign, model_role_revoke
 from registry.services.artifacts import artifact_store
 from registry.services.catalogue import (
     model_version_register,
@@ -18,6 +19,8 @@ __all__ = [
     "dataset_version_create",
     "lineage_edge_add",
     "lineage_node_ensure",
+    "model_role_assign",
+    "model_role_revoke",
     "model_version_register",
     "model_version_update",
     "registered_model_create",

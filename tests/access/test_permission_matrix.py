@@ -1,0 +1,408 @@
+"""The permission matrix: every API route and method, tried by every persona, with the status
+each must get. Forbidden attempts must also leave the database exactly as it was.
+
+``test_every_api_route_is_in_the_matrix`` walks the URL configuration, so a new endpoint
+cannot be added without saying here who may call it."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
+
+from accounts.choices import RoleName
+from accounts.models import ApiToken, Role, RoleAssignment, Team, TeamMembership
+from accounts.services import role_assign, team_add_member
+from registry import services as registry_services
+from registry.models import (
+    Artifact,
+    Dataset,
+    DatasetVersion,
+    ModelRoleAssignment,
+    ModelVersion,
+    RegisteredModel,
+    Run,
+)
+from tests.factories import (
+    DatasetFactory,
+    DatasetVersionFactory,
+    ModelVersionFactory,
+    RegisteredModelFactory,
+    RunFactory,
+    UserFactory,
+    fake_sha256,
+)
+
+pytestmark = pytest.mark.django_db
+
+ANONYMOUS = "anonymous"
+CONTRIBUTOR = "contributor"  # contributor of the owning team (Credit Risk)
+OUTSIDER = "outsider"  # contributor of another team (Marketing)
+VALIDATOR = "validator"
+MANAGER = "manager"
+ADMINISTRATOR = "administrator"
+AUDITOR = "auditor"
+PERSONAS = [ANONYMOUS, CONTRIBUTOR, OUTSIDER, VALIDATOR, MANAGER, ADMINISTRATOR, AUDITOR]
+DENIED = "denied"  # 401 or 403 for anonymous callers, depending on the authenticator
+
+
+def everyone(status: int) -> dict[str, object]:
+    return {p: status for p in PERSONAS if p != ANONYMOUS} | {ANONYMOUS: DENIED}
+
+
+def only(success: int, who: set[str], *, others: int = 403, **special: int) -> dict[str, object]:
+    """``who`` succeed with ``success``; everyone else signed in gets ``others`` unless named
+    in ``special``; anonymous callers are always denied."""
+    expected = {p: (success if p in who else others) for p in PERSONAS} | {ANONYMOUS: DENIED}
+    return expected | special
+
+
+# What each verb on Credit Risk's records gives each persona.
+VIEW = everyone(200) | {OUTSIDER: 404}
+CHANGE = only(200, {CONTRIBUTOR, ADMINISTRATOR}, **{OUTSIDER: 404})
+CREATE_IN_TEAM = only(201, {CONTRIBUTOR, ADMINISTRATOR})
+CREATE_UNDER = only(201, {CONTRIBUTOR, ADMINISTRATOR}, **{OUTSIDER: 404})
+ADMIN_READ = only(200, {ADMINISTRATOR, AUDITOR})
+ADMIN_WRITE = only(201, {ADMINISTRATOR})
+ADMIN_DELETE = only(204, {ADMINISTRATOR})
+ADMIN_UPDATE = only(200, {ADMINISTRATOR})
+
+
+@dataclass
+class World:
+    team: Team
+    model: RegisteredModel
+    version: ModelVersion
+    dataset: Dataset
+    dataset_version: DatasetVersion
+    run: Run
+    artifact: Artifact
+    removable_member: str
+    role_assignment: RoleAssignment
+    model_role_assignment: ModelRoleAssignment
+
+
+@pytest.fixture
+def personas(contributor, outsider, validator, manager, administrator, auditor):
+    return {
+        ANONYMOUS: None,
+        CONTRIBUTOR: contributor,
+        OUTSIDER: outsider,
+        VALIDATOR: validator,
+        MANAGER: manager,
+        ADMINISTRATOR: administrator,
+        AUDITOR: auditor,
+    }
+
+
+@pytest.fixture
+def world(team, other_team, contributor, settings) -> World:
+    dataset = DatasetFactory(name="loans", owner_team=team)
+    dataset_version = DatasetVersionFactory(dataset=dataset)
+    run = RunFactory(team=team, inputs=[(dataset_version, "train")])
+    temp = registry_services.artifacts.artifact_root() / "tmp" / "upload"
+    temp.write_bytes(b"model bytes")
+    artifact, _ = registry_services.artifact_store(
+        actor=contributor,
+        temp_path=temp,
+        sha256=hashlib.sha256(b"model bytes").hexdigest(),
+        size_bytes=11,
+    )
+    model = RegisteredModelFactory(name="credit-model", owner_team=team)
+    version = ModelVersionFactory(
+        registered_model=model, run=run, artifact=artifact, artifact_uri="", artifact_sha256=""
+    )
+    RegisteredModelFactory(name="marketing-model", owner_team=other_team)
+    someone = UserFactory(username="sam")
+    team_add_member(team=team, user=someone)
+    assignment = role_assign(user=someone, role=RoleName.CONTRIBUTOR, team=team)
+    external = UserFactory(username="extval")
+    model_assignment = registry_services.model_role_assign(
+        actor=None, user=external, role=RoleName.VALIDATOR, registered_model=model
+    )
+    return World(
+        team=team,
+        model=model,
+        version=version,
+        dataset=dataset,
+        dataset_version=dataset_version,
+        run=run,
+        artifact=artifact,
+        removable_member="sam",
+        role_assignment=assignment,
+        model_role_assignment=model_assignment,
+    )
+
+
+Request = Callable[[World], tuple[str, dict | bytes | None]]
+_unique = itertools.count()
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{next(_unique)}"
+
+
+# (route name, method) -> (how to build the request, expected status per persona)
+MATRIX: dict[tuple[str, str], tuple[Request, dict[str, object]]] = {
+    ("api-root", "GET"): (lambda w: ("/api/v1/", None), everyone(200)),
+    ("api-schema", "GET"): (lambda w: ("/api/schema/", None), everyone(200)),
+    ("api-docs", "GET"): (lambda w: ("/api/docs/", None), everyone(200)),
+    ("api-redoc", "GET"): (lambda w: ("/api/redoc/", None), everyone(200)),
+    ("api-me", "GET"): (lambda w: ("/api/v1/me/", None), everyone(200)),
+    # registered models
+    ("model-list", "GET"): (lambda w: ("/api/v1/models/", None), everyone(200)),
+    ("model-list", "POST"): (
+        lambda w: ("/api/v1/models/", {"name": _name("new"), "owner_team": "credit-risk"}),
+        CREATE_IN_TEAM,
+    ),
+    ("model-detail", "GET"): (lambda w: (f"/api/v1/models/{w.model.name}/", None), VIEW),
+    ("model-detail", "PATCH"): (
+        lambda w: (f"/api/v1/models/{w.model.name}/", {"description": "changed"}),
+        CHANGE,
+    ),
+    # model versions
+    ("model-version-list", "GET"): (
+        lambda w: (f"/api/v1/models/{w.model.name}/versions/", None),
+        VIEW,
+    ),
+    ("model-version-list", "POST"): (
+        lambda w: (
+            f"/api/v1/models/{w.model.name}/versions/",
+            {"artifact_uri": "s3://m/new.pkl", "artifact_sha256": fake_sha256(_name("a"))},
+        ),
+        CREATE_UNDER,
+    ),
+    ("model-version-detail", "GET"): (
+        lambda w: (f"/api/v1/models/{w.model.name}/versions/1/", None),
+        VIEW,
+    ),
+    ("model-version-detail", "PATCH"): (
+        lambda w: (f"/api/v1/models/{w.model.name}/versions/1/", {"description": "changed"}),
+        CHANGE,
+    ),
+    ("model-version-lineage", "GET"): (
+        lambda w: (f"/api/v1/models/{w.model.name}/versions/1/lineage/", None),
+        VIEW,
+    ),
+    # model-scoped roles
+    ("model-role-assignment-list", "GET"): (
+        lambda w: (f"/api/v1/models/{w.model.name}/role-assignments/", None),
+        ADMIN_READ | {OUTSIDER: 404},
+    ),
+    ("model-role-assignment-list", "POST"): (
+        lambda w: (
+            f"/api/v1/models/{w.model.name}/role-assignments/",
+            {"user": "sam", "role": "validator"},
+        ),
+        ADMIN_WRITE | {OUTSIDER: 404},
+    ),
+    ("model-role-assignment-detail", "DELETE"): (
+        lambda w: (
+            f"/api/v1/models/{w.model.name}/role-assignments/{w.model_role_assignment.pk}/",
+            None,
+        ),
+        ADMIN_DELETE | {OUTSIDER: 404},
+    ),
+    # datasets
+    ("dataset-list", "GET"): (lambda w: ("/api/v1/datasets/", None), everyone(200)),
+    ("dataset-list", "POST"): (
+        lambda w: ("/api/v1/datasets/", {"name": _name("ds"), "owner_team": "credit-risk"}),
+        CREATE_IN_TEAM,
+    ),
+    ("dataset-detail", "GET"): (lambda w: ("/api/v1/datasets/loans/", None), VIEW),
+    ("dataset-detail", "PATCH"): (
+        lambda w: ("/api/v1/datasets/loans/", {"description": "changed"}),
+        CHANGE,
+    ),
+    ("dataset-version-list", "GET"): (lambda w: ("/api/v1/datasets/loans/versions/", None), VIEW),
+    ("dataset-version-list", "POST"): (
+        lambda w: (
+            "/api/v1/datasets/loans/versions/",
+            {"uri": "s3://d/2", "content_hash": fake_sha256(_name("d"))},
+        ),
+        CREATE_UNDER,
+    ),
+    ("dataset-version-detail", "GET"): (
+        lambda w: ("/api/v1/datasets/loans/versions/1/", None),
+        VIEW,
+    ),
+    ("dataset-version-lineage", "GET"): (
+        lambda w: ("/api/v1/datasets/loans/versions/1/lineage/", None),
+        VIEW,
+    ),
+    # runs
+    ("run-list", "GET"): (lambda w: ("/api/v1/runs/", None), everyone(200)),
+    ("run-list", "POST"): (
+        lambda w: ("/api/v1/runs/", {"kind": "training", "team": "credit-risk"}),
+        CREATE_IN_TEAM,
+    ),
+    ("run-detail", "GET"): (lambda w: (f"/api/v1/runs/{w.run.uuid}/", None), VIEW),
+    ("run-detail", "PATCH"): (
+        lambda w: (f"/api/v1/runs/{w.run.uuid}/", {"notes": "changed"}),
+        CHANGE,
+    ),
+    ("run-lineage", "GET"): (lambda w: (f"/api/v1/runs/{w.run.uuid}/lineage/", None), VIEW),
+    # artifacts: any contributor may upload; reading follows the versions that use them
+    ("artifact-list", "GET"): (lambda w: ("/api/v1/artifacts/", None), everyone(200)),
+    ("artifact-list", "POST"): (
+        lambda w: ("/api/v1/artifacts/?filename=x.bin", _name("bytes").encode()),
+        only(201, {CONTRIBUTOR, OUTSIDER, ADMINISTRATOR}),
+    ),
+    ("artifact-detail", "GET"): (
+        lambda w: (f"/api/v1/artifacts/{w.artifact.sha256}/", None),
+        VIEW,
+    ),
+    ("artifact-download", "GET"): (
+        lambda w: (f"/api/v1/artifacts/{w.artifact.sha256}/download/", None),
+        VIEW,
+    ),
+    # teams, roles, assignments
+    ("team-list", "GET"): (lambda w: ("/api/v1/teams/", None), everyone(200)),
+    ("team-list", "POST"): (
+        lambda w: ("/api/v1/teams/", {"name": _name("Team")}),
+        ADMIN_WRITE,
+    ),
+    ("team-detail", "GET"): (lambda w: ("/api/v1/teams/credit-risk/", None), everyone(200)),
+    ("team-members", "GET"): (
+        lambda w: ("/api/v1/teams/credit-risk/members/", None),
+        ADMIN_READ,
+    ),
+    ("team-members", "POST"): (
+        lambda w: ("/api/v1/teams/credit-risk/members/", {"user": "extval"}),
+        ADMIN_WRITE,
+    ),
+    ("team-remove-member", "DELETE"): (
+        lambda w: (f"/api/v1/teams/credit-risk/members/{w.removable_member}/", None),
+        ADMIN_DELETE,
+    ),
+    ("role-list", "GET"): (lambda w: ("/api/v1/roles/", None), everyone(200)),
+    ("role-detail", "GET"): (lambda w: ("/api/v1/roles/validator/", None), everyone(200)),
+    ("role-detail", "PATCH"): (
+        lambda w: ("/api/v1/roles/validator/", {"qualifications": "Changed."}),
+        ADMIN_UPDATE,
+    ),
+    ("role-assignment-list", "GET"): (lambda w: ("/api/v1/role-assignments/", None), ADMIN_READ),
+    ("role-assignment-list", "POST"): (
+        lambda w: ("/api/v1/role-assignments/", {"user": "sam", "role": "auditor"}),
+        ADMIN_WRITE,
+    ),
+    ("role-assignment-detail", "GET"): (
+        lambda w: (f"/api/v1/role-assignments/{w.role_assignment.pk}/", None),
+        ADMIN_READ,
+    ),
+    ("role-assignment-detail", "DELETE"): (
+        lambda w: (f"/api/v1/role-assignments/{w.role_assignment.pk}/", None),
+        ADMIN_DELETE,
+    ),
+}
+
+SNAPSHOT_MODELS = [
+    RegisteredModel,
+    ModelVersion,
+    Dataset,
+    DatasetVersion,
+    Run,
+    Artifact,
+    Team,
+    TeamMembership,
+    Role,
+    RoleAssignment,
+    ModelRoleAssignment,
+    ApiToken,
+]
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Every row of every model a request could change, to compare before and after."""
+    return {
+        model._meta.label: list(model.objects.order_by("pk").values_list())
+        for model in SNAPSHOT_MODELS
+    }
+
+
+def call(client: APIClient, method: str, path: str, data):
+    if isinstance(data, bytes):
+        return client.generic(method, path, data, content_type="application/octet-stream")
+    return getattr(client, method.lower())(path, data, format="json")
+
+
+CASES = [
+    pytest.param(route, method, persona, id=f"{route}-{method}-{persona}")
+    for (route, method) in MATRIX
+    for persona in PERSONAS
+]
+
+
+@pytest.mark.parametrize(("route", "method", "persona"), CASES)
+def test_permission_matrix(world, personas, route, method, persona):
+    build, expected = MATRIX[(route, method)]
+    path, data = build(world)
+    client = APIClient()
+    if personas[persona] is not None:
+        client.force_authenticate(personas[persona])
+    before = snapshot() if method != "GET" else None
+
+    response = call(client, method, path, data)
+
+    want = expected[persona]
+    if want == DENIED:
+        assert response.status_code in (401, 403), response.content[:300]
+    else:
+        assert response.status_code == want, response.content[:300]
+    if method != "GET" and response.status_code >= 400:
+        assert snapshot() == before, "a refused request changed the database"
+
+
+def test_lists_show_only_what_each_persona_may_view(world, personas):
+    """A list leaves out what the detail route would answer 404 for."""
+    visible = {}
+    for persona in (CONTRIBUTOR, OUTSIDER, AUDITOR):
+        client = APIClient()
+        client.force_authenticate(personas[persona])
+        visible[persona] = {m["name"] for m in client.get("/api/v1/models/").json()["results"]}
+    assert visible[CONTRIBUTOR] == {"credit-model"}
+    assert visible[OUTSIDER] == {"marketing-model"}
+    assert visible[AUDITOR] == {"credit-model", "marketing-model"}
+
+
+def _api_routes():
+    """(name, methods) of every route under /api/, from the URL configuration itself."""
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                yield prefix + str(pattern.pattern), pattern
+
+    for route, pattern in walk(get_resolver().url_patterns):
+        if not route.startswith("api/"):
+            continue
+        view = pattern.callback
+        actions = getattr(view, "actions", None)
+        if actions:
+            allowed = set(getattr(view.cls, "http_method_names", actions))
+            methods = {m.upper() for m in actions if m in allowed}
+        else:
+            view_class = getattr(view, "view_class", None) or getattr(view, "cls", None)
+            methods = {
+                m.upper()
+                for m in getattr(view_class, "http_method_names", [])
+                if hasattr(view_class, m) and m not in ("head", "options")
+            }
+        yield pattern.name, methods - {"HEAD", "OPTIONS"}
+
+
+def test_every_api_route_is_in_the_matrix():
+    missing = sorted(
+        (name, method)
+        for name, methods in _api_routes()
+        for method in methods
+        if (name, method) not in MATRIX
+    )
+    assert missing == [], f"add these routes to the permission matrix: {missing}"
