@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -107,8 +108,9 @@ def artifact_list(user: User) -> QuerySet[Artifact]:
 HIDDEN = "hidden"
 
 
-@dataclass(frozen=True)
-class GraphNode:
+# Named tuples rather than dataclasses: a closure builds thousands of them per request, and a
+# tuple is built, hashed and sorted in C.
+class GraphNode(NamedTuple):
     id: int
     kind: str
     key: str
@@ -121,8 +123,7 @@ class GraphNode:
         return self.kind == HIDDEN
 
 
-@dataclass(frozen=True)
-class GraphEdge:
+class GraphEdge(NamedTuple):
     source: int
     target: int
     relation: str
@@ -218,16 +219,19 @@ class _NodeVisibility:
 
 def _walk(
     root: LineageNode, sql: str, depth: int, visible: _NodeVisibility
-) -> tuple[dict[int, GraphNode], set[GraphEdge]]:
+) -> tuple[dict[int, GraphNode], list[GraphEdge]]:
+    """One direction of a closure. The statement returns each edge once (its far end appears
+    once in the closure), so no de-duplication is needed here."""
     nodes: dict[int, GraphNode] = {}
-    edges: set[GraphEdge] = set()
+    edges: list[GraphEdge] = []
+    root_id = root.pk
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"root": root.pk, "depth": depth})
+        cursor.execute(sql, {"root": root_id, "depth": depth})
         rows = cursor.fetchall()
     for row_type, a, b, text, key, label, distance, has_more, team_id, model_id in rows:
         if row_type == "e":
-            edges.add(GraphEdge(a, b, text))
-        elif a == root.pk or visible(team_id, model_id):
+            edges.append(GraphEdge(a, b, text))
+        elif a == root_id or visible(team_id, model_id):
             nodes[a] = GraphNode(a, text, key, label, distance, bool(has_more))
         else:
             # The picture shows that something is there, never what it is.
@@ -249,23 +253,28 @@ def lineage_closure(
         )
     graph = LineageGraph(root=root.pk, direction=direction, depth=depth)
     visible = _NodeVisibility(user)
-    nodes: dict[int, GraphNode] = {}
-    edges: set[GraphEdge] = set()
-    if direction in (Direction.UPSTREAM, Direction.BOTH):
-        up_nodes, up_edges = _walk(root, UPSTREAM_SQL, depth, visible)
-        nodes.update(up_nodes)
-        edges |= up_edges
-    if direction in (Direction.DOWNSTREAM, Direction.BOTH):
+    if direction == Direction.UPSTREAM:
+        nodes, edges = _walk(root, UPSTREAM_SQL, depth, visible)
+    elif direction == Direction.DOWNSTREAM:
+        nodes, edges = _walk(root, DOWNSTREAM_SQL, depth, visible)
+    else:
+        nodes, up_edges = _walk(root, UPSTREAM_SQL, depth, visible)
         down_nodes, down_edges = _walk(root, DOWNSTREAM_SQL, depth, visible)
         for node_id, node in down_nodes.items():
             if node_id not in nodes:
                 nodes[node_id] = node
             elif node.has_more:
-                nodes[node_id] = replace(node, depth=nodes[node_id].depth)
-        edges |= down_edges
-    graph.nodes = sorted(nodes.values(), key=lambda n: (n.depth, n.kind, n.key))
-    graph.edges = sorted(edges, key=lambda e: (e.source, e.target, e.relation))
+                nodes[node_id] = node._replace(depth=nodes[node_id].depth)
+        # In a DAG the two halves share no edge; de-duplicate in case a cycle was recorded.
+        edges = list(dict.fromkeys(up_edges + down_edges))
+    graph.nodes = sorted(nodes.values(), key=_node_order)
+    edges.sort()
+    graph.edges = edges
     return graph
+
+
+def _node_order(node: GraphNode) -> tuple[int, str, str]:
+    return (node.depth, node.kind, node.key)
 
 
 def lineage_node_of(obj) -> LineageNode:
