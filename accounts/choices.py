@@ -26,6 +26,7 @@ class Verb(models.TextChoices):
     APPROVE = "approve", "Approve"
     DEPLOY = "deploy", "Deploy"
     ANNOTATE = "annotate", "Annotate"
+    ARCHIVE = "archive", "Archive"
 
 
 class GrantSource(models.TextChoices):

@@ -9,7 +9,7 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
     RoleName.CONTRIBUTOR: frozenset({Verb.VIEW, Verb.CHANGE, Verb.SUBMIT, Verb.ANNOTATE}),
     RoleName.VALIDATOR: frozenset({Verb.VIEW, Verb.VALIDATE, Verb.ANNOTATE}),
     RoleName.MANAGER: frozenset({Verb.VIEW, Verb.APPROVE, Verb.DEPLOY, Verb.ANNOTATE}),
-    RoleName.ADMINISTRATOR: frozenset({Verb.VIEW, Verb.CHANGE, Verb.ANNOTATE}),
+    RoleName.ADMINISTRATOR: frozenset({Verb.VIEW, Verb.CHANGE, Verb.ANNOTATE, Verb.ARCHIVE}),
     RoleName.AUDITOR: frozenset({Verb.VIEW}),
 }
 

@@ -122,3 +122,17 @@ def require_somewhere(user: User, verb: str) -> None:
     scope = team_scope(user, verb)
     if not (scope.everywhere or scope.team_ids):
         raise Forbidden(f"You may not {verb} anything in the registry.")
+
+
+def users_who_may(verb: str, model: RegisteredModel) -> set[User]:
+    """Everyone who may ``verb`` the model: role holders for it or its team, and holders of a
+    guardian grant on it."""
+    from guardian.shortcuts import get_users_with_perms
+
+    from accounts.selectors import users_with_verb
+
+    users = set(users_with_verb(verb, model.owner_team_id))
+    perm = f"{verb}_registeredmodel"
+    granted = get_users_with_perms(model, only_with_perms_in=[perm], with_superusers=False)
+    users |= {user for user in granted if user.is_active}
+    return users

@@ -49,6 +49,7 @@ class RegisteredModel(TimeStampedModel):
             ("approve_registeredmodel", "Can approve versions for production"),
             ("deploy_registeredmodel", "Can deploy versions"),
             ("annotate_registeredmodel", "Can annotate the model and its versions"),
+            ("archive_registeredmodel", "Can archive versions"),
         ]
 
     def __str__(self) -> str:

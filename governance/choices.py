@@ -1,0 +1,27 @@
+"""Enumerations of governance."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Action(models.TextChoices):
+    """Decisions a person takes on a model version. Each is a row in ``Decision``."""
+
+    SUBMIT = "submit", "Submit for validation"
+    CLAIM = "claim", "Claim for validation"
+    SIGN_OFF = "sign_off", "Sign off"
+    REQUEST_CHANGES = "request_changes", "Request changes"
+    REJECT = "reject", "Reject"
+    REVISE = "revise", "Return to draft"
+    APPROVE = "approve", "Approve for production"
+    PROMOTE = "promote", "Put in production"
+    DEPRECATE = "deprecate", "Deprecate"
+    ARCHIVE = "archive", "Archive"
+
+
+class AnnotationKind(models.TextChoices):
+    NOTE = "note", "Note"
+    QUESTION = "question", "Question"
+    FINDING = "finding", "Finding"
+    MOTIVATION = "motivation", "Motivation"

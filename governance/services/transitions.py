@@ -1,0 +1,98 @@
+"""The one service that changes a model version's state."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accounts.access import perm_for
+from accounts.choices import Verb
+from accounts.models import User
+from core.errors import InvalidInput
+from governance import workflow
+from governance.choices import Action
+from governance.constants import MIN_MOTIVATION_LENGTH
+from governance.errors import GuardsFailed, IllegalTransition, NotPermittedToDecide
+from governance.guards import PERSONAL_GUARDS, advance_passes, guard_context, guards_evaluate
+from governance.models import Decision
+from registry.models import ModelVersion
+from registry.permissions import require
+
+
+def motivation_clean(motivation: str | None) -> str:
+    text = (motivation or "").strip()
+    if len(text) < MIN_MOTIVATION_LENGTH:
+        raise InvalidInput(
+            "Every decision needs a written motivation "
+            f"(at least {MIN_MOTIVATION_LENGTH} characters).",
+            field_errors={"motivation": ["Say why you decide this."]},
+        )
+    return text
+
+
+@transaction.atomic
+def version_transition(
+    *,
+    actor: User,
+    version: ModelVersion,
+    action: str,
+    motivation: str,
+    request_id: str = "",
+) -> Decision:
+    """Take ``action`` on ``version`` as ``actor``, with a written ``motivation``.
+
+    In one transaction: lock the version row, check that the actor may see it (404) and take
+    the action (403), that the action leaves the current state (409) and that the policy's
+    guards pass (409, or 403 for separation of duties), then record the decision, change the
+    state and append to the audit trail. Anything refused changes nothing."""
+    motivation = motivation_clean(motivation)
+    if action not in Action.values:
+        raise InvalidInput(f"Unknown action '{action}'.", field_errors={"action": ["Unknown."]})
+    version = (
+        ModelVersion.objects.select_for_update()
+        .select_related("registered_model", "registered_by")
+        .get(pk=version.pk)
+    )
+    require(actor, Verb.VIEW, version)
+    step = workflow.transition_for(version.status, action)
+    if step is None:
+        allowed = ", ".join(t.action for t in workflow.actions_from(version.status)) or "none"
+        raise IllegalTransition(
+            f"A version in state '{version.status}' cannot take '{action}'. "
+            f"Actions from here: {allowed}."
+        )
+    if not actor.has_perm(perm_for(step.verb, version), version):
+        raise NotPermittedToDecide(f"You may not {action.replace('_', ' ')} {version}.")
+    ctx = guard_context(version, actor)
+    failed = [g for g in guards_evaluate(step.guards, ctx) if not g.passed]
+    personal = [g for g in failed if g.name in PERSONAL_GUARDS]
+    if personal:
+        raise NotPermittedToDecide("; ".join(g.reason for g in personal), guards=personal)
+    if failed:
+        raise GuardsFailed(
+            f"{action.replace('_', ' ').capitalize()} is blocked: "
+            + "; ".join(f"{g.label}: {g.reason}" for g in failed),
+            guards=failed,
+        )
+    target = step.target if advance_passes(step, ctx) else version.status
+    decision = Decision.objects.create(
+        version=version,
+        action=action,
+        from_state=version.status,
+        to_state=target,
+        actor=actor,
+        motivation=motivation,
+        request_id=request_id,
+        round=ctx.current_round + (1 if action == Action.SUBMIT else 0),
+    )
+    if target != version.status:
+        version.status = target
+        version.save(update_fields=["status", "updated_at"])
+    _after_decision(decision)
+    return decision
+
+
+def _after_decision(decision: Decision) -> None:
+    """Side effects that belong to every decision: the audit chain and notifications."""
+    from governance.notifications import decision_recorded
+
+    decision_recorded(decision)
