@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from accounts.choices import RoleName
 from accounts.models import ApiToken, Role, RoleAssignment, Team, TeamMembership
 from accounts.services import role_assign, team_add_member
+from governance.models import Annotation, Decision
 from registry import services as registry_services
 from registry.models import (
     Artifact,
@@ -71,6 +72,8 @@ ADMIN_READ = only(200, {ADMINISTRATOR, AUDITOR})
 ADMIN_WRITE = only(201, {ADMINISTRATOR})
 ADMIN_DELETE = only(204, {ADMINISTRATOR})
 ADMIN_UPDATE = only(200, {ADMINISTRATOR})
+ANNOTATORS = {CONTRIBUTOR, VALIDATOR, MANAGER, ADMINISTRATOR}
+WHY = "Ready for an independent review."
 
 
 @dataclass
@@ -85,6 +88,7 @@ class World:
     removable_member: str
     role_assignment: RoleAssignment
     model_role_assignment: ModelRoleAssignment
+    finding: Annotation
 
 
 @pytest.fixture
@@ -125,7 +129,11 @@ def world(team, other_team, contributor, settings) -> World:
     model_assignment = registry_services.model_role_assign(
         actor=None, user=external, role=RoleName.VALIDATOR, registered_model=model
     )
+    finding = Annotation.objects.create(
+        target=version, author=contributor, kind="finding", body="Check the calibration."
+    )
     return World(
+        finding=finding,
         team=team,
         model=model,
         version=version,
@@ -188,6 +196,38 @@ MATRIX: dict[tuple[str, str], tuple[Request, dict[str, object]]] = {
     ("model-version-lineage", "GET"): (
         lambda w: (f"/api/v1/models/{w.model.name}/versions/1/lineage/", None),
         VIEW,
+    ),
+    # governance
+    ("version-transitions", "GET"): (
+        lambda w: (f"/api/v1/models/{w.model.name}/versions/1/transitions/", None),
+        VIEW,
+    ),
+    ("version-transitions", "POST"): (
+        lambda w: (
+            f"/api/v1/models/{w.model.name}/versions/1/transitions/",
+            {"action": "submit", "motivation": WHY},
+        ),
+        only(201, {CONTRIBUTOR}, **{OUTSIDER: 404}),
+    ),
+    ("version-governance", "GET"): (
+        lambda w: (f"/api/v1/models/{w.model.name}/versions/1/governance/", None),
+        VIEW,
+    ),
+    ("inbox", "GET"): (lambda w: ("/api/v1/inbox/", None), everyone(200)),
+    ("annotation-list", "GET"): (
+        lambda w: (f"/api/v1/annotations/?target_type=model_version&target={w.model.name}/1", None),
+        VIEW,
+    ),
+    ("annotation-list", "POST"): (
+        lambda w: (
+            "/api/v1/annotations/",
+            {"target_type": "model_version", "target": f"{w.model.name}/1", "body": "A note."},
+        ),
+        only(201, ANNOTATORS, **{OUTSIDER: 404}),
+    ),
+    ("annotation-resolve", "POST"): (
+        lambda w: (f"/api/v1/annotations/{w.finding.pk}/resolve/", None),
+        only(200, ANNOTATORS, **{OUTSIDER: 404}),
     ),
     # model-scoped roles
     ("model-role-assignment-list", "GET"): (
@@ -314,6 +354,8 @@ SNAPSHOT_MODELS = [
     RoleAssignment,
     ModelRoleAssignment,
     ApiToken,
+    Annotation,
+    Decision,
 ]
 
 

@@ -1,0 +1,125 @@
+"""Serializers of the governance API."""
+
+from __future__ import annotations
+
+import markdown
+import nh3
+from rest_framework import serializers
+
+from governance.choices import Action, AnnotationKind
+from governance.models import Annotation, Decision
+
+
+def markdown_html(text: str) -> str:
+    """Markdown rendered to HTML and sanitised: no scripts, no event handlers, no styles."""
+    return nh3.clean(markdown.markdown(text, extensions=["fenced_code", "tables"]))
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    model = serializers.CharField(source="version.registered_model.name", read_only=True)
+    version = serializers.IntegerField(source="version.version", read_only=True)
+
+    class Meta:
+        model = Decision
+        fields = [
+            "id",
+            "model",
+            "version",
+            "action",
+            "from_state",
+            "to_state",
+            "actor",
+            "motivation",
+            "round",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class TransitionRequestSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=Action.choices)
+    motivation = serializers.CharField(max_length=10_000, allow_blank=True)
+
+
+class GuardResultSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    passed = serializers.BooleanField()
+    reason = serializers.CharField()
+
+
+class ActionOptionSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    label = serializers.CharField()
+    allowed = serializers.BooleanField()
+    blocked_by = GuardResultSerializer(many=True)
+
+
+class GovernanceSummarySerializer(serializers.Serializer):
+    status = serializers.CharField(source="version.status")
+    risk_tier = serializers.CharField(source="version.registered_model.risk_tier")
+    sign_offs = serializers.IntegerField()
+    required_sign_offs = serializers.IntegerField()
+    validated_at = serializers.DateTimeField(allow_null=True)
+    revalidation_due_at = serializers.DateTimeField(allow_null=True)
+    revalidation_overdue = serializers.BooleanField()
+    policy_guards = GuardResultSerializer(many=True)
+    options = ActionOptionSerializer(many=True)
+
+
+class InboxItemSerializer(serializers.Serializer):
+    model = serializers.CharField(source="version.registered_model.name")
+    version = serializers.IntegerField(source="version.version")
+    status = serializers.CharField(source="version.status")
+    risk_tier = serializers.CharField(source="version.registered_model.risk_tier")
+    waiting_since = serializers.DateTimeField()
+    actions = ActionOptionSerializer(many=True)
+
+
+class AnnotationSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    body_html = serializers.SerializerMethodField()
+    target_type = serializers.CharField(source="target_type.model", read_only=True)
+
+    class Meta:
+        model = Annotation
+        fields = [
+            "id",
+            "target_type",
+            "target_id",
+            "parent",
+            "author",
+            "kind",
+            "body",
+            "body_html",
+            "resolved_at",
+            "resolved_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_body_html(self, obj) -> str:
+        return markdown_html(obj.body)
+
+
+class AnnotationCreateSerializer(serializers.Serializer):
+    target_type = serializers.ChoiceField(
+        choices=[
+            "registered_model",
+            "model_version",
+            "dataset",
+            "dataset_version",
+            "run",
+            "decision",
+        ]
+    )
+    target = serializers.CharField(
+        max_length=300,
+        help_text="Natural key: model name, 'model/3', dataset name, 'dataset/2', run UUID, or "
+        "decision id.",
+    )
+    kind = serializers.ChoiceField(choices=AnnotationKind.choices, default=AnnotationKind.NOTE)
+    body = serializers.CharField(max_length=20_000)
+    parent = serializers.IntegerField(required=False, allow_null=True)

@@ -1,0 +1,142 @@
+"""Reads of governance: what waits for whom, what a user may do to a version, its history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q, QuerySet
+
+from accounts.access import perm_for
+from accounts.models import User
+from governance import workflow
+from governance.choices import Action
+from governance.guards import (
+    PERSONAL_GUARDS,
+    GuardResult,
+    guard_context,
+    guards_evaluate,
+    policy_report,
+)
+from governance.models import Annotation, Decision
+from registry import selectors as registry_selectors
+from registry.choices import VersionStatus
+from registry.models import ModelVersion
+from registry.permissions import restrict_model_versions
+
+AUTHOR_STATES = (VersionStatus.DRAFT, VersionStatus.CHANGES_REQUESTED)
+
+
+@dataclass
+class ActionOption:
+    """One action a user might take on a version now, and whether the guards let them."""
+
+    transition: workflow.Transition
+    allowed: bool
+    blocked_by: list[GuardResult] = field(default_factory=list)
+
+    @property
+    def action(self) -> str:
+        return self.transition.action
+
+    @property
+    def label(self) -> str:
+        return Action(self.transition.action).label
+
+
+def action_options(user: User, version: ModelVersion) -> list[ActionOption]:
+    """The actions leaving the version's state that ``user`` holds the permission for, each
+    with the guards that currently block it (if any)."""
+    options = []
+    ctx = None
+    for step in workflow.actions_from(version.status):
+        if not user.has_perm(perm_for(step.verb, version), version):
+            continue
+        ctx = ctx or guard_context(version, user)
+        failed = [g for g in guards_evaluate(step.guards, ctx) if not g.passed]
+        options.append(ActionOption(step, allowed=not failed, blocked_by=failed))
+    return options
+
+
+@dataclass
+class InboxItem:
+    version: ModelVersion
+    actions: list[ActionOption]
+    waiting_since: datetime
+
+
+def inbox(user: User) -> list[InboxItem]:
+    """Versions waiting for something ``user`` may do now: reviews for validators, approvals
+    for managers, their own drafts and sent-back versions for authors, archiving for
+    administrators. Versions separation of duties keeps from them are left out."""
+    base = registry_selectors.model_version_list(user).exclude(status=VersionStatus.ARCHIVED)
+    states_by_verb: dict[tuple[str, bool], set[str]] = {}
+    for step in workflow.TRANSITIONS:
+        key = (step.verb, step.source in AUTHOR_STATES)
+        states_by_verb.setdefault(key, set()).add(step.source)
+    waiting = Q(pk__in=[])
+    for (verb, authors_only), states in states_by_verb.items():
+        able = restrict_model_versions(ModelVersion.objects.all(), user, verb).filter(
+            status__in=states
+        )
+        if authors_only:
+            able = able.filter(registered_by=user)
+        waiting |= Q(pk__in=able.values("pk"))
+    versions = base.filter(waiting).order_by("updated_at")
+    items = []
+    for version in versions:
+        options = [
+            option
+            for option in action_options(user, version)
+            if not any(g.name in PERSONAL_GUARDS for g in option.blocked_by)
+        ]
+        if options:
+            items.append(InboxItem(version, options, version.updated_at))
+    return items
+
+
+def decision_history(version: ModelVersion) -> QuerySet[Decision]:
+    return version.decisions.select_related("actor").order_by("created_at", "id")
+
+
+def annotations_on(target) -> QuerySet[Annotation]:
+    return Annotation.objects.filter(
+        target_type=ContentType.objects.get_for_model(target), target_id=target.pk
+    ).select_related("author", "resolved_by")
+
+
+@dataclass
+class GovernanceSummary:
+    version: ModelVersion
+    policy_guards: list[GuardResult]
+    options: list[ActionOption]
+    validated_at: datetime | None
+    revalidation_due_at: datetime | None
+    revalidation_overdue: bool
+    sign_offs: int
+    required_sign_offs: int
+
+
+def governance_summary(user: User, version: ModelVersion) -> GovernanceSummary:
+    """What the version page shows about governance for ``user``."""
+    from django.utils import timezone
+
+    ctx = guard_context(version, user)
+    validated_at = ctx.validated_at
+    due = validated_at + timedelta(days=ctx.policy.revalidation_days) if validated_at else None
+    live = version.status in (
+        VersionStatus.VALIDATED,
+        VersionStatus.APPROVED,
+        VersionStatus.PRODUCTION,
+    )
+    return GovernanceSummary(
+        version=version,
+        policy_guards=policy_report(version),
+        options=action_options(user, version),
+        validated_at=validated_at,
+        revalidation_due_at=due,
+        revalidation_overdue=bool(live and due and due < timezone.now()),
+        sign_offs=len(ctx.sign_off_actor_ids),
+        required_sign_offs=ctx.policy.required_sign_offs,
+    )

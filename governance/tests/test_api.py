@@ -1,0 +1,139 @@
+"""The governance API: decisions with motivations, the inbox, the summary, annotations."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from governance.models import Annotation, Decision
+from registry.choices import RiskTier
+from tests.factories import ModelVersionFactory, RegisteredModelFactory
+
+pytestmark = pytest.mark.django_db
+WHY = "All the evidence is in order."
+
+
+@pytest.fixture
+def version(contributor, team):
+    model = RegisteredModelFactory(name="credit", owner_team=team, risk_tier=RiskTier.MEDIUM)
+    return ModelVersionFactory(actor=contributor, registered_model=model)
+
+
+def api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+URL = "/api/v1/models/credit/versions/1/transitions/"
+
+
+def test_a_decision_is_posted_and_listed(version, contributor, validator):
+    response = api(contributor).post(URL, {"action": "submit", "motivation": WHY}, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["to_state"] == "submitted"
+    assert response.json()["actor"] == "carol"
+    history = api(validator).get(URL).json()
+    assert [d["action"] for d in history] == ["submit"]
+
+
+def test_refusals_have_the_right_status_and_change_nothing(
+    version, contributor, validator, outsider
+):
+    cases = [
+        (contributor, {"action": "submit", "motivation": ""}, 400),
+        (contributor, {"action": "fly", "motivation": WHY}, 400),
+        (validator, {"action": "approve", "motivation": WHY}, 409),  # illegal from draft
+        (validator, {"action": "submit", "motivation": WHY}, 403),  # not a contributor
+        (outsider, {"action": "submit", "motivation": WHY}, 404),  # cannot see it
+    ]
+    for user, payload, expected in cases:
+        response = api(user).post(URL, payload, format="json")
+        assert response.status_code == expected, (payload, response.json())
+        assert response.json()["message"]
+    assert not Decision.objects.exists()
+    version.refresh_from_db()
+    assert version.status == "draft"
+
+
+def test_separation_of_duties_is_a_403_with_the_reason(version, contributor):
+    from accounts.services import role_assign
+
+    role_assign(user=contributor, role="validator")
+    api(contributor).post(URL, {"action": "submit", "motivation": WHY}, format="json")
+    response = api(contributor).post(URL, {"action": "claim", "motivation": WHY}, format="json")
+    assert response.status_code == 403
+    assert "registered this version" in response.json()["message"]
+
+
+def test_the_inbox_shows_what_waits_for_each_person(version, contributor, validator, manager):
+    assert [i["model"] for i in api(contributor).get("/api/v1/inbox/").json()] == ["credit"]
+    assert api(validator).get("/api/v1/inbox/").json() == []
+    api(contributor).post(URL, {"action": "submit", "motivation": WHY}, format="json")
+    assert api(contributor).get("/api/v1/inbox/").json() == []
+    item = api(validator).get("/api/v1/inbox/").json()[0]
+    assert (item["model"], item["status"]) == ("credit", "submitted")
+    assert [a["action"] for a in item["actions"]] == ["claim"]
+    assert api(manager).get("/api/v1/inbox/").json() == []
+
+
+def test_the_summary_says_which_guards_pass_and_what_i_may_do(version, contributor):
+    body = api(contributor).get("/api/v1/models/credit/versions/1/governance/").json()
+    assert body["status"] == "draft"
+    assert body["required_sign_offs"] == 1
+    assert {g["name"] for g in body["policy_guards"]} >= {"enough_sign_offs", "metric_checks"}
+    assert [(o["action"], o["allowed"]) for o in body["options"]] == [("submit", True)]
+
+
+def test_annotations_are_written_rendered_safely_and_resolved(version, contributor, validator):
+    response = api(validator).post(
+        "/api/v1/annotations/",
+        {
+            "target_type": "model_version",
+            "target": "credit/1",
+            "kind": "finding",
+            "body": "**Leakage** in `feature_x` <script>alert(1)</script>",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    note = response.json()
+    assert "<strong>Leakage</strong>" in note["body_html"]
+    assert "<script>" not in note["body_html"]
+    reply = api(contributor).post(
+        "/api/v1/annotations/",
+        {
+            "target_type": "model_version",
+            "target": "credit/1",
+            "body": "Fixed in v2.",
+            "parent": note["id"],
+        },
+        format="json",
+    )
+    assert reply.status_code == 201
+    listed = (
+        api(contributor)
+        .get("/api/v1/annotations/?target_type=model_version&target=credit/1")
+        .json()
+    )
+    assert [a["kind"] for a in listed] == ["finding", "note"]
+    resolved = api(contributor).post(f"/api/v1/annotations/{note['id']}/resolve/")
+    assert resolved.status_code == 200
+    assert resolved.json()["resolved_by"] == "carol"
+
+
+def test_annotations_on_invisible_things_are_404(version, outsider, validator):
+    response = api(outsider).post(
+        "/api/v1/annotations/",
+        {"target_type": "model_version", "target": "credit/1", "body": "Hello"},
+        format="json",
+    )
+    assert response.status_code == 404
+    note = Annotation.objects.create(target=version, author=validator, body="x", kind="finding")
+    assert api(outsider).post(f"/api/v1/annotations/{note.pk}/resolve/").status_code == 404
+    assert (
+        api(outsider)
+        .get("/api/v1/annotations/?target_type=model_version&target=credit/1")
+        .status_code
+        == 404
+    )
