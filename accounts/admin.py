@@ -2,7 +2,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts import services
-from accounts.models import Role, RoleAssignment, Team, TeamMembership, User
+from accounts.forms import StewardAdminAuthenticationForm
+from accounts.login_audit_selectors import login_audit_visible_to
+from accounts.models import ApiToken, LoginEvent, Role, RoleAssignment, Team, TeamMembership, User
+from core.admin import ReadOnlyAdmin
 
 
 class MembershipInline(admin.TabularInline):
@@ -110,3 +113,90 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for assignment in queryset:
             services.role_revoke(actor=request.user, assignment=assignment)
+
+
+# The admin's sign-in page honours the failed-login throttle and explains directory outages.
+admin.site.login_form = StewardAdminAuthenticationForm
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Everyone's API tokens, for administrators: who holds which, what it may do, when it was
+    last used. Tokens are created by their owners only, the hash is never shown, and a token is
+    revoked (kept for the record), never deleted."""
+
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "scope_list",
+        "active",
+        "expires_at",
+        "last_used_at",
+        "last_used_ip",
+    ]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "expires_at", "created_at"]
+    search_fields = ["name", "prefix", "user__username", "user__email"]
+    list_select_related = ["user"]
+    fields = [
+        "user",
+        "name",
+        "prefix",
+        "scopes",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+        "last_used_ip",
+    ]
+    readonly_fields = fields
+    actions = ["revoke_selected"]
+
+    @admin.display(description="Scopes")
+    def scope_list(self, token: ApiToken) -> str:
+        return ", ".join(token.scopes)
+
+    @admin.display(description="Active", boolean=True)
+    def active(self, token: ApiToken) -> bool:
+        return token.is_active
+
+    def has_module_permission(self, request):
+        return services.is_administrator(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return services.is_administrator(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke_selected(self, request, queryset):
+        revoked = 0
+        for token in queryset.select_related("user"):
+            if token.revoked_at is None:
+                services.token_revoke(actor=request.user, token=token)
+                revoked += 1
+        self.message_user(request, f"Revoked {revoked} token{'s' if revoked != 1 else ''}.")
+
+
+@admin.register(LoginEvent)
+class LoginEventAdmin(ReadOnlyAdmin):
+    """The login audit, read-only, for administrators and auditors."""
+
+    list_display = ["created_at", "username", "user", "method", "outcome", "ip_address", "detail"]
+    list_filter = ["outcome", "method", "created_at"]
+    search_fields = ["username", "ip_address", "user_agent", "detail"]
+    date_hierarchy = "created_at"
+    list_select_related = ["user"]
+
+    def has_module_permission(self, request):
+        return login_audit_visible_to(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return login_audit_visible_to(request.user)

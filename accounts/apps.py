@@ -9,7 +9,9 @@ class AccountsConfig(AppConfig):
         from auditlog.registry import auditlog
         from guardian.models import UserObjectPermission
 
-        from accounts.models import Role, RoleAssignment, Team, TeamMembership, User
+        from accounts.ldap_signals import connect_directory_receivers
+        from accounts.models import ApiToken, Role, RoleAssignment, Team, TeamMembership, User
+        from accounts.receivers import connect_login_receivers
 
         auditlog.register(User, exclude_fields=["password", "last_login"])
         auditlog.register(Team)
@@ -18,3 +20,11 @@ class AccountsConfig(AppConfig):
         auditlog.register(Role)
         auditlog.register(RoleAssignment)
         auditlog.register(UserObjectPermission)
+        # Who created or revoked which token. Never the hash; last use is bookkeeping, not a
+        # change (and would otherwise write an entry a minute per busy token).
+        auditlog.register(
+            ApiToken, exclude_fields=["secret_hash", "last_used_at", "last_used_ip", "updated_at"]
+        )
+        connect_login_receivers()
+        # LDAP logins: sync user, teams and roles; note an unreachable directory on the request.
+        connect_directory_receivers()

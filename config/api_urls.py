@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("registry.api.urls")),
     path("", include("governance.api.urls")),
+    path("audit/", include("governance.api.trail")),
 ]

@@ -11,4 +11,5 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls", namespace="rest_framework")),
     path("", include("accounts.urls")),
     path("", include("registry.urls")),
+    path("", include("governance.urls")),
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from core.models import AuditEvent
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """An admin page that shows records but never writes them: provenance is registered through
@@ -29,3 +31,42 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The hash-chained audit events, for reading; the chain is verified by
+    ``manage.py verify_audit_chain`` and on the auditor's trail page."""
+
+    list_display = [
+        "sequence",
+        "created_at",
+        "actor_username",
+        "action",
+        "subject_type",
+        "subject_label",
+        "scope_version",
+        "remote_addr",
+    ]
+    list_filter = ["action"]
+    search_fields = ["actor_username", "action", "scope_model", "scope_version", "subject_label"]
+    date_hierarchy = "created_at"
+    ordering = ["-sequence"]
+    fields = [
+        "sequence",
+        "created_at",
+        "actor",
+        "actor_username",
+        "action",
+        "subject_type",
+        "subject_id",
+        "subject_label",
+        "scope_model",
+        "scope_version",
+        "data",
+        "remote_addr",
+        "request_id",
+        "prev_hash",
+        "hash",
+    ]
+    readonly_fields = fields

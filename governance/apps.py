@@ -21,3 +21,15 @@ class GovernanceConfig(AppConfig):
         )
         for model in (Annotation, Decision, Policy):
             auditlog.register(model)
+        self._plug_into_registry()
+
+    def _plug_into_registry(self) -> None:
+        """The registry offers registration points for what it shows but may not import: the
+        review section of its version page, and the governance part of the demo."""
+        from governance.demo import governance_demo_seed
+        from governance.review_panel import TEMPLATE, review_panel_context
+        from registry.demo_hooks import demo_hook_register
+        from registry.panels import version_panel_register
+
+        version_panel_register(TEMPLATE, review_panel_context)
+        demo_hook_register(governance_demo_seed)

@@ -20,9 +20,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from core.errors import StewardError
-from registry import page_selectors, selectors
+from registry import page_selectors, panels, selectors
 from registry.choices import DatasetRole, Direction, RiskTier
 from registry.lineage_svg import lineage_picture
+from registry.models import ModelVersion
 
 PAGE_SIZE = 25
 KEY_METRICS_SHOWN = 3
@@ -74,12 +75,26 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
 @registry_page
 def model_version_detail(request: HttpRequest, name: str, version: int) -> HttpResponse:
     model_version = page_selectors.model_version_get(request.user, name, version)
+    return model_version_page(request, model_version)
+
+
+def model_version_page(
+    request: HttpRequest,
+    model_version: ModelVersion,
+    *,
+    status: int = 200,
+    panel_state: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The version page for a version the user may see. Apps whose panels post forms (see
+    ``registry.panels``) call it to show the page again with a refused form's ``panel_state``
+    and the error's ``status``."""
     links = list(model_version.dataset_links.all())
     return render(
         request,
         "registry/model_version_detail.html",
         {
             "mv": model_version,
+            "panels": panels.version_panels(request, model_version, panel_state),
             "datasets_by_role": [
                 (role.label, [link.dataset_version for link in links if link.role == role])
                 for role in VERSION_DATASET_ROLES
@@ -94,6 +109,7 @@ def model_version_detail(request: HttpRequest, name: str, version: int) -> HttpR
             **_environment(model_version),
             **_lineage(request, model_version),
         },
+        status=status,
     )
 
 

@@ -1,5 +1,12 @@
 """Every write on accounts goes through one of these functions."""
 
+from accounts.services.login_audit import (
+    login_event_record,
+    login_failure_record,
+    login_success_record_daily,
+    login_throttle_check,
+    login_throttled,
+)
 from accounts.services.teams import (
     is_administrator,
     require_administrator,
@@ -12,9 +19,21 @@ from accounts.services.teams import (
     team_remove_member,
     user_create,
 )
+from accounts.services.tokens import (
+    TokenRefused,
+    token_authenticate,
+    token_create,
+    token_revoke,
+)
 
 __all__ = [
+    "TokenRefused",
     "is_administrator",
+    "login_event_record",
+    "login_failure_record",
+    "login_success_record_daily",
+    "login_throttle_check",
+    "login_throttled",
     "require_administrator",
     "role_assign",
     "role_describe",
@@ -23,5 +42,8 @@ __all__ = [
     "team_add_member",
     "team_create",
     "team_remove_member",
+    "token_authenticate",
+    "token_create",
+    "token_revoke",
     "user_create",
 ]

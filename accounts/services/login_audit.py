@@ -106,13 +106,17 @@ def login_throttle_check(*, request, username: str, method: str = LoginMethod.PA
 
 
 def login_failure_record(*, request, username: str) -> LoginEvent:
-    """Record a failed sign-in (called for Django's ``user_login_failed``). A failure while the
-    directory was unreachable is recorded as an error with the backend's message; one refused
-    by the throttle guard (no password was checked) as throttled."""
+    """Record a failed sign-in (called for Django's ``user_login_failed``). A directory
+    account's failure while the directory was unreachable is recorded as an error with the
+    backend's message; one refused by the throttle guard (no password was checked) as
+    throttled; anything else as a failure."""
     user = _known_user(username)
-    method = LoginMethod.LDAP if user is not None and user.directory_dn else LoginMethod.PASSWORD
+    local_account = user is not None and not user.directory_dn
+    method = LoginMethod.PASSWORD if user is None or local_account else LoginMethod.LDAP
     directory_error = directory_error_of(request)
-    if directory_error:
+    # A local account's wrong password is a failure even while the directory is down: it must
+    # count towards the throttle, or an outage would open a window for guessing.
+    if directory_error and not local_account:
         return login_event_record(
             request=request,
             username=username,
@@ -131,7 +135,12 @@ def login_failure_record(*, request, username: str) -> LoginEvent:
             detail="Refused without checking the password.",
         )
     return login_event_record(
-        request=request, username=username, user=user, method=method, outcome=LoginOutcome.FAILURE
+        request=request,
+        username=username,
+        user=user,
+        method=method,
+        outcome=LoginOutcome.FAILURE,
+        detail=directory_error,  # the directory was down, yet this was a local account
     )
 
 

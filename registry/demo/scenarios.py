@@ -6,7 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    RandomForestClassifier,
+)
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -52,6 +56,9 @@ DEMO_USERS = (
     DemoUser("admin", "Ada", "Admin", roles=((RoleName.ADMINISTRATOR, None),), superuser=True),
     DemoUser("contributor", "Carla", "Contributor", (CREDIT,), ((RoleName.CONTRIBUTOR, CREDIT),)),
     DemoUser("validator", "Victor", "Validator", (CREDIT,), ((RoleName.VALIDATOR, CREDIT),)),
+    # High-risk models need two independent sign-offs, and nobody may give two: a second
+    # validator lets the demo take one all the way to production honestly.
+    DemoUser("validator2", "Valerie", "Validator", (CREDIT,), ((RoleName.VALIDATOR, CREDIT),)),
     DemoUser("manager", "Maria", "Manager", (CREDIT,), ((RoleName.MANAGER, CREDIT),)),
     DemoUser("auditor", "Aude", "Auditor", (CREDIT,), ((RoleName.AUDITOR, None),)),
     DemoUser("outsider", "Oscar", "Outsider", (MARKETING,), ((RoleName.CONTRIBUTOR, MARKETING),)),
@@ -140,6 +147,19 @@ SCENARIOS = (
                 {"alpha": 1.0},
                 "models/diabetes_progression/train.py",
                 "Standardised ridge regression.",
+            ),
+            Candidate(
+                "GradientBoostingRegressor",
+                lambda p: GradientBoostingRegressor(**p),
+                {
+                    "n_estimators": 200,
+                    "learning_rate": 0.05,
+                    "max_depth": 2,
+                    "subsample": 0.8,
+                    "random_state": RANDOM_STATE,
+                },
+                "models/diabetes_progression/train_gbm.py",
+                "Gradient-boosted trees: do non-linear effects beat the ridge baseline?",
             ),
         ),
     ),

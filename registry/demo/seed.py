@@ -40,6 +40,7 @@ from registry.demo.scenarios import (
     Scenario,
 )
 from registry.demo.tables import Table
+from registry.demo_hooks import demo_hooks
 from registry.models import DatasetVersion, ModelVersion, RegisteredModel
 
 
@@ -315,4 +316,6 @@ def demo_seed() -> SeedReport:
         with transaction.atomic(), set_actor(actor):
             _seed_scenario(step)
         report.created.append(f"model {spec.model}")
+    for hook in demo_hooks():  # what later apps add: reviews, deployments
+        report.created.extend(hook())
     return report

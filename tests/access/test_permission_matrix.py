@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from accounts.choices import RoleName
 from accounts.models import ApiToken, Role, RoleAssignment, Team, TeamMembership
-from accounts.services import role_assign, team_add_member
+from accounts.services import role_assign, team_add_member, token_create
 from governance.models import Annotation, Decision
 from registry import services as registry_services
 from registry.models import (
@@ -48,7 +48,11 @@ VALIDATOR = "validator"
 MANAGER = "manager"
 ADMINISTRATOR = "administrator"
 AUDITOR = "auditor"
+# The contributor's API token with the read scope only: it reads what she reads and writes
+# nothing.
+READ_TOKEN = "read_token"
 PERSONAS = [ANONYMOUS, CONTRIBUTOR, OUTSIDER, VALIDATOR, MANAGER, ADMINISTRATOR, AUDITOR]
+ALL_CALLERS = [*PERSONAS, READ_TOKEN]
 DENIED = "denied"  # 401 or 403 for anonymous callers, depending on the authenticator
 
 
@@ -89,6 +93,8 @@ class World:
     role_assignment: RoleAssignment
     model_role_assignment: ModelRoleAssignment
     finding: Annotation
+    token: ApiToken
+    read_secret: str
 
 
 @pytest.fixture
@@ -132,7 +138,11 @@ def world(team, other_team, contributor, settings) -> World:
     finding = Annotation.objects.create(
         target=version, author=contributor, kind="finding", body="Check the calibration."
     )
+    token, _ = token_create(actor=contributor, name="ci", scopes=["read", "write"])
+    _, read_secret = token_create(actor=contributor, name="reader", scopes=["read"])
     return World(
+        token=token,
+        read_secret=read_secret,
         finding=finding,
         team=team,
         model=model,
@@ -162,6 +172,21 @@ MATRIX: dict[tuple[str, str], tuple[Request, dict[str, object]]] = {
     ("api-docs", "GET"): (lambda w: ("/api/docs/", None), everyone(200)),
     ("api-redoc", "GET"): (lambda w: ("/api/redoc/", None), everyone(200)),
     ("api-me", "GET"): (lambda w: ("/api/v1/me/", None), everyone(200)),
+    # personal API tokens: everyone manages their own; nobody sees another's
+    ("token-list", "GET"): (lambda w: ("/api/v1/tokens/", None), everyone(200)),
+    ("token-list", "POST"): (
+        lambda w: ("/api/v1/tokens/", {"name": _name("ci"), "scopes": ["read"]}),
+        everyone(201),
+    ),
+    ("token-detail", "GET"): (
+        lambda w: (f"/api/v1/tokens/{w.token.prefix}/", None),
+        only(200, {CONTRIBUTOR}, others=404),
+    ),
+    ("token-detail", "DELETE"): (
+        lambda w: (f"/api/v1/tokens/{w.token.prefix}/", None),
+        only(200, {CONTRIBUTOR}, others=404),
+    ),
+    ("login-event-list", "GET"): (lambda w: ("/api/v1/login-events/", None), ADMIN_READ),
     # registered models
     ("model-list", "GET"): (lambda w: ("/api/v1/models/", None), everyone(200)),
     ("model-list", "POST"): (
@@ -359,12 +384,18 @@ SNAPSHOT_MODELS = [
 ]
 
 
+# Bookkeeping a request may update even when it is refused: when a token was last used.
+SNAPSHOT_IGNORED = {"accounts.ApiToken": {"last_used_at", "last_used_ip", "updated_at"}}
+
+
 def snapshot() -> dict[str, list[tuple]]:
     """Every row of every model a request could change, to compare before and after."""
-    return {
-        model._meta.label: list(model.objects.order_by("pk").values_list())
-        for model in SNAPSHOT_MODELS
-    }
+    rows = {}
+    for model in SNAPSHOT_MODELS:
+        ignored = SNAPSHOT_IGNORED.get(model._meta.label, set())
+        fields = [f.attname for f in model._meta.concrete_fields if f.name not in ignored]
+        rows[model._meta.label] = list(model.objects.order_by("pk").values_list(*fields))
+    return rows
 
 
 def call(client: APIClient, method: str, path: str, data):
@@ -376,8 +407,15 @@ def call(client: APIClient, method: str, path: str, data):
 CASES = [
     pytest.param(route, method, persona, id=f"{route}-{method}-{persona}")
     for (route, method) in MATRIX
-    for persona in PERSONAS
+    for persona in ALL_CALLERS
 ]
+
+
+def expected_status(expected: dict[str, object], method: str, persona: str) -> object:
+    if persona == READ_TOKEN:
+        # Reads as its owner would; every write is refused for want of a scope.
+        return expected[CONTRIBUTOR] if method == "GET" else 403
+    return expected[persona]
 
 
 @pytest.mark.parametrize(("route", "method", "persona"), CASES)
@@ -385,13 +423,15 @@ def test_permission_matrix(world, personas, route, method, persona):
     build, expected = MATRIX[(route, method)]
     path, data = build(world)
     client = APIClient()
-    if personas[persona] is not None:
+    if persona == READ_TOKEN:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {world.read_secret}")
+    elif personas[persona] is not None:
         client.force_authenticate(personas[persona])
     before = snapshot() if method != "GET" else None
 
     response = call(client, method, path, data)
 
-    want = expected[persona]
+    want = expected_status(expected, method, persona)
     if want == DENIED:
         assert response.status_code in (401, 403), response.content[:300]
     else:

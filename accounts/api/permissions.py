@@ -1,0 +1,52 @@
+"""What a request made with an API token may do: what its scopes allow, nothing more."""
+
+from __future__ import annotations
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from accounts.choices import TokenScope
+from accounts.models import ApiToken
+
+
+def required_token_scope(request, view) -> str:
+    """The scope a token needs for this request: the one the view declares for its action in
+    ``required_token_scopes`` (``{"submit": "submit"}``), else read for safe methods and write
+    for the rest."""
+    declared = getattr(view, "required_token_scopes", None) or {}
+    action = getattr(view, "action", None) or request.method.lower()
+    if action in declared:
+        return declared[action]
+    return TokenScope.READ if request.method in SAFE_METHODS else TokenScope.WRITE
+
+
+class TokenScopePermission(BasePermission):
+    """Requests authenticated by an API token need the right scope; session and Basic auth
+    requests are not affected."""
+
+    message = "This API token does not have the scope this request needs."
+
+    def has_permission(self, request, view) -> bool:
+        token = request.auth
+        if not isinstance(token, ApiToken):
+            return True
+        needed = required_token_scope(request, view)
+        if needed in token.scopes:
+            return True
+        self.message = (
+            f"This API token lacks the '{needed}' scope needed here "
+            f"(it has: {', '.join(token.scopes)})."
+        )
+        return False
+
+
+class NotThroughToken(BasePermission):
+    """Tokens cannot create or revoke tokens: otherwise one leaked token could mint others that
+    outlive its revocation. Reading is allowed."""
+
+    message = (
+        "API tokens cannot create or revoke tokens. Sign in with your password (browser session "
+        "or Basic auth) to manage tokens."
+    )
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in SAFE_METHODS or not isinstance(request.auth, ApiToken)

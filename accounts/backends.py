@@ -1,0 +1,23 @@
+"""An authentication backend that checks no password: it refuses a throttled account before
+the backends after it (local passwords, the directory) get to try one. It must come first in
+``AUTHENTICATION_BACKENDS``. The sign-in page and Basic auth check the throttle themselves, with
+a clearer message; this guard covers every other door (the admin's and the browsable API's
+sign-in pages)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+
+
+class LoginThrottleBackend:
+    """Raises ``PermissionDenied`` for a throttled username, which makes Django's
+    ``authenticate()`` stop and send ``user_login_failed`` (recorded as throttled)."""
+
+    def authenticate(self, request, username=None, **credentials):
+        from accounts.services.login_audit import login_throttled
+
+        if username and login_throttled(username):
+            raise PermissionDenied
+        # No get_user(): this backend never signs anyone in, and without the method Django's
+        # test client does not pick it for force_login() either.
+        return None

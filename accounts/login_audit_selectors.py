@@ -1,0 +1,97 @@
+"""Reads of the login audit, for auditors and administrators: who may read it, and the events
+matching a filter. The page and the API both parse their filters here, so they agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from django.db.models import QuerySet
+from django.utils.dateparse import parse_date, parse_datetime
+
+from accounts.choices import LoginMethod, LoginOutcome
+from accounts.models import LoginEvent, User
+from accounts.selectors import can_read_access_records
+from core.errors import InvalidInput
+
+
+def login_audit_visible_to(user: User) -> bool:
+    """Superusers, global administrators and global auditors read the login audit."""
+    return bool(user.is_authenticated and user.is_active and can_read_access_records(user))
+
+
+@dataclass(frozen=True)
+class LoginEventFilters:
+    username: str = ""
+    outcome: str = ""
+    method: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return any([self.username, self.outcome, self.method, self.since, self.until])
+
+
+def login_event_filters_clean(params) -> LoginEventFilters:
+    """Filters from query parameters ``username`` (part of the name), ``outcome``, ``method``,
+    ``since`` and ``until`` (a date, which counts whole days, or an ISO date-time, UTC unless
+    it says otherwise). Bad values raise InvalidInput."""
+    outcome = params.get("outcome", "").strip()
+    method = params.get("method", "").strip()
+    errors: dict[str, list[str]] = {}
+    if outcome and outcome not in LoginOutcome.values:
+        errors["outcome"] = [f"Choose from {', '.join(LoginOutcome.values)}."]
+    if method and method not in LoginMethod.values:
+        errors["method"] = [f"Choose from {', '.join(LoginMethod.values)}."]
+    since = _moment(params.get("since", ""), "since", errors, end_of_day=False)
+    until = _moment(params.get("until", ""), "until", errors, end_of_day=True)
+    if errors:
+        field, messages = next(iter(errors.items()))
+        raise InvalidInput(f"Invalid filter '{field}': {messages[0]}", field_errors=errors)
+    return LoginEventFilters(
+        username=params.get("username", "").strip()[:150],
+        outcome=outcome,
+        method=method,
+        since=since,
+        until=until,
+    )
+
+
+def login_event_list(*, filters: LoginEventFilters | None = None) -> QuerySet[LoginEvent]:
+    """Login events matching ``filters``, newest first. Callers check
+    :func:`login_audit_visible_to` first."""
+    events = LoginEvent.objects.select_related("user").order_by("-created_at", "-id")
+    if filters is None:
+        return events
+    if filters.username:
+        events = events.filter(username__icontains=filters.username)
+    if filters.outcome:
+        events = events.filter(outcome=filters.outcome)
+    if filters.method:
+        events = events.filter(method=filters.method)
+    if filters.since:
+        events = events.filter(created_at__gte=filters.since)
+    if filters.until:
+        events = events.filter(created_at__lt=filters.until)
+    return events
+
+
+def _moment(raw: str, field: str, errors: dict, *, end_of_day: bool) -> datetime | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        # A bare date first: parse_datetime() would read it as midnight.
+        day = parse_date(raw)
+        moment = None if day else parse_datetime(raw)
+    except ValueError:
+        moment = day = None
+    if moment is not None:
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if day is not None:
+        start = datetime.combine(day, time.min, tzinfo=UTC)
+        # "until 2026-11-27" includes that whole day.
+        return start + timedelta(days=1) if end_of_day else start
+    errors[field] = ["Give a date (YYYY-MM-DD) or an ISO 8601 date-time."]
+    return None

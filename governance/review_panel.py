@@ -1,0 +1,114 @@
+"""The review section of the version page: status, the policy's guards, the decision form, the
+decision timeline and the annotation thread. Registered on the registry's version page by
+``GovernanceConfig.ready()`` (see ``registry.panels``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.safestring import SafeString, mark_safe
+
+from accounts.access import perm_for
+from accounts.choices import Verb
+from governance import selectors
+from governance.api.serializers import markdown_html
+from governance.choices import AnnotationKind
+from governance.constants import MIN_MOTIVATION_LENGTH
+from governance.forms import MAX_MOTIVATION, THREAD_KINDS
+from governance.guards import policy_for
+from governance.models import Annotation
+from registry.models import ModelVersion
+
+TEMPLATE = "governance/_review_panel.html"
+# Replies deeper than this are drawn at this indentation: a thread stays readable.
+MAX_INDENT = 3
+TRACKED_KINDS = (AnnotationKind.QUESTION, AnnotationKind.FINDING)
+
+
+@dataclass
+class ThreadEntry:
+    """One annotation in a thread, with its Markdown body rendered and sanitised."""
+
+    annotation: Annotation
+    body_html: SafeString
+    depth: int = 0
+
+    @property
+    def indent(self) -> int:
+        return min(self.depth, MAX_INDENT)
+
+    @property
+    def tracked(self) -> bool:
+        """Questions and findings are open until someone resolves them; notes are not."""
+        return self.annotation.kind in TRACKED_KINDS
+
+
+@dataclass
+class Thread:
+    """A top-level annotation and every reply below it, in reading order."""
+
+    root: ThreadEntry
+    replies: list[ThreadEntry] = field(default_factory=list)
+
+    @property
+    def is_open(self) -> bool:
+        return self.root.annotation.is_open
+
+
+def _entry(annotation: Annotation, depth: int) -> ThreadEntry:
+    # markdown_html passes the HTML through nh3, which drops scripts, event handlers, styles
+    # and javascript: links; only that sanitised output is marked safe.
+    return ThreadEntry(annotation, mark_safe(markdown_html(annotation.body)), depth)  # noqa: S308
+
+
+def annotation_threads(annotations: Iterable[Annotation]) -> list[Thread]:
+    """Group annotations into threads by ``parent``, oldest first at every level."""
+    annotations = list(annotations)
+    children: dict[int | None, list[Annotation]] = {}
+    for annotation in annotations:
+        children.setdefault(annotation.parent_id, []).append(annotation)
+    known = {a.pk for a in annotations}
+    threads = []
+    for root in annotations:
+        if root.parent_id is not None and root.parent_id in known:
+            continue
+        thread = Thread(_entry(root, 0))
+        stack = [(child, 1) for child in reversed(children.get(root.pk, []))]
+        while stack:
+            annotation, depth = stack.pop()
+            thread.replies.append(_entry(annotation, depth))
+            stack.extend((child, depth + 1) for child in reversed(children.get(annotation.pk, [])))
+        threads.append(thread)
+    return threads
+
+
+def review_panel_context(
+    request: HttpRequest, version: ModelVersion, state: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What the review section shows ``request.user`` about ``version``. ``state`` holds a
+    refused decision or note (``{"decision": {...}}`` / ``{"annotation": {...}}``: the posted
+    values and the error) to show again beside its form."""
+    user = request.user
+    summary = selectors.governance_summary(user, version)
+    threads = annotation_threads(selectors.annotations_on(version))
+    return {
+        "mv": version,
+        "summary": summary,
+        "policy": policy_for(version),
+        "allowed_options": [o for o in summary.options if o.allowed],
+        "blocked_options": [o for o in summary.options if not o.allowed],
+        "decisions": list(selectors.decision_history(version)),
+        "threads": threads,
+        "open_count": sum(
+            1 for t in threads for e in (t.root, *t.replies) if e.tracked and e.annotation.is_open
+        ),
+        "may_annotate": user.has_perm(perm_for(Verb.ANNOTATE, version), version),
+        "annotation_kinds": [(kind.value, kind.label) for kind in THREAD_KINDS],
+        "min_motivation": MIN_MOTIVATION_LENGTH,
+        "max_motivation": MAX_MOTIVATION,
+        "decision_form": state.get("decision", {}),
+        "annotation_form": state.get("annotation", {}),
+    }

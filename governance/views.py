@@ -1,0 +1,138 @@
+"""Browser pages of the review console: the inbox, and the forms of the version page's review
+section (decide, write a note, resolve one). Views parse, call one service or selector, and
+render or redirect; they never write rows themselves.
+
+A refused decision or note shows the version page again with the error beside the form, what
+the user typed kept, and the error's status (400, 403 or 409); a version the user may not see
+is a 404 page. Never a 500."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
+
+from core.errors import InvalidInput, NotFound, StewardError
+from governance import selectors, services
+from governance.choices import AnnotationKind
+from governance.forms import AnnotationForm, DecisionForm, form_values
+from governance.models import Annotation
+from registry import page_selectors
+from registry.models import ModelVersion
+from registry.views import model_version_page
+
+REQUEST_ID_LENGTH = 64
+
+
+def review_form(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Login required, POST only, and a domain error raised before the form could be shown
+    again (an unknown or invisible version) rendered as an error page."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except StewardError as exc:
+            return render(request, "registry/error.html", {"error": exc}, status=exc.status_code)
+
+    return login_required(require_POST(wrapper))
+
+
+@login_required
+@require_safe
+def inbox(request: HttpRequest) -> HttpResponse:
+    """What waits for me: the versions on which the user can take a decision now."""
+    return render(request, "governance/inbox.html", {"items": selectors.inbox(request.user)})
+
+
+@review_form
+def version_decide(request: HttpRequest, name: str, version: int) -> HttpResponse:
+    """Take a decision (submit, claim, sign off, approve, ...) with a written motivation."""
+    model_version = page_selectors.model_version_get(request.user, name, version)
+    try:
+        values = form_values(DecisionForm(request.POST))
+        decision = services.version_transition(
+            actor=request.user,
+            version=model_version,
+            action=values["action"],
+            motivation=values["motivation"],
+            request_id=request.headers.get("X-Request-ID", "")[:REQUEST_ID_LENGTH],
+        )
+    except StewardError as exc:
+        return _refused(request, model_version, "decision", exc)
+    if decision.from_state == decision.to_state:
+        outcome = f"it stays {decision.get_to_state_display().lower()}"
+    else:
+        outcome = f"it is now {decision.get_to_state_display().lower()}"
+    messages.success(
+        request, f"{decision.get_action_display()} recorded for {model_version}: {outcome}."
+    )
+    return redirect(_version_url(model_version))
+
+
+@review_form
+def version_annotate(request: HttpRequest, name: str, version: int) -> HttpResponse:
+    """Write a note, question or finding on the version, or reply to one."""
+    model_version = page_selectors.model_version_get(request.user, name, version)
+    try:
+        values = form_values(AnnotationForm(request.POST))
+        parent = None
+        if values["parent"]:
+            parent = selectors.annotations_on(model_version).filter(pk=values["parent"]).first()
+            if parent is None:
+                raise InvalidInput("The note you answer is not on this version.")
+        annotation = services.annotation_create(
+            actor=request.user,
+            target=model_version,
+            body=values["body"],
+            kind=values["kind"] or AnnotationKind.NOTE,
+            parent=parent,
+        )
+    except StewardError as exc:
+        return _refused(request, model_version, "annotation", exc)
+    messages.success(request, f"Your {annotation.get_kind_display().lower()} is posted.")
+    return redirect(f"{_version_url(model_version)}#annotation-{annotation.pk}")
+
+
+@review_form
+def version_annotation_resolve(
+    request: HttpRequest, name: str, version: int, pk: int
+) -> HttpResponse:
+    """Mark a question or finding on the version resolved."""
+    model_version = page_selectors.model_version_get(request.user, name, version)
+    annotation = _annotation_on(model_version, pk)
+    try:
+        services.annotation_resolve(actor=request.user, annotation=annotation)
+    except StewardError as exc:
+        return _refused(request, model_version, "annotation", exc)
+    messages.success(request, f"{annotation.get_kind_display()} resolved.")
+    return redirect(f"{_version_url(model_version)}#annotation-{annotation.pk}")
+
+
+def _annotation_on(model_version: ModelVersion, pk: int) -> Annotation:
+    found = selectors.annotations_on(model_version).filter(pk=pk).first()
+    if found is None:
+        raise NotFound("There is no such note on this version.")
+    return found
+
+
+def _refused(
+    request: HttpRequest, model_version: ModelVersion, form: str, error: StewardError
+) -> HttpResponse:
+    """The version page again, with the refused form's values and the error beside it."""
+    state = {form: {"values": request.POST, "error": error}}
+    return model_version_page(request, model_version, status=error.status_code, panel_state=state)
+
+
+def _version_url(model_version: ModelVersion) -> str:
+    return reverse(
+        "registry:model-version-detail",
+        args=[model_version.registered_model.name, model_version.version],
+    )

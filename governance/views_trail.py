@@ -1,0 +1,106 @@
+"""The auditor's trail in the browser: the merged, filtered audit trail page and its CSV and
+JSON downloads. Only superusers, global administrators and global auditors may see them."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from core.errors import StewardError
+from governance.trail import (
+    TrailRow,
+    TrailSource,
+    audit_chain_status,
+    trail_filters_clean,
+    trail_keys,
+    trail_rows,
+    trail_stream,
+    trail_visible_to,
+)
+from governance.trail_export import trail_csv_response, trail_json_response
+
+TRAIL_PAGE_SIZE = 50
+DETAIL_LINES_SHOWN = 6
+DETAIL_VALUE_CHARS = 120
+
+
+def auditor_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Login required, GET/HEAD only, 403 for anyone who may not read the trail, and bad
+    filters shown as a 400 page."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not trail_visible_to(request.user):
+            message = "Only auditors and administrators may read the audit trail."
+            return render(request, "403.html", {"message": message}, status=403)
+        try:
+            return view(request, *args, **kwargs)
+        except StewardError as exc:
+            return render(request, "400.html", {"message": exc.message}, status=exc.status_code)
+
+    return login_required(require_safe(wrapper))
+
+
+@auditor_page
+def audit_trail(request: HttpRequest) -> HttpResponse:
+    """Audit events and field changes, newest first, filtered, 50 a page, under the chain's
+    verification status."""
+    filters = trail_filters_clean(request.GET)
+    page = Paginator(trail_keys(filters), TRAIL_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(row, _detail_lines(row)) for row in trail_rows(page.object_list)]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "governance/trail.html",
+        {
+            "page": page,
+            "rows": rows,
+            "filters": filters,
+            "raw": request.GET,
+            "sources": TrailSource.choices,
+            "chain": audit_chain_status(),
+            "query_string": query.urlencode(),
+        },
+    )
+
+
+@auditor_page
+def audit_export_csv(request: HttpRequest) -> HttpResponse:
+    """The filtered trail as a CSV download."""
+    return trail_csv_response(trail_stream(trail_filters_clean(request.GET)))
+
+
+@auditor_page
+def audit_export_json(request: HttpRequest) -> HttpResponse:
+    """The filtered trail as a JSON download, with the chain's verification status."""
+    filters = trail_filters_clean(request.GET)
+    return trail_json_response(trail_stream(filters), filters=filters, chain=audit_chain_status())
+
+
+def _detail_lines(row: TrailRow) -> list[str]:
+    """A few readable lines of a row's details: ``field: old → new`` for a field change,
+    ``key: value`` for an event's data."""
+    lines = []
+    for key, value in list(row.details.items())[:DETAIL_LINES_SHOWN]:
+        if row.source == TrailSource.CHANGE and isinstance(value, list) and len(value) == 2:
+            text = f"{_short(value[0])} → {_short(value[1])}"
+        else:
+            text = _short(value)
+        lines.append(f"{key}: {text}")
+    if len(row.details) > DETAIL_LINES_SHOWN:
+        lines.append(f"… {len(row.details) - DETAIL_LINES_SHOWN} more in the export")
+    return lines
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= DETAIL_VALUE_CHARS else text[: DETAIL_VALUE_CHARS - 1] + "…"

@@ -1,0 +1,60 @@
+"""Sections that later apps add to the registry's version page.
+
+The registry may not import the apps built on it (governance, monitoring), yet its version page
+shows their sections: the review console, deployments. Each such app registers a panel from its
+``AppConfig.ready()``: a template, and a function that builds that template's context for one
+version and one request. The page renders every registered panel, in registration order, near
+its top.
+
+A panel's context function also receives ``state``: what a refused form of that panel posted
+(its values and the error), so that an app can show the page again with the error beside the
+form instead of losing what the user typed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+
+from registry.models import ModelVersion
+
+PanelContext = Callable[[HttpRequest, ModelVersion, Mapping[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class VersionPanel:
+    """A registered panel: the template to include and the function that builds its context."""
+
+    template_name: str
+    context_function: PanelContext
+
+
+@dataclass(frozen=True)
+class RenderedPanel:
+    """One panel ready for the page: ``{% include panel.template_name with panel=... %}``."""
+
+    template_name: str
+    context: dict[str, Any]
+
+
+_version_panels: list[VersionPanel] = []
+
+
+def version_panel_register(template_name: str, context_function: PanelContext) -> None:
+    """Add a panel to the version page. Registering the same template again replaces the
+    earlier registration (``ready()`` may run more than once in a process)."""
+    _version_panels[:] = [p for p in _version_panels if p.template_name != template_name]
+    _version_panels.append(VersionPanel(template_name, context_function))
+
+
+def version_panels(
+    request: HttpRequest, version: ModelVersion, state: Mapping[str, Any] | None = None
+) -> list[RenderedPanel]:
+    """Every registered panel with its context for ``version`` as ``request.user`` sees it."""
+    state = state or {}
+    return [
+        RenderedPanel(panel.template_name, panel.context_function(request, version, state))
+        for panel in _version_panels
+    ]
