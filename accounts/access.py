@@ -44,6 +44,11 @@ def governed_register(
     _GOVERNED[model] = GovernedSpec(subject=subject, owner_team_id=owner_team_id)
 
 
+def _governed_labels() -> set[str]:
+    """``app_label.model_name`` of every governed model."""
+    return {f"{model._meta.app_label}.{model._meta.model_name}" for model in _GOVERNED}
+
+
 def governed_spec(obj: models.Model) -> GovernedSpec | None:
     return _GOVERNED.get(type(obj))
 
@@ -132,6 +137,10 @@ class RoleBackend:
         if verb not in Verb.values:
             return False
         if obj is None:
+            # Model-level questions only about governed models: a role's "change" must never
+            # read as "accounts.change_user" in the admin.
+            if perm.split(".", 1)[0] + "." + verb_of(perm)[1] not in _governed_labels():
+                return False
             return verb in user_access(user).global_verbs
         spec = governed_spec(obj)
         if spec is None:

@@ -13,19 +13,26 @@ from django.utils.safestring import SafeString, mark_safe
 
 from accounts.access import perm_for
 from accounts.choices import Verb
-from governance import selectors
+from governance import selectors, workflow
 from governance.api.serializers import markdown_html
 from governance.choices import AnnotationKind
 from governance.constants import MIN_MOTIVATION_LENGTH
 from governance.forms import MAX_MOTIVATION, THREAD_KINDS
-from governance.guards import policy_for
+from governance.guards import GuardResult, policy_for
 from governance.models import Annotation
+from registry.choices import VersionStatus
 from registry.models import ModelVersion
 
 TEMPLATE = "governance/_review_panel.html"
 # Replies deeper than this are drawn at this indentation: a thread stays readable.
 MAX_INDENT = 3
 TRACKED_KINDS = (AnnotationKind.QUESTION, AnnotationKind.FINDING)
+UNDER_REVIEW = (
+    VersionStatus.DRAFT,
+    VersionStatus.CHANGES_REQUESTED,
+    VersionStatus.SUBMITTED,
+    VersionStatus.IN_VALIDATION,
+)
 
 
 @dataclass
@@ -85,6 +92,16 @@ def annotation_threads(annotations: Iterable[Annotation]) -> list[Thread]:
     return threads
 
 
+def guard_verdict(guard: GuardResult, version: ModelVersion) -> str:
+    """``pass``, ``fail``, or ``pending`` for sign-offs still being gathered: missing sign-offs
+    are the expected state of a version under review, not a problem with it."""
+    if guard.passed:
+        return "pass"
+    if guard.name == workflow.ENOUGH_SIGN_OFFS and version.status in UNDER_REVIEW:
+        return "pending"
+    return "fail"
+
+
 def review_panel_context(
     request: HttpRequest, version: ModelVersion, state: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -98,6 +115,7 @@ def review_panel_context(
         "mv": version,
         "summary": summary,
         "policy": policy_for(version),
+        "guards": [(guard, guard_verdict(guard, version)) for guard in summary.policy_guards],
         "allowed_options": [o for o in summary.options if o.allowed],
         "blocked_options": [o for o in summary.options if not o.allowed],
         "decisions": list(selectors.decision_history(version)),

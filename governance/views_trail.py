@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,8 @@ from governance.trail_export import trail_csv_response, trail_json_response
 TRAIL_PAGE_SIZE = 50
 DETAIL_LINES_SHOWN = 6
 DETAIL_VALUE_CHARS = 120
+# How auditlog writes an empty reverse relation of a new record ("registry.Dataset.None").
+EMPTY_RELATION = re.compile(r"^\w+\.\w+\.None$")
 
 
 def auditor_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -87,18 +90,35 @@ def audit_export_json(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_lines(row: TrailRow) -> list[str]:
-    """A few readable lines of a row's details: ``field: old → new`` for a field change,
-    ``key: value`` for an event's data."""
-    lines = []
-    for key, value in list(row.details.items())[:DETAIL_LINES_SHOWN]:
-        if row.source == TrailSource.CHANGE and isinstance(value, list) and len(value) == 2:
-            text = f"{_short(value[0])} → {_short(value[1])}"
-        else:
-            text = _short(value)
-        lines.append(f"{key}: {text}")
-    if len(row.details) > DETAIL_LINES_SHOWN:
-        lines.append(f"… {len(row.details) - DETAIL_LINES_SHOWN} more in the export")
+    """A few readable lines of a row's details: ``key: value`` of an event's data; for a field
+    change ``field: old → new``, only the new value of a created record (its empty fields
+    left out) and the old one of a deleted record."""
+    if row.source == TrailSource.CHANGE:
+        items = [(key, _change_text(row.action, value)) for key, value in row.details.items()]
+        items = [(key, text) for key, text in items if text is not None]
+    else:
+        items = [(key, _short(value)) for key, value in row.details.items()]
+    lines = [f"{key}: {text}" for key, text in items[:DETAIL_LINES_SHOWN]]
+    if len(items) > DETAIL_LINES_SHOWN:
+        lines.append(f"… {len(items) - DETAIL_LINES_SHOWN} more in the export")
     return lines
+
+
+def _change_text(action: str, value: Any) -> str | None:
+    if isinstance(value, dict) and value.get("type") == "m2m":
+        return f"{value.get('operation', '')} {_short(value.get('objects', []))}"
+    if not (isinstance(value, list) and len(value) == 2):
+        return _short(value)
+    old, new = value
+    if action == "create":
+        return (
+            None
+            if new in (None, "None", "", "{}") or EMPTY_RELATION.match(str(new))
+            else _short(new)
+        )
+    if action == "delete":
+        return _short(old)
+    return f"{_short(old)} → {_short(new)}"
 
 
 def _short(value: Any) -> str:

@@ -136,3 +136,37 @@ def users_who_may(verb: str, model: RegisteredModel) -> set[User]:
     granted = get_users_with_perms(model, only_with_perms_in=[perm], with_superusers=False)
     users |= {user for user in granted if user.is_active}
     return users
+
+
+class Visibility:
+    """Answers "may this user see it?" for many related rows at once (a version's datasets,
+    its run, its parent), from the user's team scope and one query for guardian grants at
+    most, so rendering a list stays a constant number of queries."""
+
+    def __init__(self, user: User):
+        self.user = user
+        self.scope = team_scope(user, Verb.VIEW)
+        self._granted: set[int] | None = None
+
+    def team(self, team_id: int | None) -> bool:
+        return self.scope.everywhere or team_id in self.scope.team_ids
+
+    def registered_model(self, model_id: int | None, team_id: int | None) -> bool:
+        if self.team(team_id):
+            return True
+        if model_id is None:
+            return False
+        if self._granted is None:
+            self._granted = {row["pk"] for row in granted_model_ids(self.user, Verb.VIEW)}
+        return model_id in self._granted
+
+    def model_version(self, version: ModelVersion) -> bool:
+        return self.registered_model(
+            version.registered_model_id, version.registered_model.owner_team_id
+        )
+
+    def dataset_version(self, dataset_version: DatasetVersion) -> bool:
+        return self.team(dataset_version.dataset.owner_team_id)
+
+    def run(self, run: Run) -> bool:
+        return self.team(run.team_id)

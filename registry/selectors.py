@@ -9,8 +9,6 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Max, Prefetch, QuerySet
 
-from accounts.access import team_scope
-from accounts.choices import Verb
 from accounts.models import User
 from core.errors import InvalidInput
 from registry.choices import Direction
@@ -27,7 +25,7 @@ from registry.models import (
     RunInput,
 )
 from registry.permissions import (
-    granted_model_ids,
+    Visibility,
     restrict_artifacts,
     restrict_dataset_versions,
     restrict_datasets,
@@ -199,26 +197,8 @@ def lineage_depth_clean(depth: int | str | None) -> int:
     return value
 
 
-class _NodeVisibility:
-    """Whether a user may see a lineage node, from the owner team and model kept on it."""
-
-    def __init__(self, user: User):
-        self.scope = team_scope(user, Verb.VIEW)
-        self.user = user
-        self._granted: set[int] | None = None
-
-    def __call__(self, team_id: int | None, model_id: int | None) -> bool:
-        if self.scope.everywhere or team_id in self.scope.team_ids:
-            return True
-        if model_id is None:
-            return False
-        if self._granted is None:  # one query, only when a node needs it
-            self._granted = {row["pk"] for row in granted_model_ids(self.user, Verb.VIEW)}
-        return model_id in self._granted
-
-
 def _walk(
-    root: LineageNode, sql: str, depth: int, visible: _NodeVisibility
+    root: LineageNode, sql: str, depth: int, visible: Visibility
 ) -> tuple[dict[int, GraphNode], list[GraphEdge]]:
     """One direction of a closure. The statement returns each edge once (its far end appears
     once in the closure), so no de-duplication is needed here."""
@@ -231,7 +211,7 @@ def _walk(
     for row_type, a, b, text, key, label, distance, has_more, team_id, model_id in rows:
         if row_type == "e":
             edges.append(GraphEdge(a, b, text))
-        elif a == root_id or visible(team_id, model_id):
+        elif a == root_id or visible.registered_model(model_id, team_id):
             nodes[a] = GraphNode(a, text, key, label, distance, bool(has_more))
         else:
             # The picture shows that something is there, never what it is.
@@ -252,7 +232,7 @@ def lineage_closure(
             field_errors={"direction": ["One of upstream, downstream, both."]},
         )
     graph = LineageGraph(root=root.pk, direction=direction, depth=depth)
-    visible = _NodeVisibility(user)
+    visible = Visibility(user)
     if direction == Direction.UPSTREAM:
         nodes, edges = _walk(root, UPSTREAM_SQL, depth, visible)
     elif direction == Direction.DOWNSTREAM:

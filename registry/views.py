@@ -24,6 +24,7 @@ from registry import page_selectors, panels, selectors
 from registry.choices import DatasetRole, Direction, RiskTier
 from registry.lineage_svg import lineage_picture
 from registry.models import ModelVersion
+from registry.permissions import Visibility
 
 PAGE_SIZE = 25
 KEY_METRICS_SHOWN = 3
@@ -88,12 +89,20 @@ def model_version_page(
     """The version page for a version the user may see. Apps whose panels post forms (see
     ``registry.panels``) call it to show the page again with a refused form's ``panel_state``
     and the error's ``status``."""
-    links = list(model_version.dataset_links.all())
+    # Linked records of other teams are counted, never named.
+    visible = Visibility(request.user)
+    all_links = list(model_version.dataset_links.all())
+    links = [link for link in all_links if visible.dataset_version(link.dataset_version)]
+    run, parent = model_version.run, model_version.derived_from
     return render(
         request,
         "registry/model_version_detail.html",
         {
             "mv": model_version,
+            "run": run if run is not None and visible.run(run) else None,
+            "run_hidden": run is not None and not visible.run(run),
+            "parent": parent if parent is not None and visible.model_version(parent) else None,
+            "hidden_datasets": len(all_links) - len(links),
             "panels": panels.version_panels(request, model_version, panel_state),
             "datasets_by_role": [
                 (role.label, [link.dataset_version for link in links if link.role == role])

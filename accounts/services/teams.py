@@ -51,9 +51,13 @@ def team_add_member(
 ) -> TeamMembership:
     """Make ``user`` a member of ``team`` (idempotent)."""
     require_administrator(actor)
-    membership, _ = TeamMembership.objects.get_or_create(
+    membership, created = TeamMembership.objects.get_or_create(
         team=team, user=user, defaults={"source": source}
     )
+    if not created and source == GrantSource.MANUAL and membership.source != source:
+        # Granted by hand as well: it must outlive the directory group that also implied it.
+        membership.source = source
+        membership.save(update_fields=["source", "updated_at"])
     access_forget(user)
     return membership
 
@@ -91,12 +95,16 @@ def role_assign(
     if actor is not None and actor.pk == user.pk and not actor.is_superuser:
         raise Forbidden("Nobody may grant roles to themselves.")
     role_row = role_get(role)
-    assignment, _ = RoleAssignment.objects.get_or_create(
+    assignment, created = RoleAssignment.objects.get_or_create(
         user=user,
         role=role_row,
         team=team,
         defaults={"granted_by": actor, "source": source, "note": note},
     )
+    if not created and source == GrantSource.MANUAL and assignment.source != source:
+        assignment.source = source
+        assignment.granted_by = actor
+        assignment.save(update_fields=["source", "granted_by", "updated_at"])
     access_forget(user)
     return assignment
 

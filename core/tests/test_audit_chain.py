@@ -431,3 +431,17 @@ def test_concurrent_appends_never_fork_the_chain():
     result = audit_chain_verify()
     assert (result.ok, result.checked) == (True, total)
     assert "audit chain OK: 80 events" in verify_command()
+
+
+def test_the_admin_shows_events_read_only(client, chain):
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    listing = client.get("/admin/core/auditevent/")
+    assert listing.status_code == 200
+    assert "credit-risk v5" in listing.content.decode()
+    change = client.get(f"/admin/core/auditevent/{chain[0].pk}/change/")
+    assert change.status_code == 200
+    assert chain[0].hash in change.content.decode()
+    assert client.get("/admin/core/auditevent/add/").status_code == 403
+    assert client.post(f"/admin/core/auditevent/{chain[0].pk}/delete/").status_code == 403
+    assert audit_chain_verify().ok

@@ -179,9 +179,7 @@ def test_decisions_cannot_be_edited_in_the_admin(client, staff_validator, model,
     assert Decision.objects.count() == 1
 
 
-def test_annotations_are_resolved_through_the_service(
-    client, staff_validator, model, contributor
-):
+def test_annotations_are_resolved_through_the_service(client, staff_validator, model, contributor):
     version = submitted_version(model, contributor)
     finding = annotation_create(
         actor=staff_validator, target=version, kind=AnnotationKind.FINDING, body="Leak."

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -77,7 +79,9 @@ def inbox_versions(client, user) -> list[str]:
     client.force_login(user)
     response = client.get(reverse("governance:inbox"))
     assert response.status_code == 200
-    return [f"{i.version.registered_model.name}/{i.version.version}" for i in response.context["items"]]
+    return [
+        f"{i.version.registered_model.name}/{i.version.version}" for i in response.context["items"]
+    ]
 
 
 # --- Inbox ----------------------------------------------------------------------------------
@@ -198,9 +202,7 @@ def test_a_decision_posted_from_the_page_is_recorded(client, draft, contributor)
     assert "Submit for validation recorded" in page
 
 
-def test_a_decision_without_a_motivation_is_refused_and_changes_nothing(
-    client, draft, contributor
-):
+def test_a_decision_without_a_motivation_is_refused_and_changes_nothing(client, draft, contributor):
     client.force_login(contributor)
     response = client.post(decide_url(draft), {"action": "submit", "motivation": "  "})
 
@@ -225,9 +227,7 @@ def test_an_illegal_decision_is_a_conflict(client, draft, manager):
     assert draft.status == S.DRAFT
 
 
-def test_what_was_typed_is_kept_when_a_decision_is_refused(
-    client, validated, validator, manager
-):
+def test_what_was_typed_is_kept_when_a_decision_is_refused(client, validated, validator, manager):
     annotation_create(actor=validator, target=validated, kind="finding", body="Leakage?")
     client.force_login(manager)
     response = client.post(
@@ -381,3 +381,22 @@ def test_markup_in_a_note_is_neutralised_on_the_page(client, submitted, validato
     assert "<em>fine</em>" in body
     for bad in ("<script", "onerror", "javascript:", "onclick", "<style"):
         assert bad not in body, bad
+
+
+def test_the_review_section_costs_the_same_queries_however_long_the_discussion(
+    client, submitted, validator, django_assert_max_num_queries
+):
+    """Threads, replies and the timeline are read in a fixed number of queries."""
+    client.force_login(validator)
+    first = annotation_create(actor=validator, target=submitted, kind="question", body="One?")
+    act(validator, submitted, Action.CLAIM)
+    with CaptureQueriesContext(connection) as short:
+        client.get(page_url(submitted))
+    for n in range(6):
+        reply = annotation_create(actor=validator, target=submitted, body=f"Re {n}", parent=first)
+        annotation_create(actor=validator, target=submitted, kind="finding", body=f"F{n}")
+        first = reply
+
+    with django_assert_max_num_queries(len(short)):
+        response = client.get(page_url(submitted))
+    assert response.content.decode().count('data-testid="annotation"') == 13

@@ -24,6 +24,7 @@ from registry.models import (
     RegisteredModel,
     Run,
 )
+from registry.permissions import Visibility
 from registry.validators import validate_image_digest, validate_name, validate_sha256
 
 TagList = serializers.ListField(
@@ -98,11 +99,25 @@ class RegisteredModelUpdateSerializer(serializers.Serializer):
 # --- model versions --------------------------------------------------------------------------
 
 
-class ModelVersionSerializer(serializers.ModelSerializer):
+class VisibilityMixin:
+    """Serializers that name linked records check, once per response, what the caller may
+    see."""
+
+    def _visibility(self) -> Visibility:
+        if "visibility" not in self.context:
+            self.context["visibility"] = Visibility(self.context["request"].user)
+        return self.context["visibility"]
+
+
+class ModelVersionSerializer(VisibilityMixin, serializers.ModelSerializer):
+    """A version with its provenance. Linked records the caller may not see (another team's
+    data or run) are counted, never named."""
+
     model = serializers.CharField(source="registered_model.name", read_only=True)
-    run = serializers.UUIDField(source="run.uuid", read_only=True, allow_null=True)
+    run = serializers.SerializerMethodField()
     artifact_stored = serializers.SerializerMethodField()
     datasets = serializers.SerializerMethodField()
+    hidden_datasets = serializers.SerializerMethodField()
     derived_from = serializers.SerializerMethodField()
     registered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
@@ -124,6 +139,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "metrics",
             "run",
             "datasets",
+            "hidden_datasets",
             "derived_from",
             *CODE_ENV_FIELDS,
             "registered_by",
@@ -132,10 +148,16 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_run(self, obj) -> str | None:
+        if obj.run is None or not self._visibility().run(obj.run):
+            return None
+        return str(obj.run.uuid)
+
     def get_artifact_stored(self, obj) -> bool:
         return obj.artifact_id is not None
 
     def get_datasets(self, obj) -> list[dict]:
+        visible = self._visibility()
         return [
             {
                 "dataset": link.dataset_version.dataset.name,
@@ -143,11 +165,20 @@ class ModelVersionSerializer(serializers.ModelSerializer):
                 "role": link.role,
             }
             for link in obj.dataset_links.all()
+            if visible.dataset_version(link.dataset_version)
         ]
+
+    def get_hidden_datasets(self, obj) -> int:
+        visible = self._visibility()
+        return sum(
+            1
+            for link in obj.dataset_links.all()
+            if not visible.dataset_version(link.dataset_version)
+        )
 
     def get_derived_from(self, obj) -> dict | None:
         parent = obj.derived_from
-        if parent is None:
+        if parent is None or not self._visibility().model_version(parent):
             return None
         return {"model": parent.registered_model.name, "version": parent.version}
 
@@ -219,12 +250,12 @@ class DatasetUpdateSerializer(serializers.Serializer):
     tags = TagList
 
 
-class DatasetVersionSerializer(serializers.ModelSerializer):
+class DatasetVersionSerializer(VisibilityMixin, serializers.ModelSerializer):
+    """A dataset version with its provenance; what the caller may not see is left out."""
+
     dataset = serializers.CharField(source="dataset.name", read_only=True)
-    produced_by_run = serializers.UUIDField(
-        source="produced_by_run.uuid", read_only=True, allow_null=True
-    )
-    derived_from = DatasetVersionRefSerializer(many=True, read_only=True)
+    produced_by_run = serializers.SerializerMethodField()
+    derived_from = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -246,6 +277,18 @@ class DatasetVersionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_produced_by_run(self, obj) -> str | None:
+        run = obj.produced_by_run
+        return str(run.uuid) if run is not None and self._visibility().run(run) else None
+
+    def get_derived_from(self, obj) -> list[dict]:
+        visible = self._visibility()
+        return [
+            {"dataset": parent.dataset.name, "version": parent.version}
+            for parent in obj.derived_from.all()
+            if visible.dataset_version(parent)
+        ]
+
 
 class DatasetVersionCreateSerializer(serializers.Serializer):
     uri = serializers.CharField(max_length=1000)
@@ -264,7 +307,7 @@ class DatasetVersionCreateSerializer(serializers.Serializer):
 # --- runs ------------------------------------------------------------------------------------
 
 
-class RunSerializer(serializers.ModelSerializer):
+class RunSerializer(VisibilityMixin, serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     inputs = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -298,6 +341,7 @@ class RunSerializer(serializers.ModelSerializer):
                 "role": link.role,
             }
             for link in obj.input_links.all()
+            if self._visibility().dataset_version(link.dataset_version)
         ]
 
 

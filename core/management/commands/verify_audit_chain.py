@@ -19,7 +19,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"audit chain BROKEN at sequence {result.first_broken_sequence} "
                 f"(id {result.first_broken_id}): {result.reason}. "
-                f"{result.checked} events before it verified.",
+                f"{result.checked} event{'' if result.checked == 1 else 's'} before it verified.",
                 returncode=1,
             )
         self.stdout.write(f"audit chain OK: {result.checked} events")
