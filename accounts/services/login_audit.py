@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.choices import LoginMethod, LoginOutcome
 from accounts.constants import LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW_SECONDS
 from accounts.models import LoginEvent, User
+from core.eventlog import audit_event_append
 from core.net import client_ip
 
 DIRECTORY_UNREACHABLE_MESSAGE = (
@@ -47,7 +48,7 @@ def login_event_record(
     headers only) and user agent, how, and with what outcome. ``request`` may be None (a login
     from a shell or a test client)."""
     meta = getattr(request, "META", None) or {}
-    return LoginEvent.objects.create(
+    event = LoginEvent.objects.create(
         username=(username or "")[:150],
         user=user if user is not None and user.pk else None,
         ip_address=client_ip(request) if meta else None,
@@ -56,6 +57,19 @@ def login_event_record(
         outcome=outcome,
         detail=(detail or "")[:300],
     )
+    audit_event_append(
+        actor=event.user,
+        action=f"login.{outcome}" if method != "token" else f"token.{outcome}",
+        subject=event,
+        data={
+            "username": event.username,
+            "method": method,
+            "ip": event.ip_address,
+            "detail": event.detail,
+        },
+        request=request if meta else None,
+    )
+    return event
 
 
 def login_throttled(username: str) -> int:

@@ -11,6 +11,12 @@ from accounts.choices import GrantSource, RoleName
 from accounts.constants import ROLE_DEFAULTS
 from accounts.models import Role, RoleAssignment, Team, TeamMembership, User
 from core.errors import Conflict, Forbidden, InvalidInput
+from core.eventlog import audit_event_append
+
+
+def _audit(actor: User | None, action: str, subject, **data) -> None:
+    """Grants and revocations go into the hash-chained audit log as well as auditlog."""
+    audit_event_append(actor=actor, action=action, subject=subject, data=data)
 
 
 def is_administrator(user: User) -> bool:
@@ -54,6 +60,8 @@ def team_add_member(
     membership, created = TeamMembership.objects.get_or_create(
         team=team, user=user, defaults={"source": source}
     )
+    if created:
+        _audit(actor, "team.join", membership, team=team.slug, user=user.username, source=source)
     if not created and source == GrantSource.MANUAL and membership.source != source:
         # Granted by hand as well: it must outlive the directory group that also implied it.
         membership.source = source
@@ -67,6 +75,7 @@ def team_remove_member(*, team: Team, user: User, actor: User | None = None) -> 
     """End ``user``'s membership of ``team`` (each deletion is audited)."""
     require_administrator(actor)
     for membership in TeamMembership.objects.filter(team=team, user=user):
+        _audit(actor, "team.leave", membership, team=team.slug, user=user.username)
         membership.delete()
     access_forget(user)
 
@@ -101,6 +110,17 @@ def role_assign(
         team=team,
         defaults={"granted_by": actor, "source": source, "note": note},
     )
+    if created:
+        _audit(
+            actor,
+            "role.grant",
+            assignment,
+            user=user.username,
+            role=role,
+            team=team.slug if team else None,
+            source=source,
+            note=note,
+        )
     if not created and source == GrantSource.MANUAL and assignment.source != source:
         assignment.source = source
         assignment.granted_by = actor
@@ -114,6 +134,14 @@ def role_revoke(*, assignment: RoleAssignment, actor: User | None = None) -> Non
     """Take a role assignment away (the deletion is audited)."""
     require_administrator(actor)
     user = assignment.user
+    _audit(
+        actor,
+        "role.revoke",
+        assignment,
+        user=user.username,
+        role=assignment.role.name,
+        team=assignment.team.slug if assignment.team_id else None,
+    )
     assignment.delete()
     access_forget(user)
 

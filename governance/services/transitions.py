@@ -8,6 +8,7 @@ from accounts.access import perm_for
 from accounts.choices import Verb
 from accounts.models import User
 from core.errors import InvalidInput
+from core.eventlog import audit_event_append
 from governance import workflow
 from governance.choices import Action
 from governance.constants import MIN_MOTIVATION_LENGTH
@@ -95,4 +96,19 @@ def _after_decision(decision: Decision) -> None:
     """Side effects that belong to every decision: the audit chain and notifications."""
     from governance.notifications import decision_recorded
 
+    version = decision.version
+    audit_event_append(
+        actor=decision.actor,
+        action=f"version.{decision.action}",
+        subject=version,
+        scope_model=version.registered_model.name,
+        scope_version=version.natural_key,
+        data={
+            "decision": decision.pk,
+            "from": decision.from_state,
+            "to": decision.to_state,
+            "round": decision.round,
+            "motivation": decision.motivation,
+        },
+    )
     decision_recorded(decision)

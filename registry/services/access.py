@@ -10,6 +10,7 @@ from accounts.constants import ROLE_VERBS
 from accounts.models import User
 from accounts.services import require_administrator, role_get
 from core.errors import Forbidden
+from core.eventlog import audit_event_append
 from registry.models import ModelRoleAssignment, RegisteredModel
 
 
@@ -39,6 +40,13 @@ def model_role_assign(
     )
     for perm in _perms(ROLE_VERBS[role]):
         assign_perm(perm, user, registered_model)
+    audit_event_append(
+        actor=actor,
+        action="role.grant",
+        subject=assignment,
+        scope_model=registered_model.name,
+        data={"user": user.username, "role": role, "model": registered_model.name},
+    )
     access_forget(user)
     return assignment
 
@@ -49,6 +57,13 @@ def model_role_revoke(*, actor: User | None, assignment: ModelRoleAssignment) ->
     the same model are kept."""
     require_administrator(actor)
     user, model = assignment.user, assignment.registered_model
+    audit_event_append(
+        actor=actor,
+        action="role.revoke",
+        subject=assignment,
+        scope_model=model.name,
+        data={"user": user.username, "role": assignment.role.name, "model": model.name},
+    )
     assignment.delete()
     remaining: set[str] = set()
     for other in ModelRoleAssignment.objects.filter(user=user, registered_model=model):

@@ -187,6 +187,8 @@ MATRIX: dict[tuple[str, str], tuple[Request, dict[str, object]]] = {
         only(200, {CONTRIBUTOR}, others=404),
     ),
     ("login-event-list", "GET"): (lambda w: ("/api/v1/login-events/", None), ADMIN_READ),
+    ("api-audit-events", "GET"): (lambda w: ("/api/v1/audit/events/", None), ADMIN_READ),
+    ("api-audit-export", "GET"): (lambda w: ("/api/v1/audit/export/", None), ADMIN_READ),
     # registered models
     ("model-list", "GET"): (lambda w: ("/api/v1/models/", None), everyone(200)),
     ("model-list", "POST"): (
