@@ -230,3 +230,22 @@ def test_the_people_who_act_next_are_emailed_a_link(
     message = next(m for m in mail.outbox if validator.email in m.to)
     assert f"/models/{version.registered_model.name}/versions/1/" in message.body
     assert WHY in message.body
+
+
+def test_every_decision_is_one_decision_row_and_one_chained_audit_event(
+    version, contributor, validator, second_validator
+):
+    from core.eventlog import audit_chain_verify
+    from core.models import AuditEvent
+
+    act(contributor, version, Action.SUBMIT)
+    act(validator, version, Action.CLAIM)
+    act(validator, version, Action.SIGN_OFF)
+    events = AuditEvent.objects.filter(action__startswith="version.").order_by("sequence")
+    assert [e.action for e in events] == ["version.submit", "version.claim", "version.sign_off"]
+    assert [e.data["decision"] for e in events] == list(
+        version.decisions.order_by("id").values_list("id", flat=True)
+    )
+    assert events[0].scope_version == version.natural_key
+    assert events[0].data["motivation"] == WHY
+    assert audit_chain_verify().ok
