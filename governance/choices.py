@@ -25,3 +25,13 @@ class AnnotationKind(models.TextChoices):
     QUESTION = "question", "Question"
     FINDING = "finding", "Finding"
     MOTIVATION = "motivation", "Motivation"
+
+
+class DocumentStatus(models.TextChoices):
+    """Where a generated document is: waiting for a worker, being rendered, stored, or failed
+    (with its message on the row)."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"

@@ -153,7 +153,9 @@ def test_it_records_dataset_versions_with_the_hash_of_their_csv(seeded):
         digest, size = sha256_file(path)
         assert (digest, size) == (dv.content_hash, dv.size_bytes), dv
         assert dv.row_count == len(path.read_text().splitlines()) - 1
-        assert list(dv.schema) == path.read_text().splitlines()[0].split(",")
+        # Every column is described. (PostgreSQL's jsonb does not keep an object's key order,
+        # so the order of the columns is not asserted.)
+        assert set(dv.schema) == set(path.read_text().splitlines()[0].split(","))
 
 
 def test_it_derives_the_cleaned_version_and_the_splits_through_runs(seeded):
