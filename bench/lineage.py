@@ -180,17 +180,28 @@ def graph_load(bench_url: str, nodes: list[tuple], edges: list[tuple]) -> None:
 # --- timing -------------------------------------------------------------------------------------
 
 
-def measure(call: Callable[[], tuple[int, int]], args) -> tuple[float, float, int, int]:
-    """Median and p95 in ms of ``call`` after a warm-up, and the closure size it returned."""
+def measure_pair(
+    first: Callable[[], tuple[int, int]], second: Callable[[], tuple[int, int]], args
+) -> tuple[tuple, tuple]:
+    """Time two calls alternately, so that whatever else the machine is doing weighs on both
+    alike (this box is shared; timing one after the other skews the ratio)."""
     for _ in range(args.warmup):
-        call()
-    samples = []
+        first()
+        second()
+    samples: tuple[list[float], list[float]] = ([], [])
+    sizes = [None, None]
     for _ in range(args.repeat):
-        started = time.perf_counter()
-        size = call()
-        samples.append((time.perf_counter() - started) * 1000)
-    p95 = sorted(samples)[math.ceil(0.95 * len(samples)) - 1]
-    return statistics.median(samples), p95, *size
+        for index, call in enumerate((first, second)):
+            started = time.perf_counter()
+            sizes[index] = call()
+            samples[index].append((time.perf_counter() - started) * 1000)
+
+    def figures(index: int) -> tuple:
+        ordered = sorted(samples[index])
+        p95 = ordered[math.ceil(0.95 * len(ordered)) - 1]
+        return statistics.median(ordered), p95, *sizes[index]
+
+    return figures(0), figures(1)
 
 
 def service_call(user, root, depth: int) -> Callable[[], tuple[int, int]]:
@@ -258,8 +269,9 @@ def report(label: str, figures: tuple[float, float, int, int]) -> None:
 
 def closure_compare(args, conn, user, root, depth: int) -> tuple[tuple, tuple]:
     """Time the service and the raw SQL on the same closure; print both."""
-    service = measure(service_call(user, root, depth), args)
-    raw = measure(raw_call(conn, root.pk, depth), args)
+    service, raw = measure_pair(
+        service_call(user, root, depth), raw_call(conn, root.pk, depth), args
+    )
     report(f"depth {depth:>2}  service lineage_closure", service)
     report(f"depth {depth:>2}  raw UPSTREAM_SQL, psycopg", raw)
     print(f"          {walk_rows(conn, root.pk, depth)}")
