@@ -22,8 +22,9 @@ CHROMIUM = os.environ.get("STEWARD_CHROMIUM", "/usr/bin/chromium")
 
 @pytest.fixture(autouse=True)
 def _artifact_root(settings, tmp_path):
-    """Each test gets its own artifact store."""
+    """Each test gets its own artifact store and documents folder."""
     settings.ARTIFACT_ROOT = tmp_path / "artifacts"
+    settings.DOCUMENTS_ROOT = tmp_path / "documents"
 
 
 @pytest.fixture(scope="session")

@@ -181,6 +181,10 @@ STORAGES = {
 # Artifacts: content-addressed files under this folder; uploads above the limit get a 413.
 ARTIFACT_ROOT = Path(env_str("STEWARD_ARTIFACT_ROOT", str(VAR_DIR / "artifacts")))
 ARTIFACT_MAX_BYTES = env_int("STEWARD_ARTIFACT_MAX_BYTES", 1024 * 1024 * 1024, minimum=1)
+# Generated documentation: PDFs stored by sha256 under this folder; documents regenerated
+# automatically on submit and after every decision unless turned off.
+DOCUMENTS_ROOT = Path(env_str("STEWARD_DOCUMENTS_ROOT", str(VAR_DIR / "documents")))
+DOCUMENTS_AUTO_GENERATE = env_bool("STEWARD_DOCUMENTS_AUTO_GENERATE", True)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("STEWARD_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
 
 # Lineage queries never walk further than this, whatever a client asks for.

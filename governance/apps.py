@@ -11,7 +11,13 @@ class GovernanceConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from accounts.access import governed_register
-        from governance.models import Annotation, Decision, Policy
+        from governance.models import (
+            Annotation,
+            Decision,
+            DocumentTemplate,
+            FreeTextSection,
+            Policy,
+        )
 
         # A decision is governed by its version's model: who may see the version sees it.
         governed_register(
@@ -19,9 +25,23 @@ class GovernanceConfig(AppConfig):
             subject=lambda d: d.version.registered_model,
             owner_team_id=lambda d: d.version.registered_model.owner_team_id,
         )
-        for model in (Annotation, Decision, Policy):
+        for model in (Annotation, Decision, Policy, DocumentTemplate, FreeTextSection):
             auditlog.register(model)
         self._plug_into_registry()
+        self._plug_in_documents()
+
+    def _plug_in_documents(self) -> None:
+        """Documentation checks the policy's required documents, and shows its panel."""
+        import governance.admin_documents  # noqa: F401  (registers the documentation admin)
+        from governance.documents.selectors import documents_required_check
+        from governance.documents_panel import TEMPLATE, documents_panel_context
+        from governance.guards import _document_checkers, document_checker_register
+        from registry.panels import version_panel_register
+
+        # ready() may run more than once in a process; register the checker once.
+        if documents_required_check not in _document_checkers:
+            document_checker_register(documents_required_check)
+        version_panel_register(TEMPLATE, documents_panel_context)
 
     def _plug_into_registry(self) -> None:
         """The registry offers registration points for what it shows but may not import: the

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from smtplib import SMTPException
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.db import DatabaseError
 
 from governance.models import Decision
 from governance.notifications import decision_notify
@@ -23,3 +24,31 @@ def notify_decision(decision_id: int) -> int:
         pk=decision_id
     )
     return decision_notify(decision)
+
+
+class _DocumentTask(Task):
+    """Marks the document failed when the last retry of a transient error gives up."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        from governance.services.documents import document_fail
+
+        document_fail(args[0], f"Generation failed after {self.request.retries} retries: {exc}")
+
+
+@shared_task(
+    name="governance.generate_document",
+    base=_DocumentTask,
+    bind=True,
+    # Files and the database can fail for a moment; template errors are recorded, not retried.
+    autoretry_for=(OSError, DatabaseError),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=False,
+    max_retries=5,
+)
+def generate_document(self, document_id: int) -> str:
+    """Render one queued document to Markdown, HTML and PDF. Idempotent: a redelivered task
+    for a document that is already done changes nothing."""
+    from governance.services.documents import document_generate
+
+    return document_generate(document_id).status

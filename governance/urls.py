@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from governance import views, views_trail
+from governance import views, views_documents, views_trail
 
 app_name = "governance"
 
@@ -17,6 +17,22 @@ urlpatterns = [
         f"{VERSION}annotations/<int:pk>/resolve/",
         views.version_annotation_resolve,
         name="version-annotation-resolve",
+    ),
+    # The documents section of the version page.
+    path(
+        f"{VERSION}documents/",
+        views_documents.version_document_request,
+        name="version-document-request",
+    ),
+    path(
+        f"{VERSION}documents/free-text/",
+        views_documents.version_free_text,
+        name="version-free-text",
+    ),
+    path(
+        f"{VERSION}documents/<int:pk>/<str:fmt>/",
+        views_documents.version_document_download,
+        name="version-document-download",
     ),
     # The auditor's trail.
     path("audit/", views_trail.audit_trail, name="audit-trail"),

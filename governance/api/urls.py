@@ -1,6 +1,6 @@
 from django.urls import path
 
-from governance.api import views
+from governance.api import documents, views
 
 urlpatterns = [
     path(
@@ -14,6 +14,32 @@ urlpatterns = [
         name="version-governance",
     ),
     path("inbox/", views.InboxView.as_view(), name="inbox"),
+    # documentation
+    path(
+        "models/<str:model_name>/versions/<int:version>/documents/",
+        documents.DocumentListView.as_view(),
+        name="version-documents",
+    ),
+    path(
+        "models/<str:model_name>/versions/<int:version>/documents/<int:pk>/",
+        documents.DocumentDetailView.as_view(),
+        name="version-document-detail",
+    ),
+    path(
+        "models/<str:model_name>/versions/<int:version>/documents/<int:pk>/download/",
+        documents.DocumentDownloadView.as_view(),
+        name="version-document-download",
+    ),
+    path(
+        "models/<str:model_name>/versions/<int:version>/free-text/",
+        documents.FreeTextListView.as_view(),
+        name="version-free-text-list",
+    ),
+    path(
+        "models/<str:model_name>/versions/<int:version>/free-text/<slug:template>/<slug:section>/",
+        documents.FreeTextDetailView.as_view(),
+        name="version-free-text",
+    ),
     path("annotations/", views.AnnotationListView.as_view(), name="annotation-list"),
     path(
         "annotations/<int:pk>/resolve/",

@@ -93,8 +93,10 @@ def version_transition(
 
 
 def _after_decision(decision: Decision) -> None:
-    """Side effects that belong to every decision: the audit chain and notifications."""
+    """Side effects that belong to every decision: the audit chain, notifications, and the
+    regeneration of the version's documents so that a review always reads current ones."""
     from governance.notifications import decision_recorded
+    from governance.services.documents import documents_after_decision
 
     version = decision.version
     audit_event_append(
@@ -112,3 +114,4 @@ def _after_decision(decision: Decision) -> None:
         },
     )
     decision_recorded(decision)
+    documents_after_decision(decision)

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from accounts.choices import RoleName
 from accounts.models import ApiToken, Role, RoleAssignment, Team, TeamMembership
 from accounts.services import role_assign, team_add_member, token_create
-from governance.models import Annotation, Decision
+from governance.models import Annotation, Decision, FreeTextSection, GeneratedDocument
 from registry import services as registry_services
 from registry.models import (
     Artifact,
@@ -158,6 +158,22 @@ def world(team, other_team, contributor, settings) -> World:
 
 
 Request = Callable[[World], tuple[str, dict | bytes | None]]
+
+
+def _document(w: World) -> GeneratedDocument:
+    """A generated model card of the version, made through the services (eager mode)."""
+    from governance.services.documents import document_generate, document_request
+
+    document = document_request(
+        actor=w.version.registered_by, version=w.version, template_name="model-card"
+    )
+    return document_generate(document.pk)
+
+
+def _documents_url(w: World, suffix: str = "") -> str:
+    return f"/api/v1/models/{w.model.name}/versions/1/documents/{suffix}"
+
+
 _unique = itertools.count()
 
 
@@ -241,6 +257,31 @@ MATRIX: dict[tuple[str, str], tuple[Request, dict[str, object]]] = {
         VIEW,
     ),
     ("inbox", "GET"): (lambda w: ("/api/v1/inbox/", None), everyone(200)),
+    # documentation: read with the version; generate and write free text with annotate
+    ("version-documents", "GET"): (lambda w: (_documents_url(w), None), VIEW),
+    ("version-documents", "POST"): (
+        lambda w: (_documents_url(w), {"template": "model-card"}),
+        only(202, ANNOTATORS, **{OUTSIDER: 404}),
+    ),
+    ("version-document-detail", "GET"): (
+        lambda w: (_documents_url(w, f"{_document(w).pk}/"), None),
+        VIEW,
+    ),
+    ("version-document-download", "GET"): (
+        lambda w: (_documents_url(w, f"{_document(w).pk}/download/?format=md"), None),
+        VIEW,
+    ),
+    ("version-free-text-list", "GET"): (
+        lambda w: (f"/api/v1/models/{w.model.name}/versions/1/free-text/", None),
+        VIEW,
+    ),
+    ("version-free-text", "PUT"): (
+        lambda w: (
+            f"/api/v1/models/{w.model.name}/versions/1/free-text/model-card/intended_use/",
+            {"text": "Pre-screening of loan applications."},
+        ),
+        only(200, ANNOTATORS, **{OUTSIDER: 404}),
+    ),
     ("annotation-list", "GET"): (
         lambda w: (f"/api/v1/annotations/?target_type=model_version&target={w.model.name}/1", None),
         VIEW,
@@ -383,6 +424,8 @@ SNAPSHOT_MODELS = [
     ApiToken,
     Annotation,
     Decision,
+    GeneratedDocument,
+    FreeTextSection,
 ]
 
 

@@ -1,0 +1,271 @@
+"""The record a version's documents are rendered from, built once by one function.
+
+:func:`version_context` gathers everything Steward knows about a version as plain JSON values
+(strings, numbers, lists, dicts): the model, provenance, datasets with schemas and profiles,
+params, metrics, a lineage summary, the policy's guard results, decisions with motivations,
+annotations and the free-text sections. The snapshot is stored on the generated document, and
+its sha256 (:func:`inputs_hash`) is what idempotency and staleness compare.
+
+Lineage and datasets are shown as the *requester* sees them: nodes and datasets of teams the
+requester may not view are counted, never named, as everywhere else in Steward. The same
+version may therefore give two requesters different documents; staleness is judged with the
+requester of the document in question.
+
+Later apps (monitoring) add their part through :func:`document_context_provider_register`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from accounts.models import User
+from governance import workflow as w
+from governance.guards import guard_context, guards_evaluate
+from governance.models import FreeTextSection
+from registry.choices import Direction, VersionStatus
+from registry.models import ModelVersion
+from registry.permissions import Visibility
+from registry.selectors import lineage_closure, lineage_node_of
+
+# The lineage listed in a document; larger graphs are summarised by counts.
+LINEAGE_LISTED_NODES = 200
+LINEAGE_DEPTH = 10
+
+ContextProvider = Callable[[ModelVersion, User], dict[str, Any]]
+_providers: dict[str, ContextProvider] = {}
+
+
+def document_context_provider_register(name: str, provider: ContextProvider) -> None:
+    """Add ``context[name] = provider(version, viewer)`` to every document's context (e.g.
+    monitoring's deployments and checks). The provider must return plain JSON values."""
+    _providers[name] = provider
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as the JSON it will be stored as (dates become ISO strings)."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def inputs_hash(context: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of a context."""
+    canonical = json.dumps(context, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def version_context(
+    version: ModelVersion, *, viewer: User, template_name: str = ""
+) -> dict[str, Any]:
+    """Everything a document about ``version`` may show, as ``viewer`` may see it, with the
+    free-text sections written for ``template_name``."""
+    version = (
+        ModelVersion.objects.select_related(
+            "registered_model__owner_team", "registered_by", "run", "artifact"
+        )
+        .prefetch_related("registered_model__tags")
+        .get(pk=version.pk)
+    )
+    visible = Visibility(viewer)
+    context = {
+        "model": _model(version),
+        "version": _version(version),
+        "provenance": _provenance(version),
+        "run": _run(version, visible),
+        "datasets": _datasets(version, visible),
+        "lineage": _lineage(version, viewer),
+        "policy": _policy(version),
+        "decisions": _decisions(version),
+        "annotations": _annotations(version),
+        "free_text": _free_text(version, template_name),
+    }
+    for name, provider in _providers.items():
+        context[name] = provider(version, viewer)
+    return _plain(context)
+
+
+def _model(version: ModelVersion) -> dict[str, Any]:
+    model = version.registered_model
+    return {
+        "name": model.name,
+        "description": model.description,
+        "risk_tier": model.risk_tier,
+        "risk_tier_label": model.get_risk_tier_display(),
+        "owner_team": model.owner_team.name,
+        "tags": sorted(tag.name for tag in model.tags.all()),
+    }
+
+
+def _version(version: ModelVersion) -> dict[str, Any]:
+    return {
+        "number": version.version,
+        "key": version.natural_key,
+        "status": version.status,
+        "status_label": VersionStatus(version.status).label,
+        "description": version.description,
+        "framework": version.framework,
+        "artifact_uri": version.artifact_uri
+        or (f"sha256:{version.artifact.sha256}" if version.artifact else ""),
+        "artifact_sha256": version.artifact_sha256
+        or (version.artifact.sha256 if version.artifact else ""),
+        "artifact_size": version.artifact_size,
+        "input_schema": version.input_schema,
+        "output_schema": version.output_schema,
+        "params": version.params,
+        "metrics": version.metrics,
+        "metric_list": [{"name": k, "value": v} for k, v in sorted(version.metrics.items())],
+        "param_list": [{"name": k, "value": v} for k, v in sorted(version.params.items())],
+        "registered_by": version.registered_by.get_username(),
+        "registered_at": version.created_at,
+    }
+
+
+def _provenance(version: ModelVersion) -> dict[str, Any]:
+    return {
+        "code_repository": version.code_repository,
+        "code_commit": version.code_commit,
+        "code_path": version.code_path,
+        "python_version": version.python_version,
+        "packages": version.packages,
+        "image_digest": version.image_digest,
+    }
+
+
+def _run(version: ModelVersion, visible: Visibility) -> dict[str, Any] | None:
+    run = version.run
+    if run is None:
+        return None
+    if not visible.run(run):
+        return {"hidden": True}
+    return {
+        "hidden": False,
+        "uuid": str(run.uuid),
+        "name": run.name,
+        "kind": run.kind,
+        "params": run.params,
+        "metrics": run.metrics,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+        "notes": run.notes,
+    }
+
+
+def _datasets(version: ModelVersion, visible: Visibility) -> list[dict[str, Any]]:
+    links = version.dataset_links.select_related("dataset_version__dataset").order_by(
+        "role", "dataset_version__dataset__name", "dataset_version__version"
+    )
+    rows = []
+    for link in links:
+        dv = link.dataset_version
+        if not visible.dataset_version(dv):
+            rows.append({"hidden": True, "role": link.role})
+            continue
+        rows.append(
+            {
+                "hidden": False,
+                "role": link.role,
+                "name": dv.dataset.name,
+                "version": dv.version,
+                "key": f"{dv.dataset.name}/{dv.version}",
+                "uri": dv.uri,
+                "content_hash": dv.content_hash,
+                "row_count": dv.row_count,
+                "schema": dv.schema,
+                "profile": dv.profile,
+                "description": dv.description,
+            }
+        )
+    return rows
+
+
+def _lineage(version: ModelVersion, viewer: User) -> dict[str, Any]:
+    graph = lineage_closure(
+        user=viewer,
+        root=lineage_node_of(version),
+        direction=Direction.UPSTREAM,
+        depth=LINEAGE_DEPTH,
+    )
+    others = [n for n in graph.nodes if n.id != graph.root]
+    shown = [n for n in others if not n.hidden]
+    return {
+        "direction": Direction.UPSTREAM.value,
+        "depth": LINEAGE_DEPTH,
+        "node_count": len(others),
+        "edge_count": len(graph.edges),
+        "hidden_count": graph.hidden_count,
+        "truncated": graph.truncated,
+        "by_kind": dict(sorted(Counter(n.kind for n in shown).items())),
+        "nodes": [
+            {"kind": n.kind, "key": n.key, "label": n.label, "depth": n.depth}
+            for n in shown[:LINEAGE_LISTED_NODES]
+        ],
+        "listed_all": len(shown) <= LINEAGE_LISTED_NODES,
+    }
+
+
+def _policy(version: ModelVersion) -> dict[str, Any]:
+    """The policy and its guards as anyone sees them. The required-documents guard is left
+    out: it depends on the documents themselves, and a document cannot be current about
+    whether it is current."""
+    ctx = guard_context(version, actor=None)
+    names = [w.ENOUGH_SIGN_OFFS, w.METRIC_CHECKS, w.NO_OPEN_FINDINGS]
+    if version.status in (
+        VersionStatus.VALIDATED,
+        VersionStatus.APPROVED,
+        VersionStatus.PRODUCTION,
+    ):
+        names.append(w.VALIDATION_CURRENT)
+    policy = ctx.policy
+    return {
+        "risk_tier": policy.risk_tier,
+        "description": policy.description,
+        "required_sign_offs": policy.required_sign_offs,
+        "metric_checks": policy.metric_checks,
+        "required_documents": policy.required_documents,
+        "revalidation_days": policy.revalidation_days,
+        "guards": [
+            {"name": g.name, "label": g.label, "passed": g.passed, "reason": g.reason}
+            for g in guards_evaluate(names, ctx)
+        ],
+    }
+
+
+def _decisions(version: ModelVersion) -> list[dict[str, Any]]:
+    return [
+        {
+            "action": d.action,
+            "action_label": d.get_action_display(),
+            "from_state": d.from_state,
+            "to_state": d.to_state,
+            "actor": d.actor.get_username(),
+            "motivation": d.motivation,
+            "round": d.round,
+            "at": d.created_at,
+        }
+        for d in version.decisions.select_related("actor").order_by("created_at", "id")
+    ]
+
+
+def _annotations(version: ModelVersion) -> list[dict[str, Any]]:
+    from governance.selectors import annotations_on
+
+    return [
+        {
+            "kind": a.kind,
+            "author": a.author.get_username(),
+            "body": a.body,
+            "at": a.created_at,
+            "resolved": a.resolved_at is not None,
+        }
+        for a in annotations_on(version).select_related("author")
+    ]
+
+
+def _free_text(version: ModelVersion, template_name: str) -> dict[str, str]:
+    if not template_name:
+        return {}
+    rows = FreeTextSection.objects.filter(version=version, template_name=template_name)
+    return {row.section_key: row.text for row in rows}

@@ -1,0 +1,118 @@
+"""Rendering a document: template sections -> Markdown -> sanitised HTML -> PDF.
+
+Markdown is the source: each section's body is rendered in the sandboxed engine (or its
+free text is inserted) under a heading. HTML is that Markdown through python-markdown and nh3
+(the same sanitiser as annotations), wrapped in a print stylesheet. The PDF is WeasyPrint's
+rendering of that HTML with every network and file fetch refused: a document is made from the
+record alone."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.html import escape
+
+from governance.api.serializers import markdown_html
+from governance.documents.sandbox import section_render, section_render_strict
+
+MISSING_FREE_TEXT = "_Not written yet: this section is for people to fill in._"
+
+PRINT_CSS = """
+@page { size: A4; margin: 2cm 1.8cm; @bottom-right { content: counter(page) " / " counter(pages);
+  font-size: 8pt; color: #555; } }
+body { font-family: "DejaVu Sans", sans-serif; font-size: 10pt; line-height: 1.4; color: #111; }
+h1 { font-size: 18pt; margin: 0 0 .3em; } h2 { font-size: 13pt; margin: 1.2em 0 .4em;
+  border-bottom: 1px solid #ccc; page-break-after: avoid; } h3 { font-size: 11pt; }
+table { border-collapse: collapse; margin: .5em 0; } th, td { border: 1px solid #bbb;
+  padding: 2px 6px; text-align: left; vertical-align: top; font-size: 9pt; }
+code, pre { font-family: "DejaVu Sans Mono", monospace; font-size: 8.5pt; }
+pre { white-space: pre-wrap; word-break: break-all; }
+.steward-meta { color: #555; font-size: 8pt; }
+"""
+
+
+@dataclass(frozen=True)
+class RenderedDocument:
+    """The three renderings of one document, with their sha256."""
+
+    markdown: str
+    html: str
+    pdf: bytes
+
+    @property
+    def markdown_sha256(self) -> str:
+        return hashlib.sha256(self.markdown.encode()).hexdigest()
+
+    @property
+    def html_sha256(self) -> str:
+        return hashlib.sha256(self.html.encode()).hexdigest()
+
+    @property
+    def pdf_sha256(self) -> str:
+        return hashlib.sha256(self.pdf).hexdigest()
+
+
+def markdown_render(
+    *, title: str, sections: list[dict[str, Any]], context: dict[str, Any], footer: str = ""
+) -> str:
+    """The document's Markdown. Raises ``TemplateSyntaxError`` for a section that does not
+    compile (a template saved without validation)."""
+    free_text = context.get("free_text", {})
+    parts = [f"# {title}", ""]
+    for section in sections:
+        parts += [f"## {section['title']}", ""]
+        if section.get("free_text"):
+            parts.append(free_text.get(section["key"], "").strip() or MISSING_FREE_TEXT)
+        else:
+            parts.append(section_render(section["body"], context).strip())
+        parts.append("")
+    if footer:
+        parts += ["---", "", footer, ""]
+    return "\n".join(parts)
+
+
+def markdown_preview(
+    *, sections: list[dict[str, Any]], context: dict[str, Any]
+) -> tuple[str, list[str]]:
+    """A preview of the sections for an administrator, and the unknown variables they use."""
+    parts, unknown = [], set()
+    for section in sections:
+        parts += [f"## {section.get('title', '')}", ""]
+        if section.get("free_text"):
+            parts.append(context.get("free_text", {}).get(section["key"], "") or MISSING_FREE_TEXT)
+        else:
+            text, missing = section_render_strict(section.get("body", ""), context)
+            parts.append(text.strip())
+            unknown.update(f"{section.get('key')}: {name}" for name in missing)
+        parts.append("")
+    return "\n".join(parts), sorted(unknown)
+
+
+def html_render(markdown_text: str, *, title: str) -> str:
+    """A standalone, sanitised HTML page of the Markdown, styled for print."""
+    body = markdown_html(markdown_text)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{PRINT_CSS}</style></head>"
+        f"<body>{body}</body></html>\n"
+    )
+
+
+def pdf_render(html: str) -> bytes:
+    """The PDF of an HTML page. Only ``data:`` URIs are fetched; anything else is refused."""
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=1)
+    return HTML(string=html, url_fetcher=fetcher, base_url="data:,").write_pdf()
+
+
+def document_render(
+    *, title: str, sections: list[dict[str, Any]], context: dict[str, Any], footer: str = ""
+) -> RenderedDocument:
+    """Markdown, HTML and PDF of one document."""
+    text = markdown_render(title=title, sections=sections, context=context, footer=footer)
+    html = html_render(text, title=title)
+    return RenderedDocument(markdown=text, html=html, pdf=pdf_render(html))

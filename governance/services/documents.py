@@ -1,0 +1,323 @@
+"""Every write of documentation: templates, free-text sections, requesting and generating
+documents. Generation itself (:func:`document_generate`) is what the Celery task runs."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.choices import Verb
+from accounts.models import User
+from core.errors import InvalidInput, NotFound
+from core.eventlog import audit_event_append
+from governance.choices import DocumentStatus
+from governance.documents.context import inputs_hash, version_context
+from governance.documents.render import document_render
+from governance.documents.sandbox import sections_check
+from governance.documents.shipped import MODEL_CARD, shipped_templates
+from governance.models import Decision, DocumentTemplate, FreeTextSection, GeneratedDocument
+from registry.models import ModelVersion
+from registry.permissions import require
+
+# Who may request generation and write free text: whoever may annotate the version
+# (contributors, validators, managers, administrators of its model; not auditors).
+DOCUMENT_VERB = Verb.ANNOTATE
+MAX_FREE_TEXT = 20_000
+
+
+def template_current(name: str) -> DocumentTemplate:
+    """The newest active version of the template ``name``."""
+    template = DocumentTemplate.objects.filter(name=name, is_active=True).order_by("-version")
+    found = template.first()
+    if found is None:
+        raise NotFound(f"No documentation template named '{name}'.")
+    return found
+
+
+@transaction.atomic
+def document_template_save(
+    *, actor: User | None, name: str, title: str, sections: list, description: str = ""
+) -> DocumentTemplate:
+    """Add a new version of the template ``name`` (the first if it is new). Refused with the
+    administrator-facing errors when a section does not compile."""
+    errors = sections_check(sections)
+    if errors:
+        raise InvalidInput("The template has errors.", field_errors={"sections": errors})
+    latest = (
+        DocumentTemplate.objects.select_for_update()
+        .filter(name=name)
+        .aggregate(top=Max("version"))["top"]
+    )
+    return DocumentTemplate.objects.create(
+        name=name,
+        version=(latest or 0) + 1,
+        title=title,
+        description=description,
+        sections=sections,
+        created_by=actor,
+    )
+
+
+def document_templates_install(*, actor: User | None = None, update: bool = False) -> list[str]:
+    """Install the shipped templates that are missing (with ``update``, also add a new version
+    of those whose file changed). Returns the names installed or updated."""
+    done = []
+    for shipped in shipped_templates():
+        current = DocumentTemplate.objects.filter(name=shipped.name).order_by("-version").first()
+        if current is not None and (
+            not update or (current.sections == shipped.sections and current.title == shipped.title)
+        ):
+            continue
+        document_template_save(
+            actor=actor, name=shipped.name, title=shipped.title, sections=shipped.sections
+        )
+        done.append(shipped.name)
+    return done
+
+
+def _free_text_section(template: DocumentTemplate, key: str) -> dict:
+    for section in template.free_text_sections:
+        if section["key"] == key:
+            return section
+    raise InvalidInput(
+        f"'{template.name}' has no free-text section '{key}'.",
+        field_errors={"section": ["Not a free-text section of this template."]},
+    )
+
+
+@transaction.atomic
+def free_text_write(
+    *, actor: User, version: ModelVersion, template_name: str, section_key: str, text: str
+) -> FreeTextSection:
+    """Write (or rewrite) a human-written section of a version's documents."""
+    require(actor, DOCUMENT_VERB, version)
+    template = template_current(template_name)
+    _free_text_section(template, section_key)
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("Write the section.", field_errors={"text": ["Required."]})
+    if len(text) > MAX_FREE_TEXT:
+        raise InvalidInput(
+            "The section is too long.", field_errors={"text": [f"At most {MAX_FREE_TEXT}."]}
+        )
+    section, created = FreeTextSection.objects.update_or_create(
+        version=version,
+        template_name=template_name,
+        section_key=section_key,
+        defaults={"text": text, "written_by": actor},
+    )
+    audit_event_append(
+        actor=actor,
+        action="document.free_text_write",
+        subject=version,
+        scope_model=version.registered_model.name,
+        scope_version=version.natural_key,
+        data={"template": template_name, "section": section_key, "created": created},
+    )
+    return section
+
+
+def document_request(
+    *, actor: User, version: ModelVersion, template_name: str
+) -> GeneratedDocument:
+    """Ask for a document of ``version`` from the current version of ``template_name``, as
+    ``actor`` sees the version. Returns the existing document when one was already made (or is
+    being made) from the same inputs; a failed one is queued again."""
+    require(actor, DOCUMENT_VERB, version)
+    return _document_queue(version=version, template=template_current(template_name), by=actor)
+
+
+def documents_after_decision(decision: Decision) -> list[GeneratedDocument]:
+    """Regenerate the documents a review reads after a decision (and on submit): the model
+    card and those the policy requires. Called inside the decision's transaction."""
+    from governance.guards import policy_for
+
+    if not settings.DOCUMENTS_AUTO_GENERATE:
+        return []
+    version = decision.version
+    names = dict.fromkeys([MODEL_CARD, *policy_for(version).required_documents])
+    templates = {}
+    for name in names:
+        try:
+            templates[name] = template_current(name)
+        except NotFound:
+            continue  # the guard reports a required template that does not exist
+    # The decision's own audit event is the record of why these were requested.
+    return [
+        _document_queue(version=version, template=t, by=decision.actor, audit=False)
+        for t in templates.values()
+    ]
+
+
+@transaction.atomic
+def _document_queue(
+    *, version: ModelVersion, template: DocumentTemplate, by: User, audit: bool = True
+) -> GeneratedDocument:
+    # The version's row lock serialises requests for it, so two identical requests cannot
+    # both create a row (the unique constraint would refuse the second anyway).
+    ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
+    context = version_context(version, viewer=by, template_name=template.name)
+    digest = inputs_hash(context)
+    document, created = GeneratedDocument.objects.get_or_create(
+        version=version,
+        template=template,
+        inputs_hash=digest,
+        defaults={"inputs": context, "requested_by": by},
+    )
+    if not created and document.status != DocumentStatus.FAILED:
+        return document
+    if not created:
+        document.status, document.error, document.requested_by = DocumentStatus.QUEUED, "", by
+        document.save(update_fields=["status", "error", "requested_by"])
+    _enqueue_on_commit(document.pk)
+    if not audit:
+        return document
+    audit_event_append(
+        actor=by,
+        action="document.request",
+        subject=version,
+        scope_model=version.registered_model.name,
+        scope_version=version.natural_key,
+        data={
+            "document": document.pk,
+            "template": template.name,
+            "template_version": template.version,
+            "inputs_hash": digest,
+            "retry": not created,
+        },
+    )
+    return document
+
+
+def _enqueue_on_commit(document_id: int) -> None:
+    from governance.tasks import generate_document
+
+    transaction.on_commit(lambda: generate_document.delay(document_id))
+
+
+def _document_claim(document_id: int) -> GeneratedDocument | None:
+    """Mark the document running, unless it is already done (a redelivered task)."""
+    with transaction.atomic():
+        document = (
+            GeneratedDocument.objects.select_for_update(of=("self",))
+            .select_related("template", "version__registered_model", "requested_by")
+            .get(pk=document_id)
+        )
+        if document.status == DocumentStatus.DONE:
+            return None
+        document.status = DocumentStatus.RUNNING
+        document.attempts += 1
+        document.started_at = timezone.now()
+        document.save(update_fields=["status", "attempts", "started_at"])
+    return document
+
+
+def document_generate(document_id: int) -> GeneratedDocument:
+    """Render a queued document and store its three renderings. Idempotent: a document that is
+    already done is left as it is. A template that does not render marks the document failed
+    with the message; transient errors (files, database) propagate for the task to retry."""
+    from django.template import TemplateSyntaxError
+
+    document = _document_claim(document_id)
+    if document is None:
+        return GeneratedDocument.objects.get(pk=document_id)
+    template = document.template
+    footer = (
+        f"Generated by Steward from template '{template.name}' version {template.version}; "
+        f"inputs sha256 `{document.inputs_hash}`."
+    )
+    try:
+        rendered = document_render(
+            title=f"{template.title}: {document.version}",
+            sections=template.sections,
+            context=document.inputs,
+            footer=footer,
+        )
+    except (TemplateSyntaxError, KeyError, TypeError, ValueError) as exc:
+        return document_fail(document_id, f"Template error: {exc}")
+    pdf_path = _pdf_store(rendered.pdf, rendered.pdf_sha256)
+    with transaction.atomic():
+        document = GeneratedDocument.objects.select_for_update(of=("self",)).get(pk=document_id)
+        if document.status == DocumentStatus.DONE:
+            return document
+        document.markdown, document.markdown_sha256 = rendered.markdown, rendered.markdown_sha256
+        document.html, document.html_sha256 = rendered.html, rendered.html_sha256
+        document.pdf_path, document.pdf_sha256 = pdf_path, rendered.pdf_sha256
+        document.pdf_size = len(rendered.pdf)
+        document.status, document.error = DocumentStatus.DONE, ""
+        document.finished_at = timezone.now()
+        document.save()
+        _audit_generated(document, template)
+    return document
+
+
+def _audit_generated(document: GeneratedDocument, template: DocumentTemplate) -> None:
+    version = document.version
+    audit_event_append(
+        actor=document.requested_by,
+        action="document.generate",
+        subject=version,
+        scope_model=version.registered_model.name,
+        scope_version=version.natural_key,
+        data={
+            "document": document.pk,
+            "template": template.name,
+            "template_version": template.version,
+            "inputs_hash": document.inputs_hash,
+            "markdown_sha256": document.markdown_sha256,
+            "html_sha256": document.html_sha256,
+            "pdf_sha256": document.pdf_sha256,
+            "attempts": document.attempts,
+        },
+    )
+
+
+def document_fail(document_id: int, message: str) -> GeneratedDocument:
+    """Record that a document could not be generated, with the message users will see."""
+    with transaction.atomic():
+        document = (
+            GeneratedDocument.objects.select_for_update(of=("self",))
+            .select_related("version__registered_model", "template")
+            .get(pk=document_id)
+        )
+        if document.status == DocumentStatus.DONE:
+            return document
+        document.status, document.error = DocumentStatus.FAILED, message[:2000]
+        document.finished_at = timezone.now()
+        document.save(update_fields=["status", "error", "finished_at"])
+        version = document.version
+        audit_event_append(
+            actor=None,
+            action="document.fail",
+            subject=version,
+            scope_model=version.registered_model.name,
+            scope_version=version.natural_key,
+            data={"document": document.pk, "template": document.template.name, "error": message},
+        )
+    return document
+
+
+def pdf_file(document: GeneratedDocument) -> Path:
+    """Where the document's PDF is stored."""
+    return Path(settings.DOCUMENTS_ROOT) / document.pdf_path
+
+
+def _pdf_store(content: bytes, sha256: str) -> str:
+    """Store the PDF by its sha256 (written to a temporary file, then renamed: a reader never
+    sees half a file, and storing the same PDF twice is harmless)."""
+    relative = f"{sha256[:2]}/{sha256}.pdf"
+    target = Path(settings.DOCUMENTS_ROOT) / relative
+    if target.exists():
+        return relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+    os.replace(temp, target)
+    return relative
