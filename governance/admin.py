@@ -24,6 +24,7 @@ from governance import selectors, services, workflow
 from governance.choices import Action
 from governance.constants import MIN_MOTIVATION_LENGTH
 from governance.models import Annotation, Decision, Policy
+from governance.services.documents import document_request
 from registry.choices import RiskTier
 from registry.models import ModelVersion
 
@@ -261,5 +262,24 @@ admin.site.unregister(ModelVersion)
 
 @admin.register(ModelVersion)
 class GovernedModelVersionAdmin(_RegistryModelVersionAdmin):
-    actions = [transition_action(action) for action in ADMIN_ACTIONS]
+    actions = [
+        *(transition_action(action) for action in ADMIN_ACTIONS),
+        "generate_model_cards",
+    ]
     inlines = [*_RegistryModelVersionAdmin.inlines, DecisionInline]
+
+    @admin.action(description="Generate the model card of the selected versions")
+    def generate_model_cards(self, request, queryset):
+        """Queue a model card for each version (through the documentation service, which
+        checks the permission and returns the existing document when nothing changed)."""
+        queued, refused = 0, []
+        for version in queryset.select_related("registered_model"):
+            try:
+                document_request(actor=request.user, version=version, template_name="model-card")
+                queued += 1
+            except StewardError as exc:
+                refused.append(f"{version}: {exc.message}")
+        if queued:
+            self.message_user(request, f"Model card requested for {queued} version(s).")
+        for message in refused:
+            self.message_user(request, message, messages.ERROR)

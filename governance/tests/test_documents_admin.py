@@ -77,3 +77,17 @@ def test_a_preview_renders_against_a_version_and_reports_unknown_variables(
     response = post(admin_client, bad, preview_version="credit-model/1")
     assert b"Unknown variable in a: version.metrix" in response.content
     assert not DocumentTemplate.objects.filter(name="card").exists()
+
+
+def test_the_model_version_admin_action_requests_model_cards(admin_client, doc_version):
+    from governance.models import GeneratedDocument
+
+    response = admin_client.post(
+        "/admin/registry/modelversion/",
+        {"action": "generate_model_cards", "_selected_action": [doc_version.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Model card requested for 1 version" in response.content.decode()
+    document = GeneratedDocument.objects.get(version=doc_version)
+    assert document.template.name == "model-card"
