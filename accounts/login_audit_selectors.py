@@ -4,14 +4,14 @@ matching a filter. The page and the API both parse their filters here, so they a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 
 from django.db.models import QuerySet
-from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.choices import LoginMethod, LoginOutcome
 from accounts.models import LoginEvent, User
 from accounts.selectors import can_read_access_records
+from core.dates import filter_moment
 from core.errors import InvalidInput
 
 
@@ -44,8 +44,8 @@ def login_event_filters_clean(params) -> LoginEventFilters:
         errors["outcome"] = [f"Choose from {', '.join(LoginOutcome.values)}."]
     if method and method not in LoginMethod.values:
         errors["method"] = [f"Choose from {', '.join(LoginMethod.values)}."]
-    since = _moment(params.get("since", ""), "since", errors, end_of_day=False)
-    until = _moment(params.get("until", ""), "until", errors, end_of_day=True)
+    since = filter_moment(params.get("since", ""), "since", errors, end_of_day=False)
+    until = filter_moment(params.get("until", ""), "until", errors, end_of_day=True)
     if errors:
         field, messages = next(iter(errors.items()))
         raise InvalidInput(f"Invalid filter '{field}': {messages[0]}", field_errors=errors)
@@ -75,23 +75,3 @@ def login_event_list(*, filters: LoginEventFilters | None = None) -> QuerySet[Lo
     if filters.until:
         events = events.filter(created_at__lt=filters.until)
     return events
-
-
-def _moment(raw: str, field: str, errors: dict, *, end_of_day: bool) -> datetime | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    try:
-        # A bare date first: parse_datetime() would read it as midnight.
-        day = parse_date(raw)
-        moment = None if day else parse_datetime(raw)
-    except ValueError:
-        moment = day = None
-    if moment is not None:
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if day is not None:
-        start = datetime.combine(day, time.min, tzinfo=UTC)
-        # "until 2026-11-27" includes that whole day.
-        return start + timedelta(days=1) if end_of_day else start
-    errors[field] = ["Give a date (YYYY-MM-DD) or an ISO 8601 date-time."]
-    return None

@@ -13,7 +13,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from functools import reduce
 from typing import Any
 
@@ -23,9 +23,9 @@ from django.core.cache import cache
 from django.db import models
 from django.db.models import CharField, F, Q, QuerySet, Value
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.selectors import can_read_access_records
+from core.dates import filter_moment
 from core.errors import InvalidInput
 from core.eventlog import VerifyResult, audit_chain_verify
 from core.models import AuditEvent
@@ -194,32 +194,12 @@ def trail_filters_clean(params) -> TrailFilters:
         errors["version"] = ["Give a version as model-name/number, e.g. credit-risk/3."]
     if source and source not in TrailSource.values:
         errors["source"] = [f"Choose from {', '.join(TrailSource.values)}."]
-    since = _moment(params.get("since", ""), "since", errors, end_of_day=False)
-    until = _moment(params.get("until", ""), "until", errors, end_of_day=True)
+    since = filter_moment(params.get("since", ""), "since", errors, end_of_day=False)
+    until = filter_moment(params.get("until", ""), "until", errors, end_of_day=True)
     if errors:
         field, messages = next(iter(errors.items()))
         raise InvalidInput(f"Invalid filter '{field}': {messages[0]}", field_errors=errors)
     return TrailFilters(since=since, until=until, source=source, **text)
-
-
-def _moment(raw: str, field: str, errors: dict, *, end_of_day: bool) -> datetime | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    try:
-        # A bare date first: parse_datetime() also reads "2026-11-27", as its midnight.
-        day = parse_date(raw)
-        moment = None if day else parse_datetime(raw)
-    except ValueError:
-        moment = day = None
-    if day is not None:
-        start = datetime.combine(day, time.min, tzinfo=UTC)
-        # "until 2026-11-27" includes that whole day.
-        return start + timedelta(days=1) if end_of_day else start
-    if moment is not None:
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    errors[field] = ["Give a date (YYYY-MM-DD) or an ISO 8601 date-time."]
-    return None
 
 
 def _audit_events(filters: TrailFilters) -> QuerySet[AuditEvent] | None:
