@@ -119,9 +119,10 @@ AUTHENTICATION_BACKENDS = [
     # First, so a throttled account is refused before any backend checks its password.
     "accounts.backends.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
-    "guardian.backends.ObjectPermissionBackend",
-    # Roles (global or per team) and team membership -> object permissions.
+    # Roles (global or per team) and team membership -> object permissions. Asked before
+    # guardian, which costs queries per object and answers only model-scoped grants.
     "accounts.access.RoleBackend",
+    "guardian.backends.ObjectPermissionBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "registry:model-list"

@@ -40,7 +40,7 @@ class GuardContext:
     """What the guards look at, read once per evaluation."""
 
     version: ModelVersion
-    policy: Policy
+    policy: Policy | None  # None when only the person-specific guards are evaluated
     actor: User | None
     decisions: list[Decision] = field(default_factory=list)
 
@@ -50,9 +50,9 @@ class GuardContext:
         return max(submits, default=0)
 
     @property
-    def submitter(self) -> User | None:
+    def submitter_id(self) -> int | None:
         submits = [d for d in self.decisions if d.action == Action.SUBMIT]
-        return submits[-1].actor if submits else None
+        return submits[-1].actor_id if submits else None
 
     @property
     def sign_off_actor_ids(self) -> set[int]:
@@ -98,8 +98,7 @@ def _separation_of_duties(ctx: GuardContext) -> GuardResult:
             False,
             "You registered this version; someone independent must review it.",
         )
-    submitter = ctx.submitter
-    if submitter is not None and submitter.pk == ctx.actor.pk:
+    if ctx.submitter_id is not None and ctx.submitter_id == ctx.actor.pk:
         return GuardResult(
             w.SEPARATION_OF_DUTIES,
             label,

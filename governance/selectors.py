@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.access import perm_for
 from accounts.models import User
@@ -14,6 +14,7 @@ from governance import workflow
 from governance.choices import Action
 from governance.guards import (
     PERSONAL_GUARDS,
+    GuardContext,
     GuardResult,
     guard_context,
     guards_evaluate,
@@ -66,10 +67,9 @@ class InboxItem:
     waiting_since: datetime
 
 
-def inbox(user: User) -> list[InboxItem]:
-    """Versions waiting for something ``user`` may do now: reviews for validators, approvals
-    for managers, their own drafts and sent-back versions for authors, archiving for
-    administrators. Versions separation of duties keeps from them are left out."""
+def _waiting_versions(user: User) -> QuerySet[ModelVersion]:
+    """Versions in a state one of the user's verbs can move on (authors: only their own
+    drafts and sent-back versions), before separation of duties is applied."""
     base = registry_selectors.model_version_list(user).exclude(status=VersionStatus.ARCHIVED)
     states_by_verb: dict[tuple[str, bool], set[str]] = {}
     for step in workflow.TRANSITIONS:
@@ -83,9 +83,15 @@ def inbox(user: User) -> list[InboxItem]:
         if authors_only:
             able = able.filter(registered_by=user)
         waiting |= Q(pk__in=able.values("pk"))
-    versions = base.filter(waiting).order_by("updated_at")
+    return base.filter(waiting).order_by("updated_at")
+
+
+def inbox(user: User) -> list[InboxItem]:
+    """Versions waiting for something ``user`` may do now: reviews for validators, approvals
+    for managers, their own drafts and sent-back versions for authors, archiving for
+    administrators. Versions separation of duties keeps from them are left out."""
     items = []
-    for version in versions:
+    for version in _waiting_versions(user):
         options = [
             option
             for option in action_options(user, version)
@@ -94,6 +100,30 @@ def inbox(user: User) -> list[InboxItem]:
         if options:
             items.append(InboxItem(version, options, version.updated_at))
     return items
+
+
+def inbox_count(user: User) -> int:
+    """``len(inbox(user))`` for the header badge, in a constant number of queries: only the
+    person-specific guards decide whether a version waits for someone, and they need nothing
+    but the version's decisions, read here in one query for all of them."""
+    versions = list(
+        _waiting_versions(user).prefetch_related(
+            Prefetch("decisions", queryset=Decision.objects.order_by("created_at", "id"))
+        )
+    )
+    count = 0
+    for version in versions:
+        ctx = GuardContext(
+            version=version, policy=None, actor=user, decisions=list(version.decisions.all())
+        )
+        for step in workflow.actions_from(version.status):
+            if not user.has_perm(perm_for(step.verb, version), version):
+                continue
+            personal = [name for name in step.guards if name in PERSONAL_GUARDS]
+            if all(g.passed for g in guards_evaluate(personal, ctx)):
+                count += 1
+                break
+    return count
 
 
 def decision_history(version: ModelVersion) -> QuerySet[Decision]:

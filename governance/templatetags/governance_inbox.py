@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django import template
 
-from governance.selectors import inbox
+from governance.selectors import inbox_count as count_waiting
 
 register = template.Library()
 
@@ -19,5 +19,5 @@ def inbox_count(context) -> int:
     if user is None or not user.is_authenticated:
         return 0
     if not hasattr(request, "_steward_inbox_count"):
-        request._steward_inbox_count = len(inbox(user))
+        request._steward_inbox_count = count_waiting(user)
     return request._steward_inbox_count

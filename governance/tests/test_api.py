@@ -137,3 +137,35 @@ def test_annotations_on_invisible_things_are_404(version, outsider, validator):
         .status_code
         == 404
     )
+
+
+def test_the_header_count_agrees_with_the_inbox_at_a_constant_cost(
+    version, contributor, validator, team
+):
+    """inbox_count is what the header shows on every page: it must equal the inbox, leave out
+    what separation of duties keeps from someone, and not grow in queries with the inbox."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.services import role_assign
+    from governance.selectors import inbox, inbox_count
+    from governance.services import version_transition
+
+    role_assign(user=contributor, role="validator")  # may validate, but not her own version
+    version_transition(actor=contributor, version=version, action="submit", motivation=WHY)
+    for person in (contributor, validator):
+        assert inbox_count(person) == len(inbox(person))
+    assert inbox_count(validator) == 1
+    assert inbox_count(contributor) == 0
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            inbox_count(validator)
+        return len(ctx.captured_queries)
+
+    before = queries()
+    for _ in range(4):
+        other = ModelVersionFactory(actor=contributor, registered_model=version.registered_model)
+        version_transition(actor=contributor, version=other, action="submit", motivation=WHY)
+    assert inbox_count(validator) == 5
+    assert queries() == before
