@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.directory_data import SUFFIX, Directory, directory_ldif, ldap_settings_apply
+from tests.services import service_missing
 
 
 def _require_slapd() -> None:
@@ -26,10 +27,9 @@ def _require_slapd() -> None:
     missing = [cmd for cmd in ("slapd", "ldapadd") if not shutil.which(cmd, path=sbin)]
     if not missing:
         return
-    message = f"needs OpenLDAP ({', '.join(missing)} not found): apt-get install slapd ldap-utils"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    service_missing(
+        f"needs OpenLDAP ({', '.join(missing)} not found): apt-get install slapd ldap-utils"
+    )
 
 
 @pytest.fixture(scope="session")

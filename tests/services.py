@@ -8,14 +8,20 @@ import pytest
 from django.db import connection
 
 
-def require_postgres() -> None:
-    """Skip on another database when run by hand; under CI=true a missing PostgreSQL fails."""
-    if connection.vendor == "postgresql":
-        return
-    message = f"needs PostgreSQL (DATABASE_URL); the test database is {connection.vendor}"
+def service_missing(message: str) -> None:
+    """A test's real service is not there: skip when run by hand, fail under CI=true, where a
+    missing service must never pass silently."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require_postgres() -> None:
+    """The test database must be PostgreSQL."""
+    if connection.vendor != "postgresql":
+        service_missing(
+            f"needs PostgreSQL (DATABASE_URL); the test database is {connection.vendor}"
+        )
 
 
 TEST_REDIS_URL = os.environ.get("STEWARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -30,8 +36,5 @@ def require_redis(url: str = TEST_REDIS_URL) -> str:
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
-        message = f"needs Redis at {url} (STEWARD_TEST_REDIS_URL): {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        service_missing(f"needs Redis at {url} (STEWARD_TEST_REDIS_URL): {exc}")
     return url
