@@ -6,5 +6,6 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("registry.api.urls")),
     path("", include("governance.api.urls")),
+    path("", include("monitoring.api.urls")),
     path("audit/", include("governance.api.trail")),
 ]

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("registry.urls")),
     path("", include("governance.urls")),
+    path("", include("monitoring.urls")),
 ]

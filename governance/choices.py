@@ -16,6 +16,8 @@ class Action(models.TextChoices):
     REVISE = "revise", "Return to draft"
     APPROVE = "approve", "Approve for production"
     PROMOTE = "promote", "Put in production"
+    FLAG = "flag", "Flag for review"
+    CLEAR_FLAG = "clear_flag", "Clear the flag"
     DEPRECATE = "deprecate", "Deprecate"
     ARCHIVE = "archive", "Archive"
 

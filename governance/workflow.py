@@ -122,6 +122,18 @@ TRANSITIONS: tuple[Transition, ...] = (
         TokenScope.DEPLOY,
         (VALIDATION_CURRENT,),
     ),
+    # Monitoring flags a version in production when a critical check fails (or a manager does
+    # by hand); a manager clears the flag with a motivation, or the version is deprecated.
+    Transition(S.PRODUCTION, Action.FLAG, S.FLAGGED, Verb.DEPLOY, TokenScope.DEPLOY),
+    Transition(
+        S.FLAGGED,
+        Action.CLEAR_FLAG,
+        S.PRODUCTION,
+        Verb.APPROVE,
+        TokenScope.APPROVE,
+        (NO_OPEN_FINDINGS, VALIDATION_CURRENT),
+    ),
+    Transition(S.FLAGGED, Action.DEPRECATE, S.DEPRECATED, Verb.APPROVE, TokenScope.APPROVE),
     Transition(S.APPROVED, Action.DEPRECATE, S.DEPRECATED, Verb.APPROVE, TokenScope.APPROVE),
     Transition(S.PRODUCTION, Action.DEPRECATE, S.DEPRECATED, Verb.APPROVE, TokenScope.APPROVE),
     Transition(S.DRAFT, Action.ARCHIVE, S.ARCHIVED, Verb.ARCHIVE, TokenScope.WRITE),

@@ -2,7 +2,48 @@ from django.apps import AppConfig
 
 
 class MonitoringConfig(AppConfig):
-    """Deployments, prediction logging, checks and alerts (issue 6 onwards)."""
+    """Deployments, prediction logging, baselines, checks, KPIs, health and alerts."""
 
     name = "monitoring"
     verbose_name = "Monitoring"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from accounts.access import governed_register
+        from monitoring import models as m
+        from registry.choices import LineageKind
+        from registry.lineage_kinds import lineage_kind_register
+
+        # Everything monitoring holds is governed by the model its deployment serves: who may
+        # see the model sees its deployments, predictions, checks and alerts; who may deploy
+        # it manages them.
+        def model_of(d):
+            return d.model_version.registered_model
+
+        governed_register(
+            m.Deployment, subject=model_of, owner_team_id=lambda d: model_of(d).owner_team_id
+        )
+        for child in (m.Alert, m.CheckResult, m.Prediction, m.KpiValue):
+            governed_register(
+                child,
+                subject=lambda obj: model_of(obj.deployment),
+                owner_team_id=lambda obj: model_of(obj.deployment).owner_team_id,
+            )
+        lineage_kind_register(
+            m.Deployment,
+            kind=LineageKind.DEPLOYMENT,
+            key=lambda d: d.name,
+            label=lambda d: f"{d.name} ({d.get_environment_display()}, {d.get_mode_display()})",
+            owner_team_id=lambda d: model_of(d).owner_team_id,
+            registered_model_id=lambda d: d.model_version.registered_model_id,
+        )
+        for model in (
+            m.Deployment,
+            m.BaselineProfile,
+            m.Kpi,
+            m.AlertRule,
+            m.AlertChannel,
+            m.Alert,
+        ):
+            auditlog.register(model, exclude_fields=["signing_secret"])

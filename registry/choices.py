@@ -21,6 +21,7 @@ class VersionStatus(models.TextChoices):
     VALIDATED = "validated", "Validated"
     APPROVED = "approved", "Approved"
     PRODUCTION = "production", "Production"
+    FLAGGED = "flagged", "Flagged by monitoring"
     DEPRECATED = "deprecated", "Deprecated"
     ARCHIVED = "archived", "Archived"
     CHANGES_REQUESTED = "changes_requested", "Changes requested"

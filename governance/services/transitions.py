@@ -92,6 +92,35 @@ def version_transition(
     return decision
 
 
+@transaction.atomic
+def version_flag_by_monitoring(*, version: ModelVersion, motivation: str) -> Decision | None:
+    """Monitoring's own move of a version in production to 'flagged' after a critical alert.
+
+    No person decides, so no role is checked; the decision is signed by the monitoring system
+    account, carries the alert's reason as its motivation and, like every decision, lands in the
+    audit trail and notifies whoever can act next. A version not in production is left alone
+    (None): it is already flagged, or not live."""
+    from accounts.services.system import system_user_monitor
+
+    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    step = workflow.transition_for(version.status, Action.FLAG)
+    if step is None:
+        return None
+    decision = Decision.objects.create(
+        version=version,
+        action=Action.FLAG,
+        from_state=version.status,
+        to_state=step.target,
+        actor=system_user_monitor(),
+        motivation=motivation_clean(motivation),
+        round=guard_context(version, None).current_round,
+    )
+    version.status = step.target
+    version.save(update_fields=["status", "updated_at"])
+    _after_decision(decision)
+    return decision
+
+
 def _after_decision(decision: Decision) -> None:
     """Side effects that belong to every decision: the audit chain, notifications, and the
     regeneration of the version's documents so that a review always reads current ones."""

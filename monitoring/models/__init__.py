@@ -1,0 +1,17 @@
+from monitoring.models.alerts import Alert, AlertChannel, AlertDelivery, AlertRule
+from monitoring.models.checks import BaselineProfile, CheckResult, Kpi, KpiValue
+from monitoring.models.deployments import Deployment
+from monitoring.models.predictions import Prediction
+
+__all__ = [
+    "Alert",
+    "AlertChannel",
+    "AlertDelivery",
+    "AlertRule",
+    "BaselineProfile",
+    "CheckResult",
+    "Deployment",
+    "Kpi",
+    "KpiValue",
+    "Prediction",
+]

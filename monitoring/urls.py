@@ -1,0 +1,7 @@
+"""Monitoring pages."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "monitoring"
+
+urlpatterns: list = []
