@@ -1,5 +1,31 @@
 """Monitoring under /api/v1/."""
 
-app_name = "monitoring-api"
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
 
-urlpatterns: list = []
+from monitoring.api import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("deployments", views.DeploymentViewSet, basename="deployment")
+router.register("kpis", views.KpiViewSet, basename="kpi")
+router.register("alerts", views.AlertViewSet, basename="alert")
+
+deployment = "deployments/<slug:name>/"
+urlpatterns = [
+    path("", include(router.urls)),
+    path(f"{deployment}predictions/", views.PredictionLogView.as_view(), name="prediction-log"),
+    path(f"{deployment}feedback/", views.FeedbackView.as_view(), name="prediction-feedback"),
+    path(f"{deployment}checks/", views.CheckResultView.as_view(), name="check-results"),
+    path(f"{deployment}health/", views.HealthView.as_view(), name="deployment-health"),
+    path(
+        "predictions/<str:request_id>/",
+        views.PredictionTraceView.as_view(),
+        name="prediction-trace",
+    ),
+    path(
+        "models/<str:model_name>/versions/<int:version>/baselines/",
+        views.BaselineView.as_view(),
+        name="baselines",
+    ),
+]

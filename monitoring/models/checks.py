@@ -37,7 +37,9 @@ class BaselineProfile(models.Model):
     row_count = models.PositiveIntegerField()
     inputs = models.JSONField(help_text="Profile of the input features.")
     outputs = models.JSONField(default=dict, help_text="Profile of the outputs.")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -96,7 +98,11 @@ class Kpi(models.Model):
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     deployment = models.ForeignKey(
-        "monitoring.Deployment", null=True, blank=True, on_delete=models.CASCADE, related_name="kpis"
+        "monitoring.Deployment",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="kpis",
     )
     registered_model = models.ForeignKey(
         "registry.RegisteredModel",
@@ -115,7 +121,9 @@ class Kpi(models.Model):
     warning_threshold = models.FloatField(null=True, blank=True)
     critical_threshold = models.FloatField(null=True, blank=True)
     unit = models.CharField(max_length=20, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

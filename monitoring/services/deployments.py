@@ -12,6 +12,7 @@ from core.errors import Conflict, InvalidInput
 from core.eventlog import audit_event_append
 from monitoring.choices import DeploymentMode, DeploymentStatus, Environment
 from monitoring.models import Deployment
+from monitoring.permissions import require_on
 from registry.choices import LineageRelation
 from registry.choices import VersionStatus as S
 from registry.models import ModelVersion
@@ -94,8 +95,10 @@ def deployment_create(
     workflow's gate applies; a live production deployment of an approved version also puts the
     version in production (a decision, with this deployment as its motivation). ``replaces``
     retires the deployment it takes over from, in the same transaction."""
-    version = ModelVersion.objects.select_for_update().select_related("registered_model").get(
-        pk=version.pk
+    version = (
+        ModelVersion.objects.select_for_update()
+        .select_related("registered_model")
+        .get(pk=version.pk)
     )
     require(actor, Verb.DEPLOY, version)
     _choice(environment, Environment, "environment")
@@ -140,7 +143,7 @@ def deployment_create(
 
 def _replaced(actor: User, old: Deployment, version: ModelVersion, environment: str) -> Deployment:
     old = Deployment.objects.select_for_update().get(pk=old.pk)
-    require(actor, Verb.DEPLOY, old)
+    require_on(actor, Verb.DEPLOY, old)
     if not old.is_active:
         raise Conflict(f"Deployment '{old.name}' is already retired.")
     if old.model_version.registered_model_id != version.registered_model_id:
@@ -178,7 +181,7 @@ def deployment_retire(*, actor: User, deployment: Deployment, reason: str) -> De
     """Retire ``deployment``: it stops being checked and takes no more predictions. The reason
     is required and kept."""
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
-    require(actor, Verb.DEPLOY, deployment)
+    require_on(actor, Verb.DEPLOY, deployment)
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise InvalidInput(

@@ -1,0 +1,334 @@
+"""Read shapes of monitoring, and input shapes that only parse what a client sent. Writes go
+through monitoring.services."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from monitoring.choices import (
+    CheckKind,
+    DeploymentMode,
+    Environment,
+    KpiDirection,
+    KpiSource,
+)
+from monitoring.models import (
+    Alert,
+    AlertDelivery,
+    BaselineProfile,
+    CheckResult,
+    Deployment,
+    Kpi,
+    KpiValue,
+    Prediction,
+)
+
+User = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="model_version.registered_model.name", read_only=True)
+    version = serializers.IntegerField(source="model_version.version", read_only=True)
+    version_status = serializers.CharField(source="model_version.status", read_only=True)
+    deployed_by = User
+    retired_by = User
+    replaces = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "name",
+            "model",
+            "version",
+            "version_status",
+            "environment",
+            "mode",
+            "traffic_percent",
+            "endpoint_url",
+            "description",
+            "status",
+            "deployed_by",
+            "deployed_at",
+            "replaces",
+            "retired_by",
+            "retired_at",
+            "retired_reason",
+            "check_window_hours",
+        ]
+
+
+class DeploymentCreateSerializer(serializers.Serializer):
+    model = serializers.CharField(max_length=128)
+    version = serializers.IntegerField(min_value=1)
+    name = serializers.CharField(max_length=100)
+    environment = serializers.ChoiceField(choices=Environment.choices)
+    mode = serializers.ChoiceField(choices=DeploymentMode.choices)
+    traffic_percent = serializers.IntegerField(
+        min_value=0, max_value=100, required=False, allow_null=True
+    )
+    endpoint_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    replaces = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    check_window_hours = serializers.IntegerField(min_value=1, max_value=24 * 90, required=False)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000)
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class BatchSerializer(serializers.Serializer):
+    """Documentation of a batch: ``{"records": [...]}``. The records are checked one by one by
+    the service, so that a bad one is reported without costing the others."""
+
+    records = serializers.ListField(child=serializers.DictField())
+
+
+class BatchResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField())
+
+
+class FeedbackResultSerializer(serializers.Serializer):
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    unknown_request_ids = serializers.ListField(child=serializers.CharField())
+    rejected = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField())
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    deployment = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = Prediction
+        fields = [
+            "request_id",
+            "deployment",
+            "predicted_at",
+            "received_at",
+            "inputs",
+            "outputs",
+            "latency_ms",
+            "protected",
+            "ground_truth",
+            "ground_truth_at",
+        ]
+
+
+class DecisionRecordSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    actor = serializers.CharField(source="actor.username")
+    motivation = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class PredictionTraceSerializer(PredictionSerializer):
+    """A prediction with the version that made it, its status and approval record."""
+
+    model = serializers.CharField(
+        source="deployment.model_version.registered_model.name", read_only=True
+    )
+    version = serializers.IntegerField(source="deployment.model_version.version", read_only=True)
+    version_status = serializers.CharField(source="deployment.model_version.status", read_only=True)
+    environment = serializers.CharField(source="deployment.environment", read_only=True)
+    mode = serializers.CharField(source="deployment.mode", read_only=True)
+    artifact_sha256 = serializers.CharField(
+        source="deployment.model_version.artifact_sha256", read_only=True
+    )
+    approval_record = DecisionRecordSerializer(many=True, read_only=True)
+    lineage_url = serializers.CharField(read_only=True)
+
+    class Meta(PredictionSerializer.Meta):
+        fields = [
+            *PredictionSerializer.Meta.fields,
+            "model",
+            "version",
+            "version_status",
+            "environment",
+            "mode",
+            "artifact_sha256",
+            "approval_record",
+            "lineage_url",
+        ]
+
+
+class CheckResultSerializer(serializers.ModelSerializer):
+    deployment = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    requested_by = User
+
+    class Meta:
+        model = CheckResult
+        fields = [
+            "id",
+            "deployment",
+            "kind",
+            "status",
+            "score",
+            "summary",
+            "window_start",
+            "window_end",
+            "row_count",
+            "details",
+            "baseline",
+            "trigger",
+            "requested_by",
+            "created_at",
+        ]
+
+
+class CheckRequestResultSerializer(serializers.Serializer):
+    queued = serializers.BooleanField()
+    window_end = serializers.DateTimeField()
+
+
+class BaselineSerializer(serializers.ModelSerializer):
+    dataset_version = serializers.CharField(source="dataset_version.natural_key", default=None)
+    created_by = User
+    features = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BaselineProfile
+        fields = [
+            "id",
+            "source",
+            "source_label",
+            "dataset_version",
+            "content_sha256",
+            "row_count",
+            "features",
+            "inputs",
+            "outputs",
+            "created_by",
+            "created_at",
+        ]
+
+    def get_features(self, obj) -> list[str]:
+        return sorted((obj.inputs or {}).get("features", {}))
+
+
+class BaselineCreateSerializer(serializers.Serializer):
+    """Either ``from_training_data: true`` (the version's training dataset version, read from
+    the artifact store by its hash), or ``rows``: flat reference records. A CSV file can also be
+    sent as the body with Content-Type text/csv."""
+
+    from_training_data = serializers.BooleanField(required=False, default=False)
+    rows = serializers.ListField(child=serializers.DictField(), required=False, max_length=200_000)
+    source_label = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class KpiSerializer(serializers.ModelSerializer):
+    deployment = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    registered_model = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    created_by = User
+
+    class Meta:
+        model = Kpi
+        fields = [
+            "id",
+            "name",
+            "description",
+            "deployment",
+            "registered_model",
+            "source",
+            "metric",
+            "direction",
+            "warning_threshold",
+            "critical_threshold",
+            "unit",
+            "created_by",
+            "created_at",
+        ]
+
+
+class KpiCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    deployment = serializers.CharField(max_length=100, required=False)
+    model = serializers.CharField(max_length=128, required=False)
+    source = serializers.ChoiceField(choices=KpiSource.choices, default=KpiSource.REPORTED)
+    metric = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    direction = serializers.ChoiceField(choices=KpiDirection.choices)
+    warning_threshold = serializers.FloatField(required=False, allow_null=True)
+    critical_threshold = serializers.FloatField(required=False, allow_null=True)
+    unit = serializers.CharField(max_length=20, required=False, allow_blank=True)
+
+
+class KpiValueSerializer(serializers.ModelSerializer):
+    deployment = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    recorded_by = User
+
+    class Meta:
+        model = KpiValue
+        fields = ["id", "deployment", "value", "measured_at", "status", "recorded_by"]
+
+
+class KpiValueCreateSerializer(serializers.Serializer):
+    deployment = serializers.CharField(max_length=100)
+    value = serializers.FloatField()
+    measured_at = serializers.DateTimeField(required=False)
+
+
+class AlertDeliverySerializer(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.name")
+
+    class Meta:
+        model = AlertDelivery
+        fields = [
+            "channel",
+            "event",
+            "status",
+            "attempts",
+            "last_attempt_at",
+            "response_code",
+            "error",
+            "delivered_at",
+        ]
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    deployment = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    rule = serializers.CharField(source="rule.name")
+    check_kind = serializers.CharField(source="rule.check_kind")
+    acknowledged_by = User
+    resolved_by = User
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "title",
+            "severity",
+            "state",
+            "deployment",
+            "rule",
+            "check_kind",
+            "details",
+            "check_result",
+            "opened_at",
+            "last_seen_at",
+            "occurrences",
+            "acknowledged_by",
+            "acknowledged_at",
+            "acknowledgement_note",
+            "resolved_by",
+            "resolved_at",
+            "resolution_note",
+        ]
+
+
+class AlertDetailSerializer(AlertSerializer):
+    deliveries = AlertDeliverySerializer(many=True, read_only=True)
+
+    class Meta(AlertSerializer.Meta):
+        fields = [*AlertSerializer.Meta.fields, "deliveries"]
+
+
+CHECK_KIND_CHOICES = CheckKind.choices

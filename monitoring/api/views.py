@@ -1,0 +1,412 @@
+"""The monitoring API: deployments, prediction logging and lookup, ground truth, baselines,
+checks, KPIs and alerts. Parse, call one service or selector, render."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import BaseParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.dates import filter_moment
+from core.errors import InvalidInput, NotFound
+from monitoring import selectors
+from monitoring.api import serializers as s
+from monitoring.choices import CheckKind
+from monitoring.services import baselines, checks, deployments, ingestion, kpis
+from registry import selectors as registry_selectors
+
+
+def _deployment(request, name: str):
+    return get_object_or_404(selectors.deployment_list(request.user), name=name)
+
+
+def _version(request, model_name: str, version: int):
+    return get_object_or_404(
+        registry_selectors.model_version_list(request.user),
+        registered_model__name=model_name,
+        version=version,
+    )
+
+
+def _page(view, queryset, serializer_class):
+    page = view.paginate_queryset(queryset)
+    data = serializer_class(page, many=True).data
+    return view.get_paginated_response(data)
+
+
+@extend_schema(tags=["monitoring"])
+class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Deployments of the models you may see. ``POST`` deploys a version (deploy verb; only an
+    approved version goes live or canary in production, warm-up and shadow need at least
+    validated: 409 otherwise)."""
+
+    serializer_class = s.DeploymentSerializer
+    lookup_field = "name"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+    filterset_fields = ["environment", "mode", "status"]
+    search_fields = ["name", "model_version__registered_model__name"]
+    ordering_fields = ["deployed_at", "name"]
+    ordering = ["-deployed_at"]
+    required_token_scopes = {"create": "deploy", "retire": "deploy"}
+
+    def get_queryset(self):
+        qs = selectors.deployment_list(self.request.user)
+        model = self.request.query_params.get("model")
+        return qs.filter(model_version__registered_model__name=model) if model else qs
+
+    @extend_schema(request=s.DeploymentCreateSerializer, responses={201: s.DeploymentSerializer})
+    def create(self, request):
+        data = s.DeploymentCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        data = dict(data.validated_data)
+        version = _version(request, data.pop("model"), data.pop("version"))
+        replaces = data.pop("replaces", "")
+        if replaces:
+            replaces = selectors.deployment_list(request.user).filter(name=replaces).first()
+            if replaces is None:
+                raise InvalidInput(
+                    "The deployment to replace does not exist.",
+                    field_errors={"replaces": ["Unknown deployment."]},
+                )
+        deployment = deployments.deployment_create(
+            actor=request.user, version=version, replaces=replaces or None, **data
+        )
+        return Response(s.DeploymentSerializer(deployment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.ReasonSerializer, responses=s.DeploymentSerializer)
+    @action(detail=True, methods=["post"])
+    def retire(self, request, name=None):
+        data = s.ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        deployment = deployments.deployment_retire(
+            actor=request.user, deployment=self.get_object(), reason=data.validated_data["reason"]
+        )
+        return Response(s.DeploymentSerializer(deployment).data)
+
+
+PREDICTION_FILTERS = [
+    OpenApiParameter("since", str, description="Predicted at or after (ISO 8601)."),
+    OpenApiParameter("until", str, description="Predicted before (ISO 8601)."),
+    OpenApiParameter("request_id", str),
+    OpenApiParameter("labelled", bool, description="Only those with ground truth."),
+]
+
+
+@extend_schema(tags=["monitoring"])
+class PredictionLogView(APIView):
+    """``POST``: log a batch of predictions ``{"records": [{request_id, predicted_at, inputs,
+    outputs, latency_ms, protected}]}`` (at most 10,000). Each record is checked against the
+    version's schemas; bad ones are listed with their index and errors and the good ones kept.
+    Idempotent by request id. 200 with the counts; 400 when no record was good. ``GET``: the
+    deployment's logged predictions, newest first."""
+
+    @extend_schema(parameters=PREDICTION_FILTERS, responses=s.PredictionSerializer(many=True))
+    def get(self, request, name: str):
+        deployment = _deployment(request, name)
+        qs = selectors.prediction_list(request.user, deployment)
+        params = request.query_params
+        if params.get("since"):
+            qs = qs.filter(predicted_at__gte=filter_moment(params["since"], "since"))
+        if params.get("until"):
+            qs = qs.filter(predicted_at__lt=filter_moment(params["until"], "until"))
+        if params.get("request_id"):
+            qs = qs.filter(request_id=params["request_id"])
+        if params.get("labelled") in ("true", "1"):
+            qs = qs.filter(ground_truth__isnull=False)
+        return _page(self, qs.order_by("-predicted_at", "-id"), s.PredictionSerializer)
+
+    @extend_schema(request=s.BatchSerializer, responses=s.BatchResultSerializer)
+    def post(self, request, name: str):
+        deployment = _deployment(request, name)
+        result = ingestion.predictions_ingest(
+            actor=request.user, deployment=deployment, records=_records(request)
+        )
+        body = result.as_dict()
+        if result.rejected and not result.accepted and not result.duplicates:
+            return Response(
+                {
+                    "message": "No record of the batch was valid; nothing was logged.",
+                    "code": "invalid",
+                    "errors": {"records": body["errors"][:100]},
+                    **body,
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(body)
+
+    # pagination for GET
+    @property
+    def paginator(self):
+        from core.api.pagination import StewardPagination
+
+        if not hasattr(self, "_paginator"):
+            self._paginator = StewardPagination()
+        return self._paginator
+
+    def paginate_queryset(self, queryset):
+        return self.paginator.paginate_queryset(queryset, self.request, view=self)
+
+    def get_paginated_response(self, data):
+        return self.paginator.get_paginated_response(data)
+
+
+def _records(request):
+    if not isinstance(request.data, dict) or "records" not in request.data:
+        raise InvalidInput(
+            'Send {"records": [...]}.', field_errors={"records": ["This field is required."]}
+        )
+    return request.data["records"]
+
+
+@extend_schema(tags=["monitoring"])
+class FeedbackView(APIView):
+    """``POST``: ground truth that arrived later, joined to logged predictions by request id:
+    ``{"records": [{request_id, ground_truth, observed_at}]}``. Unknown request ids are listed;
+    a different truth for one already recorded is refused for that record."""
+
+    @extend_schema(request=s.BatchSerializer, responses=s.FeedbackResultSerializer)
+    def post(self, request, name: str):
+        deployment = _deployment(request, name)
+        result = ingestion.predictions_feedback(
+            actor=request.user, deployment=deployment, records=_records(request)
+        )
+        return Response(result.as_dict())
+
+
+@extend_schema(tags=["monitoring"], responses=s.PredictionTraceSerializer(many=True))
+class PredictionTraceView(APIView):
+    """Which model said this, and who approved it: every visible prediction logged under the
+    request id, with its deployment, version, the version's decisions and its lineage."""
+
+    def get(self, request, request_id: str):
+        predictions = list(selectors.predictions_by_request_id(request.user, request_id))
+        if not predictions:
+            raise NotFound("No prediction with that request id.")
+        for prediction in predictions:
+            version = prediction.deployment.model_version
+            prediction.approval_record = version.decisions.select_related("actor").order_by(
+                "created_at", "id"
+            )
+            prediction.lineage_url = (
+                f"/api/v1/models/{version.registered_model.name}/versions/{version.version}"
+                "/lineage/?direction=upstream"
+            )
+        return Response(s.PredictionTraceSerializer(predictions, many=True).data)
+
+
+@extend_schema(tags=["monitoring"])
+class CheckResultView(APIView):
+    """``GET``: the deployment's check results, newest first (``kind``, ``since``, ``until``).
+    ``POST``: run every check now over the deployment's window ending now (202)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", str, enum=list(CheckKind.values)),
+            OpenApiParameter("since", str),
+            OpenApiParameter("until", str),
+        ],
+        responses=s.CheckResultSerializer(many=True),
+    )
+    def get(self, request, name: str):
+        deployment = _deployment(request, name)
+        qs = selectors.check_result_list(request.user, deployment)
+        params = request.query_params
+        if params.get("kind"):
+            if params["kind"] not in CheckKind.values:
+                raise InvalidInput(
+                    f"Unknown check kind '{params['kind']}'.",
+                    field_errors={"kind": [f"One of: {', '.join(CheckKind.values)}."]},
+                )
+            qs = qs.filter(kind=params["kind"])
+        if params.get("since"):
+            qs = qs.filter(window_end__gte=filter_moment(params["since"], "since"))
+        if params.get("until"):
+            qs = qs.filter(window_end__lt=filter_moment(params["until"], "until"))
+        return _page(self, qs.order_by("-window_end", "kind"), s.CheckResultSerializer)
+
+    @extend_schema(request=None, responses={202: s.CheckRequestResultSerializer})
+    def post(self, request, name: str):
+        end = checks.checks_request(actor=request.user, deployment=_deployment(request, name))
+        return Response({"queued": True, "window_end": end}, status=status.HTTP_202_ACCEPTED)
+
+    paginator = PredictionLogView.paginator
+    paginate_queryset = PredictionLogView.paginate_queryset
+    get_paginated_response = PredictionLogView.get_paginated_response
+
+
+@extend_schema(tags=["monitoring"], responses=s.CheckResultSerializer)
+class HealthView(APIView):
+    """The deployment's latest health score, with its components and reasons."""
+
+    def get(self, request, name: str):
+        deployment = _deployment(request, name)
+        latest = (
+            selectors.check_result_list(request.user, deployment)
+            .filter(kind=CheckKind.HEALTH)
+            .order_by("-window_end")
+            .first()
+        )
+        if latest is None:
+            raise NotFound("No health score yet: no check has run for this deployment.")
+        return Response(s.CheckResultSerializer(latest).data)
+
+
+class CsvParser(BaseParser):
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return {"csv": stream.read()}
+
+
+@extend_schema(tags=["monitoring"])
+class BaselineView(APIView):
+    """``GET``: the version's baseline profiles, current first. ``POST``: profile reference
+    data once: ``{"from_training_data": true}``, ``{"rows": [...]}``, or a CSV body."""
+
+    parser_classes = [
+        *APIView.parser_classes,
+        CsvParser,
+    ]
+
+    @extend_schema(responses=s.BaselineSerializer(many=True))
+    def get(self, request, model_name: str, version: int):
+        found = _version(request, model_name, version)
+        return Response(
+            s.BaselineSerializer(selectors.baseline_list(request.user, found), many=True).data
+        )
+
+    @extend_schema(request=s.BaselineCreateSerializer, responses={201: s.BaselineSerializer})
+    def post(self, request, model_name: str, version: int):
+        found = _version(request, model_name, version)
+        if (
+            isinstance(request.data, dict)
+            and "csv" in request.data
+            and isinstance(request.data["csv"], bytes)
+        ):
+            baseline = baselines.baseline_create(
+                actor=request.user,
+                version=found,
+                rows=baselines.csv_rows(request.data["csv"]),
+                source_label=request.headers.get("X-Steward-Source", "")[:300] or "CSV upload",
+            )
+            return Response(s.BaselineSerializer(baseline).data, status=status.HTTP_201_CREATED)
+        data = s.BaselineCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        data = data.validated_data
+        if data["from_training_data"]:
+            baseline = baselines.baseline_create_from_training_data(
+                actor=request.user, version=found
+            )
+        elif data.get("rows"):
+            baseline = baselines.baseline_create(
+                actor=request.user,
+                version=found,
+                rows=data["rows"],
+                source_label=data.get("source_label", "") or "Uploaded rows",
+            )
+        else:
+            raise InvalidInput(
+                "Send from_training_data: true, rows, or a CSV body.",
+                field_errors={"rows": ["Give reference rows or ask for the training data."]},
+            )
+        return Response(s.BaselineSerializer(baseline).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["monitoring"])
+class KpiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """KPIs with thresholds and a direction, for a deployment or for every deployment of a
+    model. ``POST /kpis/{id}/values/`` reports a value of a reported KPI."""
+
+    serializer_class = s.KpiSerializer
+    required_token_scopes = {"create": "deploy"}
+
+    def get_queryset(self):
+        return selectors.kpi_list(self.request.user)
+
+    @extend_schema(request=s.KpiCreateSerializer, responses={201: s.KpiSerializer})
+    def create(self, request):
+        data = s.KpiCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        data = dict(data.validated_data)
+        deployment_name, model_name = data.pop("deployment", None), data.pop("model", None)
+        deployment = _deployment(request, deployment_name) if deployment_name else None
+        model = (
+            get_object_or_404(
+                registry_selectors.registered_model_list(request.user), name=model_name
+            )
+            if model_name
+            else None
+        )
+        kpi = kpis.kpi_create(
+            actor=request.user, deployment=deployment, registered_model=model, **data
+        )
+        return Response(s.KpiSerializer(kpi).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["get"], responses=s.KpiValueSerializer(many=True))
+    @extend_schema(
+        methods=["post"], request=s.KpiValueCreateSerializer, responses={201: s.KpiValueSerializer}
+    )
+    @action(detail=True, methods=["get", "post"])
+    def values(self, request, pk=None):
+        kpi = self.get_object()
+        if request.method == "GET":
+            return _page(self, selectors.kpi_value_list(request.user, kpi), s.KpiValueSerializer)
+        data = s.KpiValueCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        value = kpis.kpi_value_record(
+            actor=request.user,
+            kpi=kpi,
+            deployment=_deployment(request, data.validated_data["deployment"]),
+            value=data.validated_data["value"],
+            measured_at=data.validated_data.get("measured_at"),
+        )
+        return Response(s.KpiValueSerializer(value).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["monitoring"])
+class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Alerts of the deployments you may see (``state``, ``severity``, ``deployment`` filters);
+    acknowledge and resolve them with a note."""
+
+    serializer_class = s.AlertSerializer
+    filterset_fields = ["state", "severity"]
+    ordering = ["-opened_at"]
+
+    def get_serializer_class(self):
+        return s.AlertDetailSerializer if self.action == "retrieve" else s.AlertSerializer
+
+    def get_queryset(self):
+        qs = selectors.alert_list(self.request.user)
+        deployment = self.request.query_params.get("deployment")
+        qs = qs.filter(deployment__name=deployment) if deployment else qs
+        if self.action == "retrieve":
+            qs = qs.prefetch_related("deliveries__channel")
+        return qs
+
+    @extend_schema(request=s.NoteSerializer, responses=s.AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        from monitoring.services.alerts import alert_acknowledge
+
+        note = s.NoteSerializer(data=request.data)
+        note.is_valid(raise_exception=True)
+        alert = alert_acknowledge(
+            actor=request.user, alert=self.get_object(), note=note.validated_data.get("note", "")
+        )
+        return Response(s.AlertSerializer(alert).data)
+
+    @extend_schema(request=s.NoteSerializer, responses=s.AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        from monitoring.services.alerts import alert_resolve
+
+        note = s.NoteSerializer(data=request.data)
+        note.is_valid(raise_exception=True)
+        alert = alert_resolve(
+            actor=request.user, alert=self.get_object(), note=note.validated_data.get("note", "")
+        )
+        return Response(s.AlertSerializer(alert).data)

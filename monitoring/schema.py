@@ -1,0 +1,110 @@
+"""Validation of logged records against a version's input and output schema.
+
+A schema is what the registry keeps on a version: ``{"columns": [{"name", "type", "labels"?,
+"shape"?, "nullable"?}, ...]}``. An empty schema accepts any JSON object. Checks return error
+messages instead of raising, so that one bad record of a batch is reported and the others kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+NUMERIC_TYPES = frozenset({"float", "float16", "float32", "float64", "double", "number", "real"})
+INTEGER_TYPES = frozenset({"int", "int8", "int16", "int32", "int64", "integer", "long"})
+STRING_TYPES = frozenset({"str", "string", "object", "category", "categorical", "text"})
+BOOLEAN_TYPES = frozenset({"bool", "boolean"})
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool = False
+    labels: tuple = ()
+    width: int | None = None  # a vector of this many numbers (``shape: [k]``)
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.width is None and self.type in NUMERIC_TYPES | INTEGER_TYPES and not self.labels
+
+    @property
+    def is_categorical(self) -> bool:
+        return self.width is None and not self.is_numeric
+
+
+def schema_columns(schema: dict | None) -> list[Column] | None:
+    """The columns a schema declares, or None when it declares none (anything goes)."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("columns"), list):
+        return None
+    columns = []
+    for raw in schema["columns"]:
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            continue
+        shape = raw.get("shape")
+        width = shape[0] if isinstance(shape, list) and len(shape) == 1 else None
+        columns.append(
+            Column(
+                name=raw["name"],
+                type=str(raw.get("type", "")).lower(),
+                nullable=bool(raw.get("nullable", False)),
+                labels=tuple(raw.get("labels") or ()),
+                width=width if isinstance(width, int) else None,
+            )
+        )
+    return columns or None
+
+
+def _value_error(column: Column, value: Any) -> str | None:
+    if value is None:
+        return None if column.nullable else "is required (null given)"
+    if column.width is not None:
+        if not isinstance(value, list) or len(value) != column.width:
+            return f"must be a list of {column.width} numbers"
+        if not all(_is_number(v) for v in value):
+            return "must hold numbers only"
+        return None
+    if column.labels:
+        if value in column.labels or (_is_int(value) and 0 <= value < len(column.labels)):
+            return None
+        return f"must be one of {list(column.labels)} or its index"
+    kind = column.type
+    if kind in INTEGER_TYPES:
+        return None if _is_int(value) else "must be an integer"
+    if kind in NUMERIC_TYPES:
+        return None if _is_number(value) else "must be a number"
+    if kind in BOOLEAN_TYPES:
+        return None if isinstance(value, bool) else "must be true or false"
+    if kind in STRING_TYPES:
+        return None if isinstance(value, str) else "must be a string"
+    return None  # a type the schema names but Steward does not know: accept as declared
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def record_errors(columns: list[Column] | None, values: Any) -> list[str]:
+    """What is wrong with ``values`` (a JSON object) under ``columns``; empty when nothing."""
+    if not isinstance(values, dict):
+        return ["must be a JSON object"]
+    if columns is None:
+        return []
+    errors = []
+    for column in columns:
+        if column.name not in values:
+            if not column.nullable:
+                errors.append(f"'{column.name}' is missing")
+            continue
+        problem = _value_error(column, values[column.name])
+        if problem:
+            errors.append(f"'{column.name}' {problem}")
+    known = {c.name for c in columns}
+    extra = sorted(k for k in values if k not in known)
+    if extra:
+        errors.append(f"not in the schema: {', '.join(map(repr, extra[:5]))}")
+    return errors

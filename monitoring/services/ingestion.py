@@ -1,0 +1,316 @@
+"""Prediction logging from serving gateways, and ground truth that arrives later.
+
+A batch is validated record by record: a bad record is reported with its index and errors and
+never costs the batch its good ones. Ingestion is idempotent by request id per deployment: a
+record whose request id is already logged (or repeated within the batch) counts as a duplicate
+and changes nothing. On PostgreSQL the good records are written with COPY."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.choices import Verb
+from accounts.models import User
+from core.errors import Conflict, InvalidInput
+from monitoring.models import Deployment, Prediction
+from monitoring.permissions import require_any
+from monitoring.schema import record_errors, schema_columns
+
+MAX_BATCH = 10_000
+MAX_REQUEST_ID = 128
+FUTURE_TOLERANCE = timedelta(minutes=5)
+RECORD_KEYS = frozenset(
+    {"request_id", "predicted_at", "inputs", "outputs", "latency_ms", "protected"}
+)
+FEEDBACK_KEYS = frozenset({"request_id", "ground_truth", "observed_at"})
+
+
+@dataclass
+class BatchResult:
+    """What became of a batch: how many records were written, how many were already there,
+    and each refused record's index, request id and errors."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": len(self.rejected),
+            "errors": self.rejected,
+        }
+
+
+def require_monitoring_writer(actor: User, deployment: Deployment) -> None:
+    """Logging predictions, ground truth and baselines is for who builds the model (change) or
+    owns its deployments (deploy): a gateway's token belongs to such a service account."""
+    require_any(actor, (Verb.CHANGE, Verb.DEPLOY), deployment)
+
+
+def _batch_list(records: Any, noun: str) -> list:
+    if not isinstance(records, list):
+        raise InvalidInput(
+            f"Send the {noun} as a JSON list under 'records'.",
+            field_errors={"records": ["Must be a list."]},
+        )
+    if not records:
+        raise InvalidInput(f"The batch holds no {noun}.", field_errors={"records": ["Empty."]})
+    if len(records) > MAX_BATCH:
+        raise InvalidInput(
+            f"A batch holds at most {MAX_BATCH} records; this one has {len(records)}.",
+            field_errors={"records": [f"At most {MAX_BATCH}."]},
+        )
+    return records
+
+
+def _request_id_error(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return "request_id is required (a non-empty string)"
+    if len(value) > MAX_REQUEST_ID:
+        return f"request_id is longer than {MAX_REQUEST_ID} characters"
+    return None
+
+
+def _moment(value: Any, name: str, now: datetime, errors: list[str]) -> datetime | None:
+    if value is None:
+        return now
+    moment = parse_datetime(value) if isinstance(value, str) else None
+    if moment is None:
+        errors.append(f"{name} must be an ISO 8601 date and time")
+        return None
+    if timezone.is_naive(moment):
+        errors.append(f"{name} needs a time zone (e.g. 2026-01-31T12:00:00Z)")
+        return None
+    if moment > now + FUTURE_TOLERANCE:
+        errors.append(f"{name} is in the future")
+        return None
+    return moment
+
+
+def _record_parse(raw: Any, inputs, outputs, now: datetime) -> tuple[tuple | None, list[str]]:
+    """The row to write for one record, or the reasons it is refused."""
+    if not isinstance(raw, dict):
+        return None, ["a record must be a JSON object"]
+    errors = []
+    unknown = sorted(set(raw) - RECORD_KEYS)
+    if unknown:
+        errors.append(f"unknown fields: {', '.join(unknown[:5])}")
+    problem = _request_id_error(raw.get("request_id"))
+    if problem:
+        errors.append(problem)
+    moment = _moment(raw.get("predicted_at"), "predicted_at", now, errors)
+    errors += [f"inputs: {e}" for e in record_errors(inputs, raw.get("inputs"))]
+    errors += [f"outputs: {e}" for e in record_errors(outputs, raw.get("outputs"))]
+    latency = raw.get("latency_ms")
+    if latency is not None and (
+        not isinstance(latency, int | float)
+        or isinstance(latency, bool)
+        or not math.isfinite(latency)
+        or latency < 0
+    ):
+        errors.append("latency_ms must be a non-negative number")
+    protected = raw.get("protected", {})
+    if not isinstance(protected, dict) or any(
+        isinstance(v, dict | list) for v in protected.values()
+    ):
+        errors.append("protected must be an object of plain values")
+    if errors:
+        return None, errors
+    row = (raw["request_id"], moment, raw["inputs"], raw["outputs"], latency, protected or {})
+    return row, []
+
+
+@transaction.atomic
+def predictions_ingest(*, actor: User, deployment: Deployment, records: Any) -> BatchResult:
+    """Log a batch of predictions of ``deployment``; see the module docstring."""
+    require_monitoring_writer(actor, deployment)
+    deployment = Deployment.objects.select_related("model_version").get(pk=deployment.pk)
+    if not deployment.is_active:
+        raise Conflict(f"Deployment '{deployment.name}' is retired: it takes no predictions.")
+    records = _batch_list(records, "predictions")
+    version = deployment.model_version
+    inputs, outputs = schema_columns(version.input_schema), schema_columns(version.output_schema)
+    now = timezone.now()
+    result, rows, seen = BatchResult(), [], set()
+    for index, raw in enumerate(records):
+        row, errors = _record_parse(raw, inputs, outputs, now)
+        if errors:
+            request_id = raw.get("request_id") if isinstance(raw, dict) else None
+            rid = request_id if isinstance(request_id, str) else None
+            result.rejected.append({"index": index, "request_id": rid, "errors": errors})
+        elif row[0] in seen:
+            result.duplicates += 1
+        else:
+            seen.add(row[0])
+            rows.append(row)
+    if rows:
+        written = _rows_write(deployment, rows, now)
+        result.accepted = written
+        result.duplicates += len(rows) - written
+    return result
+
+
+def _existing_request_ids(deployment: Deployment, request_ids: list[str]) -> set[str]:
+    existing: set[str] = set()
+    for start in range(0, len(request_ids), 5000):
+        chunk = request_ids[start : start + 5000]
+        existing.update(
+            Prediction.objects.filter(deployment=deployment, request_id__in=chunk).values_list(
+                "request_id", flat=True
+            )
+        )
+    return existing
+
+
+def _rows_write(deployment: Deployment, rows: list[tuple], now: datetime) -> int:
+    existing = _existing_request_ids(deployment, [r[0] for r in rows])
+    fresh = [r for r in rows if r[0] not in existing]
+    if not fresh:
+        return 0
+    if connection.vendor == "postgresql":
+        try:
+            with transaction.atomic():
+                _copy(deployment, fresh, now)
+            return len(fresh)
+        except IntegrityError:
+            pass  # a concurrent batch logged some of these ids first: fall back to one by one
+    before = Prediction.objects.filter(deployment=deployment).count()
+    Prediction.objects.bulk_create(
+        [
+            Prediction(
+                deployment=deployment,
+                request_id=rid,
+                predicted_at=moment,
+                received_at=now,
+                inputs=inputs,
+                outputs=outputs,
+                latency_ms=latency,
+                protected=protected,
+            )
+            for rid, moment, inputs, outputs, latency, protected in fresh
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
+    return Prediction.objects.filter(deployment=deployment).count() - before
+
+
+COPY_SQL = (
+    "COPY monitoring_prediction (deployment_id, request_id, predicted_at, received_at, inputs,"
+    " outputs, latency_ms, protected) FROM STDIN"
+)
+
+
+def _copy(deployment: Deployment, rows: list[tuple], now: datetime) -> None:
+    dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+    with connection.cursor() as cursor, cursor.cursor.copy(COPY_SQL) as copy:
+        for rid, moment, inputs, outputs, latency, protected in rows:
+            copy.write_row(
+                (
+                    deployment.pk,
+                    rid,
+                    moment,
+                    now,
+                    dumps(inputs),
+                    dumps(outputs),
+                    latency,
+                    dumps(protected),
+                )
+            )
+
+
+@dataclass
+class FeedbackResult:
+    updated: int = 0
+    unchanged: int = 0
+    unknown: list[str] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "unknown_request_ids": self.unknown,
+            "rejected": len(self.rejected),
+            "errors": self.rejected,
+        }
+
+
+def _feedback_parse(raw: Any, now: datetime) -> tuple[tuple | None, list[str]]:
+    if not isinstance(raw, dict):
+        return None, ["a record must be a JSON object"]
+    errors = []
+    unknown = sorted(set(raw) - FEEDBACK_KEYS)
+    if unknown:
+        errors.append(f"unknown fields: {', '.join(unknown[:5])}")
+    problem = _request_id_error(raw.get("request_id"))
+    if problem:
+        errors.append(problem)
+    if "ground_truth" not in raw or raw["ground_truth"] is None:
+        errors.append("ground_truth is required")
+    elif isinstance(raw["ground_truth"], dict | list):
+        errors.append("ground_truth must be a plain value (the true label or number)")
+    moment = _moment(raw.get("observed_at"), "observed_at", now, errors)
+    if errors:
+        return None, errors
+    return (raw["request_id"], raw["ground_truth"], moment), []
+
+
+@transaction.atomic
+def predictions_feedback(*, actor: User, deployment: Deployment, records: Any) -> FeedbackResult:
+    """Join ground truth to logged predictions of ``deployment`` by request id. Recorded truth
+    is evidence: sending the same value again changes nothing, a different one is refused."""
+    require_monitoring_writer(actor, deployment)
+    records = _batch_list(records, "ground truth records")
+    now = timezone.now()
+    result, parsed = FeedbackResult(), {}
+    for index, raw in enumerate(records):
+        row, errors = _feedback_parse(raw, now)
+        if errors:
+            rid = raw.get("request_id") if isinstance(raw, dict) else None
+            result.rejected.append(
+                {
+                    "index": index,
+                    "request_id": rid if isinstance(rid, str) else None,
+                    "errors": errors,
+                }
+            )
+        else:
+            parsed[row[0]] = (index, row)
+    logged = {
+        p.request_id: p
+        for p in Prediction.objects.select_for_update()
+        .filter(deployment=deployment, request_id__in=list(parsed))
+        .only("id", "request_id", "ground_truth")
+    }
+    changed = []
+    for rid, (index, (_, truth, moment)) in parsed.items():
+        prediction = logged.get(rid)
+        if prediction is None:
+            result.unknown.append(rid)
+        elif prediction.ground_truth is None:
+            prediction.ground_truth, prediction.ground_truth_at = truth, moment
+            changed.append(prediction)
+        elif prediction.ground_truth == truth:
+            result.unchanged += 1
+        else:
+            result.rejected.append(
+                {
+                    "index": index,
+                    "request_id": rid,
+                    "errors": ["a different ground truth is already recorded for it"],
+                }
+            )
+    Prediction.objects.bulk_update(changed, ["ground_truth", "ground_truth_at"], batch_size=1000)
+    result.updated = len(changed)
+    return result

@@ -1,0 +1,99 @@
+"""Drift of a window of values against a baseline profile, feature by feature, and the verdict
+over all of them. Nothing here assumes the columns are model inputs: prediction drift is the same
+report over the output columns against a profile of the outputs.
+
+The report is plain JSON::
+
+    {"row_count": 200000, "status": "warning", "drifted_features": ["age"],
+     "drifted_share": 0.04, "evaluated_features": 25, "missing_features": [],
+     "thresholds": {...DriftThresholds...},
+     "features": {
+        "age": {"kind": "numeric", "count": ..., "missing": ..., "reference_mean": ...,
+                "current_mean": ..., "psi": 0.31, "ks_statistic": 0.19, "ks_p_value": 0.0,
+                "histogram": {"bin_edges": [null, ..., null], "reference": [...],
+                              "current": [...]},
+                "evaluated": true, "drifted": true, "reason": "PSI 0.310 >= 0.2; ..."},
+        "plan": {"kind": "categorical", "count": ..., "missing": ...,
+                 "frequencies": {"reference": {...}, "current": {...}},
+                 "unseen": {"distinct": 0, "count": 0, "examples": []},
+                 "chi2_statistic": ..., "chi2_p_value": ..., "chi2_dof": ...,
+                 "js_distance": ..., "evaluated": true, "drifted": false, "reason": "..."}}}
+
+A feature is "evaluated" when it could be judged; one absent from the window, with no values in
+the window or the baseline, or with fewer than ``min_count`` values is reported with its reason
+and left out of ``drifted_share``. When no feature could be judged the status is ``unknown``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from monitoring.stats.drift_categorical import categorical_drift
+from monitoring.stats.drift_common import DriftThresholds, feature_unjudged
+from monitoring.stats.drift_numeric import numeric_drift
+from monitoring.stats.status import Status
+from monitoring.stats.values import NUMERIC, ColumnValues, column_array, common_length
+
+
+def drift_report(
+    profile: dict[str, Any],
+    columns: Mapping[str, ColumnValues],
+    thresholds: DriftThresholds | None = None,
+) -> dict[str, Any]:
+    """Compare ``columns`` (a window of current values) with ``profile`` (see module docstring).
+
+    Columns the profile does not describe are ignored; the profile's features must have windows
+    of one length (ValueError otherwise).
+    """
+    thresholds = thresholds or DriftThresholds()
+    described = profile["features"]
+    arrays = {name: column_array(columns[name]) for name in described if name in columns}
+    row_count = common_length(arrays.values())
+    features = {
+        name: feature_drift(feature, arrays.get(name), thresholds)
+        for name, feature in described.items()
+    }
+    evaluated = [name for name, result in features.items() if result["evaluated"]]
+    drifted = [name for name in evaluated if features[name]["drifted"]]
+    share = len(drifted) / len(evaluated) if evaluated else 0.0
+    return {
+        "row_count": row_count if row_count is not None else window_length(columns),
+        "status": drift_status(len(evaluated), share, thresholds),
+        "drifted_features": drifted,
+        "drifted_share": share,
+        "evaluated_features": len(evaluated),
+        "missing_features": [name for name in described if name not in arrays],
+        "thresholds": asdict(thresholds),
+        "features": features,
+    }
+
+
+def feature_drift(
+    feature: dict[str, Any], array: np.ndarray | None, thresholds: DriftThresholds
+) -> dict[str, Any]:
+    """The drift result of one feature; ``array`` is None when the window lacks the column."""
+    if array is None:
+        return feature_unjudged({"kind": feature["kind"]}, "absent from the window")
+    if feature["kind"] == NUMERIC:
+        return numeric_drift(feature, array, thresholds)
+    return categorical_drift(feature, array, thresholds)
+
+
+def drift_status(evaluated: int, drifted_share: float, thresholds: DriftThresholds) -> str:
+    """ok, warning or critical from the share of judged features that drifted."""
+    if evaluated == 0:
+        return Status.UNKNOWN.value
+    if drifted_share == 0:
+        return Status.OK.value
+    if drifted_share >= thresholds.critical_share:
+        return Status.CRITICAL.value
+    return Status.WARNING.value
+
+
+def window_length(columns: Mapping[str, ColumnValues]) -> int:
+    """Rows in a window none of whose columns the profile describes (0 for no column)."""
+    return max((len(values) for values in columns.values()), default=0)

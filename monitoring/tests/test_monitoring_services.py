@@ -1,0 +1,400 @@
+"""Deployments, prediction logging, ground truth, baselines and checks, through the services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.models import AuditEvent
+from governance.models import Decision
+from governance.services import version_transition
+from monitoring.choices import CheckKind, CheckStatus, DeploymentStatus
+from monitoring.models import Prediction
+from monitoring.services.baselines import baseline_create
+from monitoring.services.checks import checks_run
+from monitoring.services.deployments import deployment_create, deployment_retire
+from monitoring.services.ingestion import predictions_feedback, predictions_ingest
+from registry.choices import VersionStatus
+from registry.models import LineageEdge
+from tests.factories import ModelVersionFactory, RegisteredModelFactory
+
+pytestmark = pytest.mark.django_db
+
+INPUT_SCHEMA = {
+    "type": "tabular",
+    "columns": [
+        {"name": "income", "type": "float64"},
+        {"name": "age", "type": "float64"},
+        {"name": "segment", "type": "string"},
+    ],
+}
+OUTPUT_SCHEMA = {
+    "columns": [
+        {"name": "label", "type": "int64", "labels": ["no", "yes"]},
+        {"name": "probabilities", "type": "float64", "shape": [2]},
+    ]
+}
+
+
+@pytest.fixture
+def version(team):
+    model = RegisteredModelFactory(owner_team=team, name="credit-scoring")
+    version = ModelVersionFactory(
+        registered_model=model,
+        input_schema=INPUT_SCHEMA,
+        output_schema=OUTPUT_SCHEMA,
+        metrics={"auc": 0.90, "accuracy": 0.85},
+    )
+    return version
+
+
+def _with_status(version, status):
+    # Test setup only: the governance workflow is tested on its own.
+    type(version).objects.filter(pk=version.pk).update(status=status)
+    version.refresh_from_db()
+    return version
+
+
+def _rows(n, rng, *, shift=0.0, segments=("a", "b", "c"), p=(0.5, 0.3, 0.2)):
+    income = rng.normal(50_000 + shift * 15_000, 15_000, n)
+    age = rng.normal(40, 10, n)
+    segment = rng.choice(segments, size=n, p=p)
+    return income, age, segment
+
+
+def _records(n, rng, *, prefix="r", start=None, shift=0.0, protected=False):
+    start = start or timezone.now() - timedelta(hours=2)
+    income, age, segment = _rows(n, rng, shift=shift)
+    records = []
+    for i in range(n):
+        score = 1 / (1 + np.exp(-(income[i] - 50_000) / 15_000))
+        record = {
+            "request_id": f"{prefix}-{i}",
+            "predicted_at": (start + timedelta(seconds=i)).isoformat(),
+            "inputs": {
+                "income": float(income[i]),
+                "age": float(age[i]),
+                "segment": str(segment[i]),
+            },
+            "outputs": {"label": int(score > 0.5), "probabilities": [1 - score, score]},
+            "latency_ms": 12.5,
+        }
+        if protected:
+            record["protected"] = {"sex": "f" if i % 2 else "m"}
+        records.append(record)
+    return records
+
+
+WHY = "Evidence reviewed; metrics and data checked."
+
+
+def approve(version, contributor, validator, manager):
+    """Walk the real workflow to 'approved' (separation of duties and guards included)."""
+    for actor, action in (
+        (contributor, "submit"),
+        (validator, "claim"),
+        (validator, "sign_off"),
+        (manager, "approve"),
+    ):
+        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+    version.refresh_from_db()
+    return version
+
+
+@pytest.fixture
+def live(version, contributor, validator, manager):
+    approve(version, contributor, validator, manager)
+    return deployment_create(
+        actor=manager,
+        version=version,
+        name="credit-prod",
+        environment="production",
+        mode="live",
+        description="Replaces the rule-based scorecard.",
+    )
+
+
+def test_it_deploys_an_approved_version_live_and_puts_it_in_production(live, version, manager):
+    version.refresh_from_db()
+    assert version.status == VersionStatus.PRODUCTION
+    promote = Decision.objects.get(version=version, action="promote")
+    assert promote.actor == manager
+    assert promote.motivation == "Replaces the rule-based scorecard."
+    assert live.traffic_percent == 100
+    assert LineageEdge.objects.filter(
+        source__kind="model_version",
+        target__kind="deployment",
+        target__key="credit-prod",
+        relation="deployed_as",
+    ).exists()
+    assert AuditEvent.objects.filter(action="deployment.create").exists()
+
+
+@pytest.mark.parametrize(
+    ("status", "mode", "allowed"),
+    [
+        (VersionStatus.VALIDATED, "live", False),
+        (VersionStatus.VALIDATED, "canary", False),
+        (VersionStatus.VALIDATED, "shadow", True),
+        (VersionStatus.VALIDATED, "warm_up", True),
+        (VersionStatus.IN_VALIDATION, "shadow", False),
+        (VersionStatus.DRAFT, "warm_up", False),
+        (VersionStatus.APPROVED, "canary", True),
+        (VersionStatus.FLAGGED, "live", False),
+    ],
+)
+def test_it_enforces_the_workflow_gate_in_production(version, manager, status, mode, allowed):
+    _with_status(version, status)
+    kwargs = {
+        "actor": manager,
+        "version": version,
+        "name": "d1",
+        "environment": "production",
+        "mode": mode,
+        "traffic_percent": 10 if mode == "canary" else None,
+    }
+    if allowed:
+        assert deployment_create(**kwargs).mode == mode
+    else:
+        with pytest.raises(Conflict):
+            deployment_create(**kwargs)
+
+
+def test_it_lets_a_draft_run_in_staging(version, manager):
+    assert (
+        deployment_create(
+            actor=manager, version=version, name="s", environment="staging", mode="live"
+        ).environment
+        == "staging"
+    )
+
+
+def test_it_refuses_deploying_without_the_deploy_verb(version, contributor, outsider):
+    _with_status(version, VersionStatus.APPROVED)
+    with pytest.raises(Forbidden):
+        deployment_create(
+            actor=contributor, version=version, name="x", environment="production", mode="live"
+        )
+    with pytest.raises(NotFound):
+        deployment_create(
+            actor=outsider, version=version, name="x", environment="production", mode="live"
+        )
+
+
+def test_it_validates_canary_traffic(version, manager):
+    _with_status(version, VersionStatus.APPROVED)
+    with pytest.raises(InvalidInput):
+        deployment_create(
+            actor=manager, version=version, name="c", environment="production", mode="canary"
+        )
+    with pytest.raises(InvalidInput):
+        deployment_create(
+            actor=manager,
+            version=version,
+            name="c",
+            environment="production",
+            mode="shadow",
+            traffic_percent=20,
+        )
+
+
+def test_it_replaces_and_retires(live, version, contributor, validator, manager):
+    v2 = approve(
+        ModelVersionFactory(
+            registered_model=version.registered_model,
+            input_schema=INPUT_SCHEMA,
+            output_schema=OUTPUT_SCHEMA,
+        ),
+        contributor,
+        validator,
+        manager,
+    )
+    new = deployment_create(
+        actor=manager,
+        version=v2,
+        name="credit-prod-2",
+        environment="production",
+        mode="live",
+        replaces=live,
+    )
+    live.refresh_from_db()
+    assert live.status == DeploymentStatus.RETIRED
+    assert live.retired_reason == "Replaced by credit-prod-2."
+    assert live.retired_by == manager
+    assert new.replaces == live
+    with pytest.raises(Conflict):
+        deployment_retire(actor=manager, deployment=live, reason="Already retired, again.")
+    with pytest.raises(InvalidInput):
+        deployment_retire(actor=manager, deployment=new, reason="no")
+    deployment_retire(actor=manager, deployment=new, reason="Business line closed for good.")
+    with pytest.raises(Conflict):
+        predictions_ingest(
+            actor=manager, deployment=new, records=_records(1, np.random.default_rng(0))
+        )
+
+
+def test_it_keeps_good_records_and_reports_bad_ones(live, contributor):
+    rng = np.random.default_rng(1)
+    records = _records(5, rng)
+    records[1]["inputs"]["income"] = "lots"
+    records[2]["outputs"]["label"] = 7
+    del records[3]["request_id"]
+    records.append({"request_id": "x", "inputs": {}, "outputs": {}, "surprise": 1})
+    records.append("not an object")
+    result = predictions_ingest(actor=contributor, deployment=live, records=records)
+    assert result.accepted == 2
+    assert [r["index"] for r in result.rejected] == [1, 2, 3, 5, 6]
+    assert "inputs: 'income' must be a number" in result.rejected[0]["errors"]
+    assert any("must be one of" in e for e in result.rejected[1]["errors"])
+    assert any("unknown fields: surprise" in e for e in result.rejected[3]["errors"])
+    assert set(Prediction.objects.values_list("request_id", flat=True)) == {"r-0", "r-4"}
+
+
+def test_it_is_idempotent_by_request_id(live, contributor):
+    records = _records(10, np.random.default_rng(2))
+    first = predictions_ingest(actor=contributor, deployment=live, records=records)
+    again = predictions_ingest(actor=contributor, deployment=live, records=records + records[:2])
+    assert (first.accepted, first.duplicates) == (10, 0)
+    assert (again.accepted, again.duplicates) == (0, 12)
+    assert Prediction.objects.count() == 10
+
+
+def test_it_refuses_batches_it_cannot_read(live, contributor, member, outsider):
+    for bad in (None, {}, [], "x"):
+        with pytest.raises(InvalidInput):
+            predictions_ingest(actor=contributor, deployment=live, records=bad)
+    with pytest.raises(Forbidden):
+        predictions_ingest(
+            actor=member, deployment=live, records=_records(1, np.random.default_rng(0))
+        )
+    with pytest.raises(NotFound):
+        predictions_ingest(
+            actor=outsider, deployment=live, records=_records(1, np.random.default_rng(0))
+        )
+    assert Prediction.objects.count() == 0
+
+
+def test_it_joins_ground_truth_by_request_id(live, contributor):
+    predictions_ingest(
+        actor=contributor, deployment=live, records=_records(3, np.random.default_rng(3))
+    )
+    result = predictions_feedback(
+        actor=contributor,
+        deployment=live,
+        records=[
+            {"request_id": "r-0", "ground_truth": 1},
+            {"request_id": "r-1", "ground_truth": "yes"},
+            {"request_id": "nope", "ground_truth": 0},
+            {"request_id": "r-2"},
+        ],
+    )
+    assert result.updated == 2
+    assert result.unknown == ["nope"]
+    assert result.rejected[0]["index"] == 3
+    again = predictions_feedback(
+        actor=contributor,
+        deployment=live,
+        records=[
+            {"request_id": "r-0", "ground_truth": 1},
+            {"request_id": "r-1", "ground_truth": 0},
+        ],
+    )
+    assert again.unchanged == 1
+    assert again.rejected[0]["errors"] == ["a different ground truth is already recorded for it"]
+    assert Prediction.objects.get(request_id="r-1").ground_truth == "yes"
+
+
+def _baseline(version, contributor, rng, n=5000):
+    income, age, segment = _rows(n, rng)
+    labels = (income > 50_000).astype(int)
+    rows = [
+        {"income": float(a), "age": float(b), "segment": str(c), "label": int(d)}
+        for a, b, c, d in zip(income, age, segment, labels, strict=True)
+    ]
+    return baseline_create(actor=contributor, version=version, rows=rows, source_label="test")
+
+
+def test_it_profiles_a_baseline_once(live, version, contributor):
+    baseline = _baseline(version, contributor, np.random.default_rng(4))
+    assert baseline.row_count == 5000
+    assert set(baseline.inputs["features"]) == {"income", "age", "segment"}
+    assert baseline.inputs["features"]["segment"]["kind"] == "categorical"
+    assert set(baseline.outputs["features"]) == {"label"}
+    with pytest.raises(InvalidInput):
+        baseline_create(actor=contributor, version=version, rows=[{"age": 1}])
+
+
+def _window(live):
+    end = timezone.now()
+    return {"deployment": live, "window_start": end - timedelta(hours=24), "window_end": end}
+
+
+def test_it_detects_an_injected_shift_and_not_a_stable_stream(live, version, contributor):
+    _baseline(version, contributor, np.random.default_rng(5))
+    predictions_ingest(
+        actor=contributor, deployment=live, records=_records(3000, np.random.default_rng(6))
+    )
+    stable = {r.kind: r for r in checks_run(**_window(live))}
+    assert stable[CheckKind.DRIFT].status == CheckStatus.OK, stable[CheckKind.DRIFT].summary
+    assert stable[CheckKind.DRIFT].details["drifted_features"] == []
+
+    Prediction.objects.all().delete()
+    predictions_ingest(
+        actor=contributor,
+        deployment=live,
+        records=_records(3000, np.random.default_rng(7), shift=1.0, prefix="s"),
+    )
+    drifted = {r.kind: r for r in checks_run(**_window(live))}
+    assert drifted[CheckKind.DRIFT].status in (CheckStatus.WARNING, CheckStatus.CRITICAL)
+    assert drifted[CheckKind.DRIFT].details["drifted_features"] == ["income"]
+    assert "income" in drifted[CheckKind.DRIFT].summary
+    assert drifted[CheckKind.DRIFT].details["features"]["income"]["psi"] > 0.2
+    assert drifted[CheckKind.HEALTH].score < stable[CheckKind.HEALTH].score
+
+
+def test_it_is_idempotent_per_window(live, version, contributor):
+    _baseline(version, contributor, np.random.default_rng(8))
+    predictions_ingest(
+        actor=contributor, deployment=live, records=_records(200, np.random.default_rng(9))
+    )
+    window = _window(live)
+    first = checks_run(**window)
+    second = checks_run(**window)
+    assert [r.pk for r in first] == [r.pk for r in second]
+    assert len(first) == 5
+
+
+def test_it_measures_performance_and_bias_when_it_can(live, version, contributor):
+    rng = np.random.default_rng(10)
+    records = _records(400, rng, protected=True)
+    predictions_ingest(actor=contributor, deployment=live, records=records)
+    truth = [
+        {
+            "request_id": r["request_id"],
+            "ground_truth": r["outputs"]["label"] if i % 5 else 1 - r["outputs"]["label"],
+        }
+        for i, r in enumerate(records)
+    ]
+    predictions_feedback(actor=contributor, deployment=live, records=truth)
+    results = {r.kind: r for r in checks_run(**_window(live))}
+    performance = results[CheckKind.PERFORMANCE]
+    assert performance.details["metrics"]["accuracy"] == pytest.approx(0.8)
+    assert performance.details["labelled"] == 400
+    # accuracy 0.80 against 0.85 at validation is a warning; the AUC of these scores against
+    # truth flipped for one in five falls further, which makes it critical.
+    assert performance.status == CheckStatus.CRITICAL
+    assert "auc 0.763 vs 0.900" in performance.summary
+    bias = results[CheckKind.BIAS]
+    assert set(bias.details["attributes"]) == {"sex"}
+    assert results[CheckKind.DRIFT].status == CheckStatus.UNKNOWN  # no baseline yet
+    assert "No baseline" in results[CheckKind.DRIFT].summary
+
+
+def test_it_says_unknown_without_predictions(live):
+    results = {r.kind: r for r in checks_run(**_window(live))}
+    assert results[CheckKind.PERFORMANCE].status == CheckStatus.UNKNOWN
+    assert results[CheckKind.HEALTH].status == CheckStatus.UNKNOWN
