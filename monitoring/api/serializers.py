@@ -23,15 +23,17 @@ from monitoring.models import (
     Prediction,
 )
 
-User = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+def _user():
+    return serializers.SlugRelatedField(slug_field="username", read_only=True)
 
 
 class DeploymentSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model_version.registered_model.name", read_only=True)
     version = serializers.IntegerField(source="model_version.version", read_only=True)
     version_status = serializers.CharField(source="model_version.status", read_only=True)
-    deployed_by = User
-    retired_by = User
+    deployed_by = _user()
+    retired_by = _user()
     replaces = serializers.SlugRelatedField(slug_field="name", read_only=True)
 
     class Meta:
@@ -162,7 +164,7 @@ class PredictionTraceSerializer(PredictionSerializer):
 
 class CheckResultSerializer(serializers.ModelSerializer):
     deployment = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    requested_by = User
+    requested_by = _user()
 
     class Meta:
         model = CheckResult
@@ -191,7 +193,7 @@ class CheckRequestResultSerializer(serializers.Serializer):
 
 class BaselineSerializer(serializers.ModelSerializer):
     dataset_version = serializers.CharField(source="dataset_version.natural_key", default=None)
-    created_by = User
+    created_by = _user()
     features = serializers.SerializerMethodField()
 
     class Meta:
@@ -227,7 +229,7 @@ class BaselineCreateSerializer(serializers.Serializer):
 class KpiSerializer(serializers.ModelSerializer):
     deployment = serializers.SlugRelatedField(slug_field="name", read_only=True)
     registered_model = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    created_by = User
+    created_by = _user()
 
     class Meta:
         model = Kpi
@@ -263,7 +265,7 @@ class KpiCreateSerializer(serializers.Serializer):
 
 class KpiValueSerializer(serializers.ModelSerializer):
     deployment = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    recorded_by = User
+    recorded_by = _user()
 
     class Meta:
         model = KpiValue
@@ -297,8 +299,8 @@ class AlertSerializer(serializers.ModelSerializer):
     deployment = serializers.SlugRelatedField(slug_field="name", read_only=True)
     rule = serializers.CharField(source="rule.name")
     check_kind = serializers.CharField(source="rule.check_kind")
-    acknowledged_by = User
-    resolved_by = User
+    acknowledged_by = _user()
+    resolved_by = _user()
 
     class Meta:
         model = Alert
