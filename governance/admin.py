@@ -175,6 +175,8 @@ ADMIN_ACTIONS = (
     Action.REVISE,
     Action.APPROVE,
     Action.PROMOTE,
+    Action.FLAG,
+    Action.CLEAR_FLAG,
     Action.DEPRECATE,
     Action.ARCHIVE,
 )

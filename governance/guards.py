@@ -248,6 +248,7 @@ def policy_report(version: ModelVersion) -> list[GuardResult]:
         VersionStatus.VALIDATED,
         VersionStatus.APPROVED,
         VersionStatus.PRODUCTION,
+        VersionStatus.FLAGGED,
     ):
         names.append(w.VALIDATION_CURRENT)
     return guards_evaluate(names, ctx)

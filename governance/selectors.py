@@ -159,6 +159,7 @@ def governance_summary(user: User, version: ModelVersion) -> GovernanceSummary:
         VersionStatus.VALIDATED,
         VersionStatus.APPROVED,
         VersionStatus.PRODUCTION,
+        VersionStatus.FLAGGED,
     )
     return GovernanceSummary(
         version=version,

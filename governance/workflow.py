@@ -131,7 +131,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         S.PRODUCTION,
         Verb.APPROVE,
         TokenScope.APPROVE,
-        (NO_OPEN_FINDINGS, VALIDATION_CURRENT),
+        (SEPARATION_OF_DUTIES, NO_OPEN_FINDINGS, VALIDATION_CURRENT),
     ),
     Transition(S.FLAGGED, Action.DEPRECATE, S.DEPRECATED, Verb.APPROVE, TokenScope.APPROVE),
     Transition(S.APPROVED, Action.DEPRECATE, S.DEPRECATED, Verb.APPROVE, TokenScope.APPROVE),

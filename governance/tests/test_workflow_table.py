@@ -31,8 +31,15 @@ def test_only_archived_is_a_dead_end():
 
 
 def test_production_is_reached_only_through_approval():
+    """Into production from an approved version, or back from 'flagged' (which only a version
+    in production can become) when a manager clears the flag."""
     into_production = [t for t in TRANSITIONS if t.target == S.PRODUCTION]
-    assert [(t.source, t.action) for t in into_production] == [(S.APPROVED, Action.PROMOTE)]
+    assert [(t.source, t.action) for t in into_production] == [
+        (S.APPROVED, Action.PROMOTE),
+        (S.FLAGGED, Action.CLEAR_FLAG),
+    ]
+    into_flagged = [t for t in TRANSITIONS if t.target == S.FLAGGED]
+    assert [(t.source, t.action) for t in into_flagged] == [(S.PRODUCTION, Action.FLAG)]
     into_approved = [t for t in TRANSITIONS if t.target == S.APPROVED]
     assert [(t.source, t.action) for t in into_approved] == [(S.VALIDATED, Action.APPROVE)]
 
