@@ -251,7 +251,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_BEAT_SCHEDULE: dict = {}
+# Every scheduled task, in one place. Monitoring checks every active deployment once an hour
+# over its own window (STEWARD_CHECK_EVERY_MINUTES changes the tick; windows end on whole hours,
+# so extra ticks find their results and add nothing).
+CELERY_BEAT_SCHEDULE: dict = {
+    "monitoring-checks": {
+        "task": "monitoring.schedule_checks",
+        "schedule": 60.0 * env_int("STEWARD_CHECK_EVERY_MINUTES", 60, minimum=1),
+    },
+}
 
 # Links in e-mails point here.
 STEWARD_BASE_URL = env_str("STEWARD_BASE_URL", "http://127.0.0.1:8000")
@@ -273,3 +281,22 @@ LOGGING = {
         name: {"level": "WARNING"} for name in ("weasyprint", "fontTools", "celery.app.trace")
     },
 }
+
+# --- Outbound requests (core.outbound) ------------------------------------------------------
+# What the server itself sends (alert webhooks) goes only to public addresses: loopback,
+# private, link-local (cloud metadata), CGNAT and other internal addresses are refused. Internal
+# targets an operator trusts are listed here, comma-separated: exact host names, IP addresses or
+# CIDR networks (e.g. "hooks.corp.example,10.20.0.0/16"). Plain http only to a host listed here.
+STEWARD_OUTBOUND_ALLOWED_HOSTS = env_list("STEWARD_OUTBOUND_ALLOWED_HOSTS", [])
+_HOST_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-.")
+for _entry in STEWARD_OUTBOUND_ALLOWED_HOSTS:
+    try:
+        ipaddress.ip_network(_entry, strict=False)
+    except ValueError:
+        if not (set(_entry.lower()) <= _HOST_NAME_CHARS and _entry.strip(".")):
+            raise ImproperlyConfigured(
+                f"STEWARD_OUTBOUND_ALLOWED_HOSTS: {_entry!r} is neither a host name nor an IP "
+                "address or network"
+            ) from None
+# Seconds each step of an outbound request may take (connect, send, the answer).
+STEWARD_OUTBOUND_TIMEOUT_SECONDS = env_int("STEWARD_OUTBOUND_TIMEOUT_SECONDS", 10, minimum=1)

@@ -38,12 +38,11 @@ class MonitoringConfig(AppConfig):
             owner_team_id=lambda d: model_of(d).owner_team_id,
             registered_model_id=lambda d: d.model_version.registered_model_id,
         )
-        for model in (
-            m.Deployment,
-            m.BaselineProfile,
-            m.Kpi,
-            m.AlertRule,
-            m.AlertChannel,
-            m.Alert,
-        ):
-            auditlog.register(model, exclude_fields=["signing_secret"])
+        from monitoring.demo import monitoring_demo_seed
+        from registry.demo_hooks import demo_hook_register
+
+        demo_hook_register(monitoring_demo_seed)
+        for model in (m.Deployment, m.BaselineProfile, m.Kpi, m.AlertRule, m.Alert):
+            auditlog.register(model)
+        # A Slack webhook URL is a credential: the change log keeps that it changed, not it.
+        auditlog.register(m.AlertChannel, exclude_fields=["signing_secret"], mask_fields=["target"])

@@ -65,6 +65,20 @@ def checks_request(*, actor: User, deployment: Deployment) -> datetime:
     return end
 
 
+def checks_schedule(now: datetime | None = None) -> list[tuple[int, datetime, datetime]]:
+    """The windows the scheduler asks for: per active deployment, its window ending at the
+    current whole hour."""
+    from monitoring.choices import DeploymentStatus
+
+    end = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    return [
+        (pk, end - timedelta(hours=hours), end)
+        for pk, hours in Deployment.objects.filter(status=DeploymentStatus.ACTIVE).values_list(
+            "pk", "check_window_hours"
+        )
+    ]
+
+
 def checks_run(
     *,
     deployment: Deployment,
