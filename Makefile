@@ -10,7 +10,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/steward
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test system-deps deps lint test-postgres test-sqlite bench-lineage clean
+.PHONY: demo test system-deps deps lint test-postgres test-sqlite bench-lineage bench-ingest clean
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -51,6 +51,9 @@ test: deps lint
 
 bench-lineage: deps
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) bench/lineage.py
+
+bench-ingest: deps
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) bench/ingest.py
 
 clean:
 	rm -rf var test-artifacts .pytest_cache

@@ -3,13 +3,15 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from monitoring.api import views
+from monitoring.api import alerting, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("deployments", views.DeploymentViewSet, basename="deployment")
 router.register("kpis", views.KpiViewSet, basename="kpi")
 router.register("alerts", views.AlertViewSet, basename="alert")
+router.register("alert-rules", alerting.AlertRuleViewSet, basename="alert-rule")
+router.register("alert-channels", alerting.AlertChannelViewSet, basename="alert-channel")
 
 deployment = "deployments/<slug:name>/"
 urlpatterns = [

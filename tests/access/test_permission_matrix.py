@@ -10,6 +10,7 @@ import hashlib
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -19,6 +20,17 @@ from accounts.choices import RoleName
 from accounts.models import ApiToken, Role, RoleAssignment, Team, TeamMembership
 from accounts.services import role_assign, team_add_member, token_create
 from governance.models import Annotation, Decision, FreeTextSection, GeneratedDocument
+from monitoring.models import (
+    Alert,
+    AlertChannel,
+    AlertRule,
+    BaselineProfile,
+    CheckResult,
+    Deployment,
+    Kpi,
+    KpiValue,
+    Prediction,
+)
 from registry import services as registry_services
 from registry.models import (
     Artifact,
@@ -95,6 +107,7 @@ class World:
     finding: Annotation
     token: ApiToken
     read_secret: str
+    monitored: object = None
 
 
 @pytest.fixture
@@ -125,7 +138,13 @@ def world(team, other_team, contributor, settings) -> World:
     )
     model = RegisteredModelFactory(name="credit-model", owner_team=team)
     version = ModelVersionFactory(
-        registered_model=model, run=run, artifact=artifact, artifact_uri="", artifact_sha256=""
+        registered_model=model,
+        run=run,
+        artifact=artifact,
+        artifact_uri="",
+        artifact_sha256="",
+        input_schema=MONITORED_INPUTS,
+        output_schema=MONITORED_OUTPUTS,
     )
     RegisteredModelFactory(name="marketing-model", owner_team=other_team)
     someone = UserFactory(username="sam")
@@ -158,6 +177,85 @@ def world(team, other_team, contributor, settings) -> World:
 
 
 Request = Callable[[World], tuple[str, dict | bytes | None]]
+
+MONITORED_INPUTS = {"columns": [{"name": "income", "type": "float64"}]}
+MONITORED_OUTPUTS = {"columns": [{"name": "label", "type": "int64", "labels": ["no", "yes"]}]}
+
+
+@dataclass
+class Monitored:
+    deployment: object
+    alert: object
+    rule: object
+    deletable_rule: object
+    channel: object
+    deletable_channel: object
+    kpi: object
+
+
+def _prediction(i: int) -> dict:
+    return {"request_id": f"m-{i}", "inputs": {"income": 1000.0 * i}, "outputs": {"label": i % 2}}
+
+
+def _monitored(w: World) -> Monitored:
+    """A staging deployment of the world's version with predictions, a baseline, checks, a
+    KPI, a channel, rules and an open alert, built once per test through the services."""
+    if getattr(w, "monitored", None) is not None:
+        return w.monitored
+    from django.utils import timezone
+
+    from monitoring.models import Alert
+    from monitoring.services import alerts, baselines, checks, deployments, ingestion, kpis
+
+    builder = w.version.registered_by
+    deployment = deployments.deployment_create(
+        actor=builder, version=w.version, name="credit-staging", environment="staging", mode="live"
+    )
+    ingestion.predictions_ingest(
+        actor=builder, deployment=deployment, records=[_prediction(i) for i in range(3)]
+    )
+    baselines.baseline_create(
+        actor=builder,
+        version=w.version,
+        rows=[{"income": float(i), "label": i % 2} for i in range(150)],
+    )
+    now = timezone.now()
+    checks.checks_run(deployment=deployment, window_start=now - timedelta(days=1), window_end=now)
+    channel = alerts.alert_channel_create(
+        actor=builder, owner_team=w.team, name="ops", kind="email", target="ops@example.org"
+    )
+    deletable_channel = alerts.alert_channel_create(
+        actor=builder, owner_team=w.team, name="old", kind="email", target="old@example.org"
+    )
+    rule = alerts.alert_rule_create(
+        actor=builder, name="drift", check_kind="drift", deployment=deployment, channels=[channel]
+    )
+    deletable_rule = alerts.alert_rule_create(
+        actor=builder, name="unused", check_kind="bias", deployment=deployment
+    )
+    alert = Alert.objects.create(
+        rule=rule,
+        deployment=deployment,
+        severity="warning",
+        title="Drift on income",
+        opened_at=now,
+        last_seen_at=now,
+    )
+    kpi = kpis.kpi_create(
+        actor=builder, name="Approval rate", direction="higher_is_better", deployment=deployment
+    )
+    w.monitored = Monitored(
+        deployment, alert, rule, deletable_rule, channel, deletable_channel, kpi
+    )
+    return w.monitored
+
+
+def _deployment_url(w: World, suffix: str = "") -> str:
+    return f"/api/v1/deployments/{_monitored(w).deployment.name}/{suffix}"
+
+
+WRITERS = only(200, {CONTRIBUTOR, ADMINISTRATOR, MANAGER}, **{OUTSIDER: 404})
+DEPLOYERS = only(200, {MANAGER}, **{OUTSIDER: 404})
 
 
 def _document(w: World) -> GeneratedDocument:
@@ -407,8 +505,165 @@ MATRIX: dict[tuple[str, str], tuple[Request, dict[str, object]]] = {
         lambda w: (f"/api/v1/role-assignments/{w.role_assignment.pk}/", None),
         ADMIN_DELETE,
     ),
+    # monitoring: who may see the model sees its deployments and everything about them;
+    # managers deploy; builders and deployers log predictions, truth, baselines and KPI values
+    ("deployment-list", "GET"): (lambda w: ("/api/v1/deployments/", None), everyone(200)),
+    ("deployment-list", "POST"): (
+        lambda w: (
+            "/api/v1/deployments/",
+            {
+                "model": "credit-model",
+                "version": 1,
+                "name": _name("dep"),
+                "environment": "staging",
+                "mode": "live",
+            },
+        ),
+        only(201, {MANAGER}, **{OUTSIDER: 404}),
+    ),
+    ("deployment-detail", "GET"): (lambda w: (_deployment_url(w), None), VIEW),
+    ("deployment-retire", "POST"): (
+        lambda w: (_deployment_url(w, "retire/"), {"reason": "Retired for the matrix test."}),
+        DEPLOYERS,
+    ),
+    ("prediction-log", "GET"): (lambda w: (_deployment_url(w, "predictions/"), None), VIEW),
+    ("prediction-log", "POST"): (
+        lambda w: (_deployment_url(w, "predictions/"), {"records": [_prediction(9)]}),
+        WRITERS,
+    ),
+    ("prediction-feedback", "POST"): (
+        lambda w: (
+            _deployment_url(w, "feedback/"),
+            {"records": [{"request_id": "m-1", "ground_truth": 1}]},
+        ),
+        WRITERS,
+    ),
+    ("check-results", "GET"): (lambda w: (_deployment_url(w, "checks/"), None), VIEW),
+    ("check-results", "POST"): (
+        lambda w: (_deployment_url(w, "checks/"), None),
+        only(202, {CONTRIBUTOR, VALIDATOR, MANAGER, ADMINISTRATOR}, **{OUTSIDER: 404}),
+    ),
+    ("deployment-health", "GET"): (lambda w: (_deployment_url(w, "health/"), None), VIEW),
+    ("prediction-trace", "GET"): (
+        lambda w: (_monitored(w) and "/api/v1/predictions/m-1/", None),
+        VIEW,
+    ),
+    ("baselines", "GET"): (
+        lambda w: (_monitored(w) and "/api/v1/models/credit-model/versions/1/baselines/", None),
+        VIEW,
+    ),
+    ("baselines", "POST"): (
+        lambda w: (
+            "/api/v1/models/credit-model/versions/1/baselines/",
+            {"rows": [{"income": float(i), "label": 1} for i in range(120)]},
+        ),
+        only(201, {CONTRIBUTOR, ADMINISTRATOR, MANAGER}, **{OUTSIDER: 404}),
+    ),
+    ("kpi-list", "GET"): (lambda w: ("/api/v1/kpis/", None), everyone(200)),
+    ("kpi-list", "POST"): (
+        lambda w: (
+            "/api/v1/kpis/",
+            {
+                "name": "Manual reviews",
+                "deployment": _monitored(w).deployment.name,
+                "direction": "lower_is_better",
+            },
+        ),
+        only(201, {MANAGER}, **{OUTSIDER: 404}),
+    ),
+    ("kpi-detail", "GET"): (lambda w: (f"/api/v1/kpis/{_monitored(w).kpi.pk}/", None), VIEW),
+    ("kpi-values", "GET"): (
+        lambda w: (f"/api/v1/kpis/{_monitored(w).kpi.pk}/values/", None),
+        VIEW,
+    ),
+    ("kpi-values", "POST"): (
+        lambda w: (
+            f"/api/v1/kpis/{_monitored(w).kpi.pk}/values/",
+            {"deployment": "credit-staging", "value": 0.7},
+        ),
+        only(201, {CONTRIBUTOR, ADMINISTRATOR, MANAGER}, **{OUTSIDER: 404}),
+    ),
+    ("alert-list", "GET"): (lambda w: ("/api/v1/alerts/", None), everyone(200)),
+    ("alert-detail", "GET"): (
+        lambda w: (f"/api/v1/alerts/{_monitored(w).alert.pk}/", None),
+        VIEW,
+    ),
+    ("alert-acknowledge", "POST"): (
+        lambda w: (
+            f"/api/v1/alerts/{_monitored(w).alert.pk}/acknowledge/",
+            {"note": "Looking into it."},
+        ),
+        only(200, {MANAGER, VALIDATOR}, **{OUTSIDER: 404}),
+    ),
+    ("alert-resolve", "POST"): (
+        lambda w: (
+            f"/api/v1/alerts/{_monitored(w).alert.pk}/resolve/",
+            {"note": "Upstream feed fixed."},
+        ),
+        DEPLOYERS,
+    ),
+    ("alert-rule-list", "GET"): (lambda w: ("/api/v1/alert-rules/", None), everyone(200)),
+    ("alert-rule-list", "POST"): (
+        lambda w: (
+            "/api/v1/alert-rules/",
+            {
+                "name": _name("rule"),
+                "deployment": _monitored(w).deployment.name,
+                "check_kind": "performance",
+            },
+        ),
+        only(201, {MANAGER}, **{OUTSIDER: 404}),
+    ),
+    ("alert-rule-detail", "GET"): (
+        lambda w: (f"/api/v1/alert-rules/{_monitored(w).rule.pk}/", None),
+        VIEW,
+    ),
+    ("alert-rule-detail", "PATCH"): (
+        lambda w: (f"/api/v1/alert-rules/{_monitored(w).rule.pk}/", {"severity": "critical"}),
+        DEPLOYERS,
+    ),
+    ("alert-rule-detail", "DELETE"): (
+        lambda w: (f"/api/v1/alert-rules/{_monitored(w).deletable_rule.pk}/", None),
+        only(204, {MANAGER}, **{OUTSIDER: 404}),
+    ),
+    ("alert-channel-list", "GET"): (lambda w: ("/api/v1/alert-channels/", None), everyone(200)),
+    ("alert-channel-list", "POST"): (
+        lambda w: (
+            "/api/v1/alert-channels/",
+            {
+                "name": _name("mail"),
+                "owner_team": "credit-risk",
+                "kind": "email",
+                "target": "risk@example.org",
+            },
+        ),
+        only(201, {MANAGER, ADMINISTRATOR}),
+    ),
+    ("alert-channel-detail", "GET"): (
+        lambda w: (f"/api/v1/alert-channels/{_monitored(w).channel.pk}/", None),
+        VIEW,
+    ),
+    ("alert-channel-detail", "PATCH"): (
+        lambda w: (f"/api/v1/alert-channels/{_monitored(w).channel.pk}/", {"enabled": False}),
+        only(200, {MANAGER, ADMINISTRATOR}, **{OUTSIDER: 404}),
+    ),
+    ("alert-channel-detail", "DELETE"): (
+        lambda w: (f"/api/v1/alert-channels/{_monitored(w).deletable_channel.pk}/", None),
+        only(204, {MANAGER, ADMINISTRATOR}, **{OUTSIDER: 404}),
+    ),
 }
 
+MONITORING_MODELS = [
+    Deployment,
+    Prediction,
+    BaselineProfile,
+    CheckResult,
+    Kpi,
+    KpiValue,
+    AlertRule,
+    AlertChannel,
+    Alert,
+]
 SNAPSHOT_MODELS = [
     RegisteredModel,
     ModelVersion,
@@ -426,6 +681,7 @@ SNAPSHOT_MODELS = [
     Decision,
     GeneratedDocument,
     FreeTextSection,
+    *MONITORING_MODELS,
 ]
 
 
