@@ -42,6 +42,9 @@ class MonitoringConfig(AppConfig):
         from registry.demo_hooks import demo_hook_register
 
         demo_hook_register(monitoring_demo_seed)
+        from monitoring.version_panel import monitoring_panels_register
+
+        monitoring_panels_register()
         for model in (m.Deployment, m.BaselineProfile, m.Kpi, m.AlertRule, m.Alert):
             auditlog.register(model)
         # A Slack webhook URL is a credential: the change log keeps that it changed, not it.

@@ -1,7 +1,29 @@
 """Monitoring pages."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from monitoring import views
 
 app_name = "monitoring"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("monitoring/", views.dashboard, name="dashboard"),
+    path(
+        "monitoring/deployments/<slug:name>/",
+        views.deployment_detail,
+        name="deployment-detail",
+    ),
+    path(
+        "monitoring/deployments/<slug:name>/checks/",
+        views.deployment_checks_run,
+        name="deployment-checks-run",
+    ),
+    path("monitoring/predictions/", views.prediction_lookup, name="prediction-lookup"),
+    path("monitoring/alerts/<int:pk>/", views.alert_detail, name="alert-detail"),
+    path(
+        "monitoring/alerts/<int:pk>/acknowledge/",
+        views.alert_acknowledge,
+        name="alert-acknowledge",
+    ),
+    path("monitoring/alerts/<int:pk>/resolve/", views.alert_resolve, name="alert-resolve"),
+]

@@ -80,7 +80,8 @@ class LineagePicture:
 
 
 def lineage_node_url(kind: str, key: str) -> str | None:
-    """The page of a lineage node, or None for kinds without a page (deployments, for now)."""
+    """The page of a lineage node, or None for a kind without a page. A deployment's page
+    belongs to monitoring, found by its URL name: the registry does not import monitoring."""
     try:
         if kind == LineageKind.MODEL_VERSION:
             name, _, version = key.rpartition("/")
@@ -90,6 +91,8 @@ def lineage_node_url(kind: str, key: str) -> str | None:
             return reverse("registry:dataset-version-detail", args=[name, int(version)])
         if kind == LineageKind.RUN:
             return reverse("registry:run-detail", args=[key])
+        if kind == LineageKind.DEPLOYMENT:
+            return reverse("monitoring:deployment-detail", args=[key])
     except (ValueError, NoReverseMatch):
         logger.warning("lineage node %s:%s has a key no page matches", kind, key)
     return None

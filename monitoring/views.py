@@ -1,0 +1,390 @@
+"""Monitoring pages: the dashboard of deployments and alerts, a deployment's page with its
+charts, checks, predictions and alerts, the prediction lookup ("which model said this, and who
+approved it") and an alert's page. Views read through ``monitoring.page_selectors`` and call
+one service per form; they never write rows themselves.
+
+A ``StewardError`` raised while reading (an unknown or invisible name, a bad parameter) is an
+error page with its status. A refused form (acknowledge, resolve, run checks) shows its page
+again with the message beside the form and the error's status; never a 500."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
+
+from accounts.access import perm_for
+from accounts.choices import Verb
+from core.errors import InvalidInput, StewardError
+from governance.choices import Action
+from monitoring import charts, page_selectors
+from monitoring.choices import CheckKind, Environment
+from monitoring.models import Alert, Deployment, Prediction
+from monitoring.services import alerts as alert_services
+from monitoring.services import checks as check_services
+from registry.views import structured
+
+DEPLOYMENTS_PER_PAGE = 50
+JSON_SHOWN = 120
+# Who may do what, as the services decide it (monitoring.services.checks and .alerts): the
+# pages only hide the buttons a service would refuse; the services still check.
+CHECKS_VERBS = (Verb.DEPLOY, Verb.CHANGE, Verb.VALIDATE)
+ACKNOWLEDGE_VERBS = (Verb.DEPLOY, Verb.VALIDATE)
+RESOLVE_VERBS = (Verb.DEPLOY,)
+
+
+def _errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A domain error the view did not handle itself is an error page with its status."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except StewardError as exc:
+            return render(request, "registry/error.html", {"error": exc}, status=exc.status_code)
+
+    return wrapper
+
+
+def monitoring_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Login required, GET/HEAD only, and domain errors rendered as an error page."""
+    return login_required(require_safe(_errors_as_pages(view)))
+
+
+def monitoring_form(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Login required, POST only; an error before the form's page can be shown again (an
+    unknown or invisible deployment or alert) is an error page."""
+    return login_required(require_POST(_errors_as_pages(view)))
+
+
+def _may(user, deployment: Deployment) -> dict[str, bool]:
+    """Which of the monitoring forms the user may use on ``deployment``. Asked of its model,
+    whose permissions govern it: guardian raises on a ``registry.*`` permission asked about
+    another app's object."""
+    model = deployment.model_version.registered_model
+    asked = {*CHECKS_VERBS, *ACKNOWLEDGE_VERBS, *RESOLVE_VERBS}
+    held = {verb for verb in asked if user.has_perm(perm_for(verb, model), model)}
+    return {
+        "run_checks": bool(held.intersection(CHECKS_VERBS)) and deployment.is_active,
+        "acknowledge": bool(held.intersection(ACKNOWLEDGE_VERBS)),
+        "resolve": bool(held.intersection(RESOLVE_VERBS)),
+    }
+
+
+# --- Dashboard ------------------------------------------------------------------------------
+
+
+@monitoring_page
+def dashboard(request: HttpRequest) -> HttpResponse:
+    filters = page_selectors.dashboard_filters_clean(request.GET)
+    deployments = page_selectors.deployment_dashboard(request.user, filters)
+    page = Paginator(deployments, DEPLOYMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    alerts = page_selectors.unresolved_alerts(request.user)
+    return render(
+        request,
+        "monitoring/dashboard.html",
+        {
+            "page": page,
+            "rows": page_selectors.deployment_rows(list(page.object_list)),
+            "filters": filters,
+            "environments": Environment.choices,
+            "alerts": list(alerts[: page_selectors.DASHBOARD_ALERTS]),
+            "query_string": _query_without_page(request),
+        },
+    )
+
+
+# --- One deployment -------------------------------------------------------------------------
+
+
+@monitoring_page
+def deployment_detail(request: HttpRequest, name: str) -> HttpResponse:
+    deployment = page_selectors.deployment_get(request.user, name)
+    return deployment_page(request, deployment)
+
+
+def deployment_page(
+    request: HttpRequest,
+    deployment: Deployment,
+    *,
+    status: int = 200,
+    form_state: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The deployment's page; a refused form passes its ``form_state`` (what was posted and
+    the error) and the error's ``status``."""
+    series = {kind: page_selectors.check_series(deployment, kind) for kind in CheckKind.values}
+    latest = {kind: results[0] for kind, results in series.items() if results}
+    drift = latest.get(CheckKind.DRIFT)
+    features = charts.drift_features(drift.details) if drift else []
+    feature = _chosen_feature(request.GET.get("feature", ""), features)
+    return render(
+        request,
+        "monitoring/deployment_detail.html",
+        {
+            "deployment": deployment,
+            "version": deployment.model_version,
+            "successors": page_selectors.deployment_successors(request.user, deployment),
+            "health": latest.get(CheckKind.HEALTH),
+            "latest_checks": [latest[kind] for kind in CheckKind.values if kind in latest],
+            "drift": drift,
+            "drift_features": features,
+            "feature": feature,
+            "bias": _bias_rows(latest.get(CheckKind.BIAS)),
+            **_charts(deployment, series, feature),
+            "predictions": _prediction_rows(request, deployment),
+            "alerts": page_selectors.deployment_alerts(deployment),
+            "may": _may(request.user, deployment),
+            "form_state": form_state or {},
+        },
+        status=status,
+    )
+
+
+def _charts(deployment: Deployment, series: dict[str, list], feature: str) -> dict[str, Any]:
+    """Charts (a) to (f), each named in the cache by the ids of what it draws."""
+    drift_series = series[CheckKind.DRIFT]
+    drift = drift_series[0] if drift_series else None
+    performance, health = series[CheckKind.PERFORMANCE], series[CheckKind.HEALTH]
+    references = deployment.model_version.metrics
+    alert_below = page_selectors.health_alert_thresholds(deployment)
+
+    def ids(results) -> tuple:
+        # With the time each row was stored: ids alone repeat after a rolled-back transaction.
+        return tuple((r.pk, r.created_at) for r in results)
+
+    def cached(name: str, *parts: Any, build) -> charts.Chart:
+        return charts.chart_cached((name, deployment.pk, *parts), build)
+
+    return {
+        "drift_charts": [
+            cached(
+                "trend", ids(drift_series), build=lambda: charts.drift_trend_chart(drift_series)
+            ),
+            cached(
+                "features", ids(drift_series[:1]), build=lambda: charts.drift_features_chart(drift)
+            ),
+        ],
+        "histogram_chart": cached(
+            "histogram",
+            ids(drift_series[:1]),
+            feature,
+            build=lambda: charts.feature_histogram_chart(drift, feature),
+        )
+        if feature
+        else None,
+        "performance_chart": cached(
+            "performance",
+            ids(performance),
+            sorted((references or {}).items(), key=str),
+            build=lambda: charts.performance_chart(performance, references=references),
+        ),
+        "health_chart": cached(
+            "health",
+            ids(health),
+            alert_below,
+            build=lambda: charts.health_chart(health, alert_below=alert_below),
+        ),
+        "kpi_charts": [
+            cached(
+                "kpi",
+                kpi.pk,
+                kpi.name,
+                kpi.unit,
+                kpi.warning_threshold,
+                kpi.critical_threshold,
+                ids(values),
+                build=lambda kpi=kpi, values=values: charts.kpi_chart(kpi, values),
+            )
+            for kpi, values in page_selectors.deployment_kpis(deployment)
+        ],
+    }
+
+
+def _chosen_feature(asked: str, features: list[charts.FeatureDrift]) -> str:
+    """The feature whose histogram is shown: the one asked for if the check has it, else the
+    most drifting one."""
+    names = [f.name for f in features]
+    if asked in names:
+        return asked
+    return names[0] if names else ""
+
+
+def _bias_rows(check) -> list[dict[str, Any]]:
+    attributes = (check.details or {}).get("attributes") if check else None
+    if not isinstance(attributes, dict):
+        return []
+    return [
+        {"attribute": name, **result}
+        for name, result in sorted(attributes.items())
+        if isinstance(result, dict)
+    ]
+
+
+@dataclass(frozen=True)
+class PredictionRow:
+    prediction: Prediction
+    outputs: str
+    ground_truth: str
+
+
+def _short_json(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= JSON_SHOWN else text[: JSON_SHOWN - 1] + "…"
+
+
+def _prediction_rows(request: HttpRequest, deployment: Deployment) -> dict[str, Any]:
+    page = page_selectors.prediction_page(deployment, request.GET.get("page"))
+    rows = [
+        PredictionRow(
+            p, _short_json(p.outputs), "" if p.ground_truth is None else _short_json(p.ground_truth)
+        )
+        for p in page.predictions
+    ]
+    return {"page": page, "rows": rows}
+
+
+@monitoring_form
+def deployment_checks_run(request: HttpRequest, name: str) -> HttpResponse:
+    """Queue every check of the deployment now; the results appear when the worker is done."""
+    deployment = page_selectors.deployment_get(request.user, name)
+    try:
+        check_services.checks_request(actor=request.user, deployment=deployment)
+    except StewardError as exc:
+        state = {"checks": {"error": exc}}
+        return deployment_page(request, deployment, status=exc.status_code, form_state=state)
+    messages.success(request, "Checks queued: their results appear here when they are done.")
+    return redirect(reverse("monitoring:deployment-detail", args=[deployment.name]))
+
+
+# --- Prediction lookup ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    """One visible prediction with that request id, its version and the version's record."""
+
+    prediction: Prediction
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    ground_truth: str
+    decisions: list
+    approvals: list
+
+
+@monitoring_page
+def prediction_lookup(request: HttpRequest) -> HttpResponse:
+    """Which model said this, and who approved it. An unknown id and an id the user may not
+    see get the same answer."""
+    error, request_id, results = None, "", []
+    try:
+        request_id = page_selectors.request_id_clean(request.GET.get("request_id", ""))
+    except InvalidInput as exc:
+        error = exc
+    if request_id:
+        results = [
+            _lookup_result(p) for p in page_selectors.prediction_lookup(request.user, request_id)
+        ]
+    return render(
+        request,
+        "monitoring/prediction_lookup.html",
+        {"request_id": request_id, "results": results, "error": error},
+        status=error.status_code if error else 200,
+    )
+
+
+def _lookup_result(prediction: Prediction) -> LookupResult:
+    decisions = list(prediction.deployment.model_version.decisions.all())
+    return LookupResult(
+        prediction=prediction,
+        inputs=structured(prediction.inputs, "Input"),
+        outputs=structured(prediction.outputs, "Output"),
+        ground_truth=""
+        if prediction.ground_truth is None
+        else json.dumps(prediction.ground_truth, sort_keys=True, default=str),
+        decisions=decisions,
+        approvals=[d for d in decisions if d.action == Action.APPROVE],
+    )
+
+
+# --- Alerts ---------------------------------------------------------------------------------
+
+
+@monitoring_page
+def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return alert_page(request, page_selectors.alert_get(request.user, pk))
+
+
+def alert_page(
+    request: HttpRequest,
+    alert: Alert,
+    *,
+    status: int = 200,
+    form_state: dict[str, Any] | None = None,
+) -> HttpResponse:
+    return render(
+        request,
+        "monitoring/alert_detail.html",
+        {
+            "alert": alert,
+            "deployment": alert.deployment,
+            "details": structured(alert.details, "Detail"),
+            "deliveries": page_selectors.alert_deliveries(alert),
+            "may": _may(request.user, alert.deployment),
+            "form_state": form_state or {},
+        },
+        status=status,
+    )
+
+
+ALERT_ACTIONS = {
+    "acknowledge": (alert_services.alert_acknowledge, "acknowledged"),
+    "resolve": (alert_services.alert_resolve, "resolved"),
+}
+
+
+@monitoring_form
+def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    return _alert_act(request, pk, "acknowledge")
+
+
+@monitoring_form
+def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    return _alert_act(request, pk, "resolve")
+
+
+def _alert_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Acknowledge or resolve an alert with a note; back to the page the form was on."""
+    alert = page_selectors.alert_get(request.user, pk)
+    note = request.POST.get("note", "")
+    from_alert_page = request.POST.get("return_to") == "alert"
+    service, done = ALERT_ACTIONS[action]
+    try:
+        service(actor=request.user, alert=alert, note=note)
+    except StewardError as exc:
+        state = {"alert": {"id": alert.pk, "action": action, "note": note, "error": exc}}
+        if from_alert_page:
+            return alert_page(request, alert, status=exc.status_code, form_state=state)
+        deployment = page_selectors.deployment_get(request.user, alert.deployment.name)
+        return deployment_page(request, deployment, status=exc.status_code, form_state=state)
+    messages.success(request, f"Alert “{alert.title}” {done}.")
+    if from_alert_page:
+        return redirect(reverse("monitoring:alert-detail", args=[alert.pk]))
+    return redirect(
+        reverse("monitoring:deployment-detail", args=[alert.deployment.name]) + "#alerts"
+    )
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
