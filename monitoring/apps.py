@@ -45,6 +45,10 @@ class MonitoringConfig(AppConfig):
         from monitoring.version_panel import monitoring_panels_register
 
         monitoring_panels_register()
+        from governance.documents.context import document_context_provider_register
+        from monitoring.documents import monitoring_document_context
+
+        document_context_provider_register("monitoring", monitoring_document_context)
         for model in (m.Deployment, m.BaselineProfile, m.Kpi, m.AlertRule, m.Alert):
             auditlog.register(model)
         # A Slack webhook URL is a credential: the change log keeps that it changed, not it.
