@@ -203,6 +203,16 @@ def _retire(actor: User, deployment: Deployment, reason: str) -> None:
         update_fields=["status", "retired_by", "retired_at", "retired_reason", "updated_at"]
     )
     _audit(actor, "deployment.retire", deployment, reason=reason)
+    _alerts_resolve(actor, deployment, reason)
+
+
+def _alerts_resolve(actor: User, deployment: Deployment, reason: str) -> None:
+    """A retired deployment is no longer watched: its open alerts are resolved, saying so."""
+    from monitoring.choices import AlertState
+    from monitoring.services.alerts import alert_resolve
+
+    for alert in deployment.alerts.exclude(state=AlertState.RESOLVED):
+        alert_resolve(actor=actor, alert=alert, note=f"Deployment retired: {reason}")
 
 
 def _audit(actor: User, action: str, deployment: Deployment, **extra) -> None:

@@ -237,6 +237,27 @@ def test_it_replaces_and_retires(live, version, contributor, validator, manager)
         )
 
 
+def test_retiring_resolves_its_open_alerts(live, manager):
+    from monitoring.models import Alert
+    from monitoring.services.alerts import alert_rule_create
+
+    rule = alert_rule_create(actor=manager, name="drift", check_kind="drift", deployment=live)
+    now = timezone.now()
+    alert = Alert.objects.create(
+        rule=rule,
+        deployment=live,
+        severity="warning",
+        title="Drift",
+        opened_at=now,
+        last_seen_at=now,
+    )
+    deployment_retire(actor=manager, deployment=live, reason="Replaced by the new scorecard.")
+    alert.refresh_from_db()
+    assert alert.state == "resolved"
+    assert alert.resolved_by == manager
+    assert alert.resolution_note == "Deployment retired: Replaced by the new scorecard."
+
+
 def test_it_keeps_good_records_and_reports_bad_ones(live, contributor):
     rng = np.random.default_rng(1)
     records = _records(5, rng)
