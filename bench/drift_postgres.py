@@ -43,6 +43,7 @@ PREDICTION_COLUMNS = (
     "outputs",
     "latency_ms",
     "protected",
+    "numeric_inputs",
 )
 
 
@@ -142,13 +143,20 @@ def baseline_store(actor, version, reference: dict[str, np.ndarray]):
 def prediction_rows(deployment_id, current, start, end, seed):
     """COPY rows of the window: predicted_at spread over [start, end) in arrival order (the log
     is appended to as predictions come), inputs the window's features as a JSON object."""
+    from monitoring.models import Deployment
+    from monitoring.schema import numeric_layout, numeric_vectors, schema_columns
+
+    version = Deployment.objects.get(pk=deployment_id).model_version
+    layout = numeric_layout(schema_columns(version.input_schema))
     rng = np.random.default_rng(seed)
     count = len(next(iter(current.values())))
     span = (end - start).total_seconds()
     offsets = np.sort(rng.uniform(0.0, span, count)).tolist()
     scores = rng.random(count).tolist()
-    for index, (features, offset, score) in enumerate(
-        zip(records_of(current), offsets, scores, strict=True)
+    records = records_of(current)
+    vectors = numeric_vectors(layout, records)  # as ingestion stores them beside the JSON
+    for index, (features, offset, score, vector) in enumerate(
+        zip(records, offsets, scores, vectors, strict=True)
     ):
         predicted_at = start + timedelta(seconds=offset)
         outputs = {"score": score, "label": "yes" if score > 0.5 else "no"}
@@ -161,6 +169,7 @@ def prediction_rows(deployment_id, current, start, end, seed):
             json.dumps(outputs),
             12.5,
             "{}",
+            vector,
         )
 
 

@@ -227,9 +227,10 @@ def age_band(age: int) -> str:
     return "<30" if age < 30 else "30-59" if age < 60 else "60+"
 
 
-def copy_row(record: dict) -> tuple:
+def copy_row(record: dict, vector: bytes | None) -> tuple:
     """The record as COPY takes it, after the deployment id and before received_at: request id,
-    predicted_at (ISO text), inputs, outputs (JSON text), latency, protected (JSON text)."""
+    predicted_at (ISO text), inputs, outputs (JSON text), latency, protected (JSON text), and the
+    float64 vector of its numeric inputs that the service stores beside them."""
     return (
         record["request_id"],
         record["predicted_at"],
@@ -237,6 +238,7 @@ def copy_row(record: dict) -> tuple:
         json.dumps(record["outputs"], ensure_ascii=False),
         record["latency_ms"],
         json.dumps(record["protected"], ensure_ascii=False),
+        vector,
     )
 
 
@@ -245,6 +247,9 @@ def batches_make(
 ) -> tuple[list[bytes], list[list[tuple]]]:
     """The request bodies and the COPY rows of the same records, batch by batch, predicted over
     the last hour."""
+    from monitoring.schema import numeric_layout, numeric_vectors, schema_columns
+
+    layout = numeric_layout(schema_columns(INPUT_SCHEMA))
     step = timedelta(hours=1) / records
     start = datetime.now(UTC) - timedelta(hours=1, minutes=1)
     bodies, rows = [], []
@@ -252,7 +257,8 @@ def batches_make(
         last = min(first + batch, records)
         made = records_make(rng, [start + index * step for index in range(first, last)])
         bodies.append(json.dumps({"records": made}, ensure_ascii=False).encode())
-        rows.append([copy_row(record) for record in made])
+        vectors = numeric_vectors(layout, [record["inputs"] for record in made])
+        rows.append([copy_row(r, v) for r, v in zip(made, vectors, strict=True)])
     return bodies, rows
 
 
@@ -288,7 +294,7 @@ def copy_ingest(conn: psycopg.Connection, deployment, batches: list[list[tuple]]
     for rows in batches:
         received_at = datetime.now(UTC)
         with conn.transaction(), conn.cursor() as cursor, cursor.copy(COPY_SQL) as copy:
-            for request_id, predicted_at, inputs, outputs, latency, protected in rows:
+            for request_id, predicted_at, inputs, outputs, latency, protected, vector in rows:
                 copy.write_row(
                     (
                         deployment.pk,
@@ -299,6 +305,7 @@ def copy_ingest(conn: psycopg.Connection, deployment, batches: list[list[tuple]]
                         outputs,
                         latency,
                         protected,
+                        vector,
                     )
                 )
         written += len(rows)

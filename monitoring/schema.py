@@ -11,6 +11,8 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 NUMERIC_TYPES = frozenset({"float", "float16", "float32", "float64", "double", "number", "real"})
 INTEGER_TYPES = frozenset({"int", "int8", "int16", "int32", "int64", "integer", "long"})
 STRING_TYPES = frozenset({"str", "string", "object", "category", "categorical", "text"})
@@ -167,3 +169,25 @@ def record_errors(columns: list[Column] | None, values: Any) -> list[str]:
     if extra:
         errors.append(f"not in the schema: {', '.join(map(repr, extra[:5]))}")
     return errors
+
+
+def numeric_layout(columns: list[Column] | None) -> tuple[str, ...]:
+    """The names of the numeric (scalar) columns of a schema, in schema order: the layout of a
+    prediction's ``numeric_inputs`` vector."""
+    return tuple(c.name for c in columns or () if c.is_numeric)
+
+
+def numeric_vectors(layout: tuple[str, ...], records: list[dict]) -> list[bytes | None]:
+    """Each record's values of ``layout`` as little-endian float64 bytes (NaN where missing or
+    not a number); None for every record when the layout is empty."""
+    if not layout:
+        return [None] * len(records)
+    nan = float("nan")
+    matrix = np.array(
+        [
+            [v if type(v) in (int, float) else nan for v in map(values.get, layout)]
+            for values in records
+        ],
+        dtype="<f8",
+    ).reshape(len(records), len(layout))
+    return [row.tobytes() for row in matrix]

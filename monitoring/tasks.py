@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from celery import shared_task
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError
 
@@ -14,13 +15,17 @@ from monitoring.delivery import DeliveryRetryable, delivery_attempt
 # Attempts of one alert delivery: the first and up to DELIVERY_MAX_RETRIES retries, spaced
 # about 30 s, 1, 2, 4 and 8 min (with jitter, never more than 30 min): a quarter of an hour.
 DELIVERY_MAX_RETRIES = 5
+# The first retry waits up to this many seconds, each next one up to twice as long (jitter picks
+# the wait below that). Read at import, when Celery's autoretry fixes it; the real-worker tests
+# (monitoring/tests/monitor_worker.py) shorten it.
+DELIVERY_RETRY_BACKOFF = getattr(settings, "STEWARD_DELIVERY_RETRY_BACKOFF_SECONDS", 30)
 
 
 @shared_task(
     name="monitoring.deliver_alert",
     bind=True,
     autoretry_for=(DeliveryRetryable,),
-    retry_backoff=30,
+    retry_backoff=DELIVERY_RETRY_BACKOFF,
     retry_backoff_max=30 * 60,
     retry_jitter=True,
     max_retries=DELIVERY_MAX_RETRIES,

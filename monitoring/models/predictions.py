@@ -23,6 +23,13 @@ class Prediction(models.Model):
     protected = models.JSONField(
         default=dict, blank=True, help_text="Protected attributes, for bias checks only."
     )
+    numeric_inputs = models.BinaryField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The numeric input columns of the version's schema, in schema order, as "
+        "little-endian float64 (NaN for missing): what checks read instead of parsing JSON.",
+    )
     ground_truth = models.JSONField(null=True, blank=True)
     ground_truth_at = models.DateTimeField(null=True, blank=True)
 

@@ -22,7 +22,7 @@ from accounts.models import User
 from core.errors import Conflict, InvalidInput
 from monitoring.models import Deployment, Prediction
 from monitoring.permissions import require_any
-from monitoring.schema import RecordChecker, schema_columns
+from monitoring.schema import RecordChecker, numeric_layout, numeric_vectors, schema_columns
 
 MAX_BATCH = 10_000
 MAX_REQUEST_ID = 128
@@ -146,7 +146,8 @@ def predictions_ingest(*, actor: User, deployment: Deployment, records: Any) -> 
         raise Conflict(f"Deployment '{deployment.name}' is retired: it takes no predictions.")
     records = _batch_list(records, "predictions")
     version = deployment.model_version
-    inputs = RecordChecker(schema_columns(version.input_schema))
+    input_columns = schema_columns(version.input_schema)
+    inputs = RecordChecker(input_columns)
     outputs = RecordChecker(schema_columns(version.output_schema))
     now = timezone.now()
     result, rows, seen = BatchResult(), [], set()
@@ -162,6 +163,8 @@ def predictions_ingest(*, actor: User, deployment: Deployment, records: Any) -> 
             seen.add(row[0])
             rows.append(row)
     if rows:
+        vectors = numeric_vectors(numeric_layout(input_columns), [row[2] for row in rows])
+        rows = [(*row, vector) for row, vector in zip(rows, vectors, strict=True)]
         written = _rows_write(deployment, rows, now)
         result.accepted = written
         result.duplicates += len(rows) - written
@@ -213,8 +216,9 @@ def _rows_write(deployment: Deployment, rows: list[tuple], now: datetime) -> int
                 outputs=outputs,
                 latency_ms=latency,
                 protected=protected,
+                numeric_inputs=vector,
             )
-            for rid, moment, inputs, outputs, latency, protected in fresh
+            for rid, moment, inputs, outputs, latency, protected, vector in fresh
         ],
         batch_size=1000,
         ignore_conflicts=True,
@@ -231,7 +235,7 @@ except ImportError:  # pragma: no cover - psycopg is a dependency; SQLite never 
 
 COPY_SQL = (
     "COPY monitoring_prediction (deployment_id, request_id, predicted_at, received_at, inputs,"
-    " outputs, latency_ms, protected) FROM STDIN"
+    " outputs, latency_ms, protected, numeric_inputs) FROM STDIN"
 )
 
 
@@ -247,7 +251,7 @@ def _copy(deployment: Deployment, rows: list[tuple], now: datetime) -> None:
         return orjson.dumps(value, default=_plain, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
     with connection.cursor() as cursor, cursor.cursor.copy(COPY_SQL) as copy:
-        for rid, moment, inputs, outputs, latency, protected in rows:
+        for rid, moment, inputs, outputs, latency, protected, vector in rows:
             copy.write_row(
                 (
                     deployment.pk,
@@ -258,6 +262,7 @@ def _copy(deployment: Deployment, rows: list[tuple], now: datetime) -> None:
                     dumps(outputs),
                     latency,
                     dumps(protected),
+                    vector,
                 )
             )
 

@@ -419,3 +419,25 @@ def test_it_says_unknown_without_predictions(live):
     results = {r.kind: r for r in checks_run(**_window(live))}
     assert results[CheckKind.PERFORMANCE].status == CheckStatus.UNKNOWN
     assert results[CheckKind.HEALTH].status == CheckStatus.UNKNOWN
+
+
+def test_the_stored_vectors_read_as_the_json_does(live, contributor):
+    """Checks read numeric inputs from the float64 vectors ingestion stores; the window must be
+    the same as reading the JSON (which is what a prediction without a vector falls back to)."""
+    from monitoring.schema import schema_columns
+    from monitoring.window import window_columns
+
+    records = _records(300, np.random.default_rng(11))
+    records[5]["inputs"]["income"] = 7  # an integer is a number too
+    predictions_ingest(actor=contributor, deployment=live, records=records)
+    columns = schema_columns(INPUT_SCHEMA)
+    end = timezone.now()
+    window = {"start": end - timedelta(days=1), "end": end, "inputs": columns, "outputs": []}
+    from_vectors = window_columns(live, **window)
+    Prediction.objects.update(numeric_inputs=None)  # test only: as if logged without a schema
+    from_json = window_columns(live, **window)
+    assert from_vectors.row_count == from_json.row_count == 300
+    for name in ("income", "age"):
+        assert np.array_equal(np.sort(from_vectors.inputs[name]), np.sort(from_json.inputs[name]))
+    assert sorted(from_vectors.inputs["segment"]) == sorted(from_json.inputs["segment"])
+    assert 7.0 in from_vectors.inputs["income"]
