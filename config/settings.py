@@ -300,3 +300,7 @@ for _entry in STEWARD_OUTBOUND_ALLOWED_HOSTS:
             ) from None
 # Seconds each step of an outbound request may take (connect, send, the answer).
 STEWARD_OUTBOUND_TIMEOUT_SECONDS = env_int("STEWARD_OUTBOUND_TIMEOUT_SECONDS", 10, minimum=1)
+# First wait before an alert delivery is retried; it doubles per retry (at most 30 minutes).
+STEWARD_DELIVERY_RETRY_BACKOFF_SECONDS = env_int(
+    "STEWARD_DELIVERY_RETRY_BACKOFF_SECONDS", 30, minimum=1
+)
