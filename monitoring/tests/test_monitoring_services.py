@@ -429,6 +429,7 @@ def test_the_stored_vectors_read_as_the_json_does(live, contributor):
 
     records = _records(300, np.random.default_rng(11))
     records[5]["inputs"]["income"] = 7  # an integer is a number too
+    records[6]["inputs"]["segment"] = "odd\x1fname"  # holds the separator of the fast read
     predictions_ingest(actor=contributor, deployment=live, records=records)
     columns = schema_columns(INPUT_SCHEMA)
     end = timezone.now()
@@ -441,3 +442,4 @@ def test_the_stored_vectors_read_as_the_json_does(live, contributor):
         assert np.array_equal(np.sort(from_vectors.inputs[name]), np.sort(from_json.inputs[name]))
     assert sorted(from_vectors.inputs["segment"]) == sorted(from_json.inputs["segment"])
     assert 7.0 in from_vectors.inputs["income"]
+    assert "odd\x1fname" in list(from_vectors.inputs["segment"])
