@@ -122,7 +122,9 @@ class RecordChecker:
         typed_names = [name for name, types in typed if types is not None]
         self.typed_get = _getter(typed_names)
         self.looked_at = [
-            (c.name, c) for c, (_, types) in zip(columns, typed, strict=True) if types is None
+            (c.name, _accepts(c))
+            for c, (_, types) in zip(columns, typed, strict=True)
+            if types is None
         ]
 
     def errors(self, values: Any) -> list[str]:
@@ -133,10 +135,39 @@ class RecordChecker:
         if (
             values.keys() == self.names
             and all(map(operator.contains, self.typed_sets, map(type, self.typed_get(values))))
-            and not any(_value_error(c, values[name]) for name, c in self.looked_at)
+            and all(accepts(values[name]) for name, accepts in self.looked_at)
         ):
             return []
         return record_errors(self.columns, values)
+
+
+_IS_NUMBER_TYPE = frozenset({int, float}).__contains__
+
+
+def _accepts(column: Column):
+    """A quick test of the common valid values of a label or vector column (a label by name or
+    index, a list of the declared width of numbers); what it refuses is looked at precisely."""
+    if column.width is not None:
+        width = column.width
+
+        def vector(value) -> bool:
+            return (
+                type(value) is list
+                and len(value) == width
+                and all(map(_IS_NUMBER_TYPE, map(type, value)))
+            )
+
+        return vector
+    if column.labels:
+        labels, count = frozenset(column.labels), len(column.labels)
+
+        def label(value) -> bool:
+            return (type(value) is int and 0 <= value < count) or (
+                type(value) is str and value in labels
+            )
+
+        return label
+    return lambda value: _value_error(column, value) is None
 
 
 def _getter(names: list[str]):

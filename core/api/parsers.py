@@ -18,20 +18,24 @@ MAX_DEPTH = 32
 _NUL_ESCAPE = b"\\u0000"  # JSON's escapes use a lower-case u
 
 
+_IS_CONTAINER = frozenset({dict, list}).__contains__
+
+
 def json_too_deep(value, limit: int = MAX_DEPTH) -> bool:
     """Whether ``value`` nests arrays and objects more than ``limit`` levels below the top.
-    Only containers are followed; scalars cost one type check each."""
+    Only containers are followed, and a container of scalars only (most of a batch: a record's
+    inputs) is recognised by one C-level pass over its value types."""
     if type(value) not in (dict, list):
         return False
     stack = [(value, 0)]
     while stack:
         item, level = stack.pop()
-        for child in item.values() if type(item) is dict else item:
-            kind = type(child)
-            if kind is dict or kind is list:
-                if level >= limit:
-                    return True
-                stack.append((child, level + 1))
+        children = item.values() if type(item) is dict else item
+        if not any(map(_IS_CONTAINER, map(type, children))):
+            continue
+        if level >= limit:
+            return True
+        stack.extend((child, level + 1) for child in children if _IS_CONTAINER(type(child)))
     return False
 
 

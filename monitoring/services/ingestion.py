@@ -25,6 +25,7 @@ from monitoring.permissions import require_any
 from monitoring.schema import RecordChecker, numeric_layout, numeric_vectors, schema_columns
 
 MAX_BATCH = 10_000
+_IS_CONTAINER = frozenset({dict, list}).__contains__
 MAX_REQUEST_ID = 128
 FUTURE_TOLERANCE = timedelta(minutes=5)
 RECORD_KEYS = frozenset(
@@ -127,9 +128,7 @@ def _record_parse(
     ):
         errors.append("latency_ms must be a non-negative number")
     protected = raw.get("protected", {})
-    if not isinstance(protected, dict) or any(
-        isinstance(v, dict | list) for v in protected.values()
-    ):
+    if type(protected) is not dict or any(map(_IS_CONTAINER, map(type, protected.values()))):
         errors.append("protected must be an object of plain values")
     if errors:
         return None, errors
