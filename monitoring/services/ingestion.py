@@ -82,9 +82,10 @@ def _request_id_error(value: Any) -> str | None:
     return None
 
 
-def _moment(value: Any, name: str, now: datetime, errors: list[str]) -> datetime | None:
+def _moment(value: Any, name: str, latest: datetime, errors: list[str]) -> datetime | None:
+    """The moment ``value`` names, or None when it is absent or wrong (and then says why)."""
     if value is None:
-        return now
+        return None  # the caller stamps it with the time of receipt
     moment = None
     if isinstance(value, str):
         try:
@@ -97,16 +98,17 @@ def _moment(value: Any, name: str, now: datetime, errors: list[str]) -> datetime
     if timezone.is_naive(moment):
         errors.append(f"{name} needs a time zone (e.g. 2026-01-31T12:00:00Z)")
         return None
-    if moment > now + FUTURE_TOLERANCE:
+    if moment > latest:
         errors.append(f"{name} is in the future")
         return None
     return moment
 
 
 def _record_parse(
-    raw: Any, inputs: RecordChecker, outputs: RecordChecker, now: datetime
+    raw: Any, inputs: RecordChecker, outputs: RecordChecker, now: datetime, latest: datetime
 ) -> tuple[tuple | None, list[str]]:
-    """The row to write for one record, or the reasons it is refused."""
+    """The row to write for one record, or the reasons it is refused. ``latest`` is the
+    latest prediction time accepted (a little after ``now``, for clocks that run ahead)."""
     if not isinstance(raw, dict):
         return None, ["a record must be a JSON object"]
     errors = []
@@ -116,15 +118,16 @@ def _record_parse(
     problem = _request_id_error(raw.get("request_id"))
     if problem:
         errors.append(problem)
-    moment = _moment(raw.get("predicted_at"), "predicted_at", now, errors)
-    errors += [f"inputs: {e}" for e in inputs.errors(raw.get("inputs"))]
-    errors += [f"outputs: {e}" for e in outputs.errors(raw.get("outputs"))]
+    moment = _moment(raw.get("predicted_at"), "predicted_at", latest, errors) or now
+    problems = inputs.errors(raw.get("inputs"))
+    if problems:
+        errors += [f"inputs: {e}" for e in problems]
+    problems = outputs.errors(raw.get("outputs"))
+    if problems:
+        errors += [f"outputs: {e}" for e in problems]
     latency = raw.get("latency_ms")
     if latency is not None and (
-        not isinstance(latency, int | float)
-        or isinstance(latency, bool)
-        or not math.isfinite(latency)
-        or latency < 0
+        type(latency) not in (int, float) or not math.isfinite(latency) or latency < 0
     ):
         errors.append("latency_ms must be a non-negative number")
     protected = raw.get("protected", {})
@@ -149,9 +152,10 @@ def predictions_ingest(*, actor: User, deployment: Deployment, records: Any) -> 
     inputs = RecordChecker(input_columns)
     outputs = RecordChecker(schema_columns(version.output_schema))
     now = timezone.now()
+    latest = now + FUTURE_TOLERANCE
     result, rows, seen = BatchResult(), [], set()
     for index, raw in enumerate(records):
-        row, errors = _record_parse(raw, inputs, outputs, now)
+        row, errors = _record_parse(raw, inputs, outputs, now, latest)
         if errors:
             request_id = raw.get("request_id") if isinstance(raw, dict) else None
             rid = request_id if isinstance(request_id, str) else None
@@ -297,7 +301,7 @@ def _feedback_parse(raw: Any, now: datetime) -> tuple[tuple | None, list[str]]:
         errors.append("ground_truth is required")
     elif isinstance(raw["ground_truth"], dict | list):
         errors.append("ground_truth must be a plain value (the true label or number)")
-    moment = _moment(raw.get("observed_at"), "observed_at", now, errors)
+    moment = _moment(raw.get("observed_at"), "observed_at", now + FUTURE_TOLERANCE, errors) or now
     if errors:
         return None, errors
     return (raw["request_id"], raw["ground_truth"], moment), []

@@ -443,3 +443,26 @@ def test_the_stored_vectors_read_as_the_json_does(live, contributor):
     assert sorted(from_vectors.inputs["segment"]) == sorted(from_json.inputs["segment"])
     assert 7.0 in from_vectors.inputs["income"]
     assert "odd\x1fname" in list(from_vectors.inputs["segment"])
+
+
+def test_it_refuses_times_it_cannot_place(live, contributor):
+    records = _records(4, np.random.default_rng(12))
+    records[0]["predicted_at"] = (timezone.now() + timedelta(hours=1)).isoformat()
+    records[1]["predicted_at"] = "2026-01-31T12:00:00"  # no time zone
+    records[2]["predicted_at"] = "yesterday"
+    del records[3]["predicted_at"]  # stamped with the time of receipt
+    result = predictions_ingest(actor=contributor, deployment=live, records=records)
+    assert [r["errors"] for r in result.rejected] == [
+        ["predicted_at is in the future"],
+        ["predicted_at needs a time zone (e.g. 2026-01-31T12:00:00Z)"],
+        ["predicted_at must be an ISO 8601 date and time"],
+    ]
+    logged = Prediction.objects.get()
+    assert abs((logged.predicted_at - logged.received_at).total_seconds()) < 1
+    feedback = predictions_feedback(
+        actor=contributor,
+        deployment=live,
+        records=[{"request_id": logged.request_id, "ground_truth": 1}],
+    )
+    assert feedback.updated == 1
+    assert Prediction.objects.get().ground_truth_at is not None
