@@ -414,7 +414,7 @@ class Observation:
 
 def _observation_of_check(result: CheckResult) -> Observation:
     kind = CheckKind(result.kind).label
-    score = "" if result.score is None else f", score {result.score:g}"
+    score = "" if result.score is None else f", score {result.score:.3g}"
     return Observation(
         status=result.status,
         score=result.score,
