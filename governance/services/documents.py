@@ -135,12 +135,20 @@ def document_request(
 
 def documents_after_decision(decision: Decision) -> list[GeneratedDocument]:
     """Regenerate the documents a review reads after a decision (and on submit): the model
-    card and those the policy requires. Called inside the decision's transaction."""
+    card and those the policy requires. Called inside the decision's transaction. The
+    decision's own audit event is the record of why these were requested."""
+    return documents_refresh(version=decision.version, by=decision.actor, audit=False)
+
+
+def documents_refresh(
+    *, version: ModelVersion, by: User, audit: bool = True
+) -> list[GeneratedDocument]:
+    """Regenerate the model card and the documents the policy requires, because something they
+    report changed (a decision, a deployment). Unchanged inputs give the existing documents."""
     from governance.guards import policy_for
 
     if not settings.DOCUMENTS_AUTO_GENERATE:
         return []
-    version = decision.version
     names = dict.fromkeys([MODEL_CARD, *policy_for(version).required_documents])
     templates = {}
     for name in names:
@@ -148,10 +156,8 @@ def documents_after_decision(decision: Decision) -> list[GeneratedDocument]:
             templates[name] = template_current(name)
         except NotFound:
             continue  # the guard reports a required template that does not exist
-    # The decision's own audit event is the record of why these were requested.
     return [
-        _document_queue(version=version, template=t, by=decision.actor, audit=False)
-        for t in templates.values()
+        _document_queue(version=version, template=t, by=by, audit=audit) for t in templates.values()
     ]
 
 

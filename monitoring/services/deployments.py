@@ -10,6 +10,7 @@ from accounts.choices import Verb
 from accounts.models import User
 from core.errors import Conflict, InvalidInput
 from core.eventlog import audit_event_append
+from governance.services.documents import documents_refresh
 from monitoring.choices import DeploymentMode, DeploymentStatus, Environment
 from monitoring.models import Deployment
 from monitoring.permissions import require_on
@@ -137,7 +138,8 @@ def deployment_create(
         _retire(actor, replaces, f"Replaced by {deployment.name}.")
     lineage_edge_add(source=version, target=deployment, relation=LineageRelation.DEPLOYED_AS)
     _audit(actor, "deployment.create", deployment)
-    _promote_if_live(actor, deployment)
+    if not _promote_if_live(actor, deployment):
+        documents_refresh(version=version, by=actor)  # a promotion's decision refreshes them
     return deployment
 
 
@@ -159,8 +161,9 @@ def _replaced(actor: User, old: Deployment, version: ModelVersion, environment: 
     return old
 
 
-def _promote_if_live(actor: User, deployment: Deployment) -> None:
-    """Going live in production is the workflow's 'promote' of an approved version."""
+def _promote_if_live(actor: User, deployment: Deployment) -> bool:
+    """Going live in production is the workflow's 'promote' of an approved version. Whether
+    it promoted."""
     from governance.choices import Action
     from governance.services.transitions import version_transition
 
@@ -174,6 +177,8 @@ def _promote_if_live(actor: User, deployment: Deployment) -> None:
             motivation=deployment.description
             or f"Deployed live in production as '{deployment.name}'.",
         )
+        return True
+    return False
 
 
 @transaction.atomic
@@ -204,6 +209,7 @@ def _retire(actor: User, deployment: Deployment, reason: str) -> None:
     )
     _audit(actor, "deployment.retire", deployment, reason=reason)
     _alerts_resolve(actor, deployment, reason)
+    documents_refresh(version=deployment.model_version, by=actor)
 
 
 def _alerts_resolve(actor: User, deployment: Deployment, reason: str) -> None:

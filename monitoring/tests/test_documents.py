@@ -40,3 +40,22 @@ def test_the_model_card_reports_deployments_checks_and_the_baseline(live, versio
 def test_an_undeployed_version_says_so(version, contributor):
     document = document_request(actor=contributor, version=version, template_name="model-card")
     assert "The version is not deployed" in document_generate(document.pk).markdown
+
+
+def test_deploying_and_retiring_refresh_the_model_card(live, version, manager):
+    from governance.models import GeneratedDocument
+    from monitoring.services.deployments import deployment_retire
+
+    def latest_card():
+        # Requested on commit in production; the test's transaction never commits.
+        document = (
+            GeneratedDocument.objects.filter(version=version, template__name="model-card")
+            .order_by("-id")
+            .first()
+        )
+        return document_generate(document.pk).markdown
+
+    assert "**credit-prod**: Production, Live, 100% of traffic, active" in latest_card()
+    deployment_retire(actor=manager, deployment=live, reason="Superseded by the new scorecard.")
+    assert "retired" in latest_card()
+    assert "Superseded by the new scorecard." in latest_card()
