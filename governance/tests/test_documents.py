@@ -293,14 +293,13 @@ def test_submit_and_every_decision_regenerate_the_model_card(
     assert WHY in documents[1].markdown
 
 
-def test_later_apps_add_to_the_context_through_a_provider(doc_version, contributor):
+def test_later_apps_add_to_the_context_through_a_provider(doc_version, contributor, monkeypatch):
     from governance.documents import context as context_module
 
+    # A copy of the registrations: the real ones (monitoring's) come back after the test.
+    monkeypatch.setattr(context_module, "_providers", dict(context_module._providers))
     context_module.document_context_provider_register(
-        "monitoring", lambda version, viewer: {"deployments": [{"environment": "prod"}]}
+        "extra", lambda version, viewer: {"deployments": [{"environment": "prod"}]}
     )
-    try:
-        context = version_context(doc_version, viewer=contributor, template_name="model-card")
-    finally:
-        context_module._providers.pop("monitoring")
-    assert context["monitoring"] == {"deployments": [{"environment": "prod"}]}
+    context = version_context(doc_version, viewer=contributor, template_name="model-card")
+    assert context["extra"] == {"deployments": [{"environment": "prod"}]}
