@@ -52,9 +52,9 @@ from monitoring.models import (
     Kpi,
     KpiValue,
 )
+from monitoring.permissions import require_any
 from registry.choices import VersionStatus
 from registry.models import RegisteredModel
-from registry.permissions import perm_for
 
 STATUS_RANK = {CheckStatus.OK: 0, CheckStatus.WARNING: 1, CheckStatus.CRITICAL: 2}
 SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
@@ -311,7 +311,7 @@ def _rule_subject_require(
         message = "A rule watches one deployment, or every deployment of one model: give one."
         raise InvalidInput(message, field_errors={"deployment": [message]})
     model = deployment.registered_model if deployment is not None else registered_model
-    _require_on_model(actor, (Verb.DEPLOY,), deployment or model, model)
+    require_any(actor, (Verb.DEPLOY,), deployment or model)
     return model
 
 
@@ -630,7 +630,7 @@ def alert_acknowledge(*, actor: User, alert: Alert, note: str = "") -> Alert:
     """Say that someone is looking into an open alert (managers, validators). Only an open
     alert can be acknowledged, once: a second acknowledgement is a 409."""
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    _require_on_model(actor, (Verb.DEPLOY, Verb.VALIDATE), alert, alert.deployment.registered_model)
+    require_any(actor, (Verb.DEPLOY, Verb.VALIDATE), alert)
     if alert.state != AlertState.OPEN:
         raise Conflict(_state_refusal(alert, "acknowledged"))
     alert.state = AlertState.ACKNOWLEDGED
@@ -649,7 +649,7 @@ def alert_resolve(*, actor: User, alert: Alert, note: str) -> Alert:
     """Resolve an open or acknowledged alert by hand (managers), saying why. The channels are
     told. If the condition still holds, the next check opens a new alert."""
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    _require_on_model(actor, (Verb.DEPLOY,), alert, alert.deployment.registered_model)
+    require_any(actor, (Verb.DEPLOY,), alert)
     note = (note or "").strip()
     if len(note) < MIN_NOTE_LENGTH:
         message = f"Say how it was resolved (at least {MIN_NOTE_LENGTH} characters)."
@@ -664,18 +664,6 @@ def alert_resolve(*, actor: User, alert: Alert, note: str) -> Alert:
     _alert_audit(actor, "alert.resolve", alert, note=note)
     _deliveries_queue(alert, alert.rule, DeliveryEvent.RESOLVED)
     return alert
-
-
-def _require_on_model(actor: User, verbs: tuple[str, ...], obj, model: RegisteredModel) -> None:
-    """Refuse unless ``actor`` may do one of ``verbs`` to ``obj``: 404 if they may not even see
-    it, else 403. Asked of ``obj``'s model: guardian refuses (raises on) a ``registry.*``
-    permission asked about another app's object."""
-    if any(actor.has_perm(perm_for(verb, model), model) for verb in verbs):
-        return
-    name = type(obj)._meta.verbose_name.capitalize()
-    if not actor.has_perm(perm_for(Verb.VIEW, model), model):
-        raise NotFound(f"{name} not found.")
-    raise Forbidden(f"You may not {' or '.join(verbs)} {name.lower()} '{obj}'.")
 
 
 def _state_refusal(alert: Alert, wanted: str) -> str:
