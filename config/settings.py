@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "core.context_processors.queued_work",
             ],
         },
     },
@@ -260,6 +261,20 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 60.0 * env_int("STEWARD_CHECK_EVERY_MINUTES", 60, minimum=1),
     },
 }
+
+# Background work goes through the transactional outbox (core.outbox): a task request is a row
+# committed with the change that asked for it, published after the commit, and published again
+# by this relay tick when the broker was unreachable. Requests "sent" this long ago without a
+# result are assumed lost by the broker (Redis keeps nothing on disk) and sent again.
+CELERY_BEAT_SCHEDULE["relay-outbox"] = {
+    "task": "core.relay_outbox",
+    "schedule": float(env_int("STEWARD_OUTBOX_RELAY_SECONDS", 30, minimum=1)),
+}
+STEWARD_OUTBOX_RESEND_AFTER_MINUTES = env_int("STEWARD_OUTBOX_RESEND_AFTER_MINUTES", 360, minimum=1)
+# Publishing must fail fast when the broker is down (the request then waits in the outbox),
+# not hold a web request while kombu retries the connection.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "max_retries": 0}
 
 # Links in e-mails point here.
 STEWARD_BASE_URL = env_str("STEWARD_BASE_URL", "http://127.0.0.1:8000")

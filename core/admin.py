@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from core.models import AuditEvent
+from core.models import AuditEvent, TaskRequest
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -70,3 +70,25 @@ class AuditEventAdmin(ReadOnlyAdmin):
         "hash",
     ]
     readonly_fields = fields
+
+
+@admin.register(TaskRequest)
+class TaskRequestAdmin(ReadOnlyAdmin):
+    """Background work requested through the outbox: what is still queued (the broker was
+    unreachable), what a worker finished or failed. ``manage.py relay_outbox`` sends the
+    queued ones."""
+
+    list_display = ("task", "state", "created_at", "sent_at", "finished_at", "publish_attempts")
+    list_filter = ("state", "task")
+    readonly_fields = (
+        "id",
+        "task",
+        "args",
+        "state",
+        "publish_attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+        "finished_at",
+    )
+    date_hierarchy = "created_at"

@@ -7,3 +7,4 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         import core.api.schema  # noqa: F401 - registers OpenAPI authentication extensions
+        import core.outbox  # noqa: F401 - connects the task signals that finish outbox rows

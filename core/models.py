@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -158,3 +159,40 @@ class AuditEvent(models.Model):
 
     def compute_hash(self) -> str:
         return hashlib.sha256(canonical_json(self.hash_payload()).encode("utf-8")).hexdigest()
+
+
+class TaskRequestState(models.TextChoices):
+    """Where a request for background work stands. ``pending``: written in the same transaction
+    as the change that asked for it, not yet handed to the task queue (or the queue was
+    unreachable); ``sent``: on the queue; ``done`` / ``failed``: a worker finished it."""
+
+    PENDING = "pending", "Queued (waiting for the task queue)"
+    SENT = "sent", "Sent to a worker"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class TaskRequest(models.Model):
+    """The transactional outbox: every background task is first a row here, committed with the
+    change that asked for it, then published to Celery. If the broker is down the row stays
+    ``pending`` and is published again by :func:`core.outbox.outbox_relay` once it is back, so
+    no request is lost; the row's id is the Celery task id, so a worker's result finds it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    state = models.CharField(
+        max_length=16, choices=TaskRequestState.choices, default=TaskRequestState.PENDING
+    )
+    publish_attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["state", "created_at"], name="core_taskreq_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)} ({self.state})"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
-from django.db import transaction
 from django.urls import reverse
 
 from accounts.models import User
+from core.outbox import task_request
 from governance import workflow
 from governance.models import Decision
 from registry.choices import VersionStatus
@@ -16,9 +16,7 @@ from registry.permissions import users_who_may
 
 def decision_recorded(decision: Decision) -> None:
     """Called by the transition service inside its transaction."""
-    from governance.tasks import notify_decision
-
-    transaction.on_commit(lambda: notify_decision.delay(decision.pk))
+    task_request("governance.notify_decision", decision.pk)
 
 
 def version_url(decision: Decision) -> str:

@@ -7,8 +7,9 @@ from datetime import datetime
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 
+from core.outbox import task_request
 from monitoring.choices import CheckTrigger
 from monitoring.delivery import DeliveryRetryable, delivery_attempt
 
@@ -102,6 +103,13 @@ def schedule_checks() -> int:
     from monitoring.services.checks import checks_schedule
 
     windows = checks_schedule()
-    for deployment_id, start, end in windows:
-        run_checks.delay(deployment_id, start.isoformat(), end.isoformat(), CheckTrigger.SCHEDULE)
+    with transaction.atomic():
+        for deployment_id, start, end in windows:
+            task_request(
+                "monitoring.run_checks",
+                deployment_id,
+                start.isoformat(),
+                end.isoformat(),
+                CheckTrigger.SCHEDULE,
+            )
     return len(windows)

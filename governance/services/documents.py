@@ -16,6 +16,7 @@ from accounts.choices import Verb
 from accounts.models import User
 from core.errors import InvalidInput, NotFound
 from core.eventlog import audit_event_append
+from core.outbox import task_request
 from governance.choices import DocumentStatus
 from governance.documents.context import inputs_hash, version_context
 from governance.documents.render import document_render
@@ -202,9 +203,9 @@ def _document_queue(
 
 
 def _enqueue_on_commit(document_id: int) -> None:
-    from governance.tasks import generate_document
-
-    transaction.on_commit(lambda: generate_document.delay(document_id))
+    # Through the outbox: the request commits with the document row and survives a broker
+    # outage (the document stays "queued" until a worker takes it).
+    task_request("governance.generate_document", document_id)
 
 
 def _document_claim(document_id: int) -> GeneratedDocument | None:

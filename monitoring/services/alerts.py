@@ -18,7 +18,6 @@ per enabled channel of the rule, sent by ``monitoring.deliver_alert`` after the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -34,6 +33,7 @@ from accounts.services.teams import is_administrator
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.eventlog import audit_event_append
 from core.outbound import outbound_url_check
+from core.outbox import task_request
 from monitoring.choices import (
     AlertState,
     ChannelKind,
@@ -613,13 +613,7 @@ def _deliveries_queue(alert: Alert, rule: AlertRule, event: str) -> None:
             alert=alert, channel=channel, event=event
         )
         if created:
-            transaction.on_commit(partial(_delivery_enqueue, delivery.pk))
-
-
-def _delivery_enqueue(delivery_id: int) -> None:
-    from monitoring.tasks import deliver_alert
-
-    deliver_alert.delay(delivery_id)
+            task_request("monitoring.deliver_alert", delivery.pk)
 
 
 # --- Acknowledging and resolving by hand ------------------------------------------------------

@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.choices import Verb
 from accounts.models import User
 from core.errors import Conflict
+from core.outbox import task_request
 from monitoring import stats
 from monitoring.choices import CheckKind, CheckStatus, CheckTrigger, KpiSource
 from monitoring.models import BaselineProfile, CheckResult, Deployment, Kpi
@@ -55,12 +56,13 @@ def checks_request(*, actor: User, deployment: Deployment) -> datetime:
         raise Conflict(f"Deployment '{deployment.name}' is retired: it is no longer checked.")
     end = timezone.now().replace(microsecond=0)
     start = end - timedelta(hours=deployment.check_window_hours)
-    from monitoring.tasks import run_checks
-
-    transaction.on_commit(
-        lambda: run_checks.delay(
-            deployment.pk, start.isoformat(), end.isoformat(), CheckTrigger.ON_DEMAND, actor.pk
-        )
+    task_request(
+        "monitoring.run_checks",
+        deployment.pk,
+        start.isoformat(),
+        end.isoformat(),
+        CheckTrigger.ON_DEMAND,
+        actor.pk,
     )
     return end
 

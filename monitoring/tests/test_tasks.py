@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from config.celery import app
 from core.errors import Conflict
+from core.models import TaskRequest, TaskRequestState
 from monitoring import tasks
 from monitoring.choices import CheckKind, CheckTrigger
 from monitoring.models import CheckResult
@@ -25,13 +26,15 @@ KINDS = len(CheckKind) - 1  # every kind but KPI is a check result of each run
 
 
 class Recorder:
-    """Stands in for ``run_checks``: records what would have been queued."""
+    """What was asked of ``run_checks`` through the outbox, and whether it was sent."""
 
-    def __init__(self):
-        self.calls: list[tuple] = []
+    @property
+    def requests(self):
+        return TaskRequest.objects.filter(task="monitoring.run_checks").order_by("created_at")
 
-    def delay(self, *args):
-        self.calls.append(args)
+    @property
+    def calls(self) -> list[tuple]:
+        return [tuple(request.args) for request in self.requests]
 
 
 @pytest.fixture(autouse=True)
@@ -44,10 +47,8 @@ def eager():
 
 
 @pytest.fixture
-def queued(monkeypatch) -> Recorder:
-    recorder = Recorder()
-    monkeypatch.setattr(tasks, "run_checks", recorder)
-    return recorder
+def queued() -> Recorder:
+    return Recorder()
 
 
 @pytest.fixture
@@ -88,16 +89,20 @@ def test_it_queues_the_checks_of_every_active_deployment_over_its_window(
     )
 
 
-def test_a_second_tick_within_the_hour_adds_no_results(deployments, clock):
+def test_a_second_tick_within_the_hour_adds_no_results(
+    deployments, clock, django_capture_on_commit_callbacks
+):
     """Windows end on the whole hour, so a tick at :05 and one at :55 ask for the same windows
     and the second finds them done; the next hour's tick is a new window."""
     daily, hourly, retired = deployments
     clock(HOUR + timedelta(minutes=5))
-    tasks.schedule_checks.delay()
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.schedule_checks.delay()
     first = set(CheckResult.objects.values_list("pk", flat=True))
 
     clock(HOUR + timedelta(minutes=55))
-    tasks.schedule_checks.delay()
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.schedule_checks.delay()
 
     assert set(CheckResult.objects.values_list("pk", flat=True)) == first
     assert len(first) == 2 * KINDS
@@ -105,7 +110,8 @@ def test_a_second_tick_within_the_hour_adds_no_results(deployments, clock):
     assert not CheckResult.objects.filter(deployment=retired).exists()
 
     clock(HOUR + timedelta(hours=1, minutes=5))
-    tasks.schedule_checks.delay()
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.schedule_checks.delay()
     assert CheckResult.objects.count() == 4 * KINDS
 
 
@@ -115,14 +121,17 @@ def test_an_on_demand_run_is_queued_when_the_request_commits(
     deployment = DeploymentFactory(check_window_hours=12)
     with django_capture_on_commit_callbacks() as callbacks:
         end = checks_request(actor=manager, deployment=deployment)
-        assert queued.calls == []  # not before the commit: a worker could not see the request
+        # Written with the transaction, not sent before the commit: a worker could not see it.
+        assert [r.state for r in queued.requests] == [TaskRequestState.PENDING]
 
     assert len(callbacks) == 1
     start = end - timedelta(hours=12)
-    callbacks[0]()
     assert queued.calls == [
         (deployment.pk, start.isoformat(), end.isoformat(), CheckTrigger.ON_DEMAND, manager.pk)
     ]
+    callbacks[0]()
+    assert [r.state for r in queued.requests] == [TaskRequestState.DONE]
+    assert CheckResult.objects.filter(deployment=deployment).count() == KINDS
 
 
 def test_an_on_demand_run_records_its_trigger_and_requester(
@@ -149,6 +158,7 @@ def test_a_retired_deployment_cannot_be_checked_on_demand(
 
 
 def test_beat_schedules_the_checks_with_a_task_the_app_knows():
+    app.loader.import_default_modules()  # what a worker and beat do at start
     entries = settings.CELERY_BEAT_SCHEDULE.values()
     assert "monitoring.schedule_checks" in {entry["task"] for entry in entries}
     assert app.conf.beat_schedule == settings.CELERY_BEAT_SCHEDULE
