@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A database that cannot be reached answers 503 with Retry-After, not 500.
+    "core.database_errors.DatabaseUnavailableMiddleware",
     # auditlog's own middleware believes X-Forwarded-For from anyone; ours only from
     # TRUSTED_PROXIES.
     "core.middleware.StewardAuditlogMiddleware",

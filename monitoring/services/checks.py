@@ -3,7 +3,9 @@ performance, bias, check-metric KPIs and the health score that combines them.
 
 ``checks_run`` is what the Celery task calls; it is idempotent: a result is unique per
 (deployment, kind, window), so a retried or duplicated task finds the results of its window
-instead of adding more, and alerts are evaluated only for results it created itself."""
+instead of adding more, and alerts are evaluated only for results it created itself. A result
+and the evaluation of its alert rules commit together: a worker killed between two checks
+leaves no stored result whose alert was never evaluated."""
 
 from __future__ import annotations
 
@@ -108,50 +110,47 @@ def checks_run(
         CheckKind.PERFORMANCE: lambda: performance_outcome(deployment, window_start, window_end),
         CheckKind.BIAS: lambda: bias_outcome(deployment, window_start, window_end),
     }
-    results, created = [], []
+    results = []
     for kind, compute in computed.items():
         uses_baseline = kind in (CheckKind.DRIFT, CheckKind.PREDICTION_DRIFT)
-        result, new = _result_store(
-            kind, compute, baseline=baseline if uses_baseline else None, **common
+        results.append(
+            _result_store(kind, compute, baseline=baseline if uses_baseline else None, **common)
         )
-        results.append(result)
-        if new:
-            created.append(result)
     _kpis_from_checks(deployment, results, window_end)
-    health, new = _result_store(
+    health = _result_store(
         CheckKind.HEALTH, lambda: health_outcome(deployment, results), baseline=None, **common
     )
     results.append(health)
-    if new:
-        created.append(health)
-    from monitoring.services.alerts import alerts_evaluate_check
-
-    for result in created:
-        alerts_evaluate_check(result)
     return results
 
 
-def _result_store(kind, compute, *, baseline, **common) -> tuple[CheckResult, bool]:
+def _result_store(kind, compute, *, baseline, **common) -> CheckResult:
+    """The window's result of ``kind``: the stored one, or a new one computed, stored and
+    given to the alert rules in one transaction (its deliveries are queued on commit)."""
+    from monitoring.services.alerts import alerts_evaluate_check
+
     key = {k: common[k] for k in ("deployment", "window_start", "window_end")}
     existing = CheckResult.objects.filter(kind=kind, **key).first()
     if existing is not None:
-        return existing, False
+        return existing
     outcome = compute()
-    try:
-        with transaction.atomic():
-            result = CheckResult.objects.create(
-                kind=kind,
-                status=outcome.status,
-                score=outcome.score,
-                summary=outcome.summary[:500],
-                details=outcome.details,
-                row_count=outcome.row_count,
-                baseline=baseline,
-                **common,
-            )
-    except IntegrityError:  # a concurrent run of the same window stored it first
-        return CheckResult.objects.get(kind=kind, **key), False
-    return result, True
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                result = CheckResult.objects.create(
+                    kind=kind,
+                    status=outcome.status,
+                    score=outcome.score,
+                    summary=outcome.summary[:500],
+                    details=outcome.details,
+                    row_count=outcome.row_count,
+                    baseline=baseline,
+                    **common,
+                )
+        except IntegrityError:  # a concurrent run of the same window stored it first
+            return CheckResult.objects.get(kind=kind, **key)
+        alerts_evaluate_check(result)
+    return result
 
 
 def _unknown(summary: str, row_count: int = 0) -> Outcome:

@@ -1,7 +1,8 @@
 """Monitoring's checks and alert deliveries run by a real Celery worker (a subprocess) through
 a real Redis broker, against the PostgreSQL test database: a drifting deployment's checks open
 an alert whose signed webhook the worker delivers; a duplicated task changes nothing; a
-receiver's server error is retried by the worker."""
+receiver's server error is retried by the worker; a worker killed (SIGKILL) in the middle of
+the checks or of a delivery leaves every task finished once its successor has run."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import hmac
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -71,6 +73,7 @@ class Worker:
     log_file: Path
     process: subprocess.Popen | None = field(default=None, repr=False)
     _backend: object = field(default=None, repr=False)
+    kills: int = 0
 
     @property
     def log(self) -> str:
@@ -92,7 +95,14 @@ class Worker:
     def log_tail(self, chars: int = 4000) -> str:
         return f"--- worker log (tail) ---\n{self.log[-chars:]}"
 
+    @property
+    def slow_check(self) -> Path:
+        """While this file exists, run_checks stops in its fourth check (monitor_worker.py)."""
+        return Path(self.env["STEWARD_TEST_SLOW_CHECK"])
+
     def start(self) -> None:
+        """Start the worker (again, after a kill: its log goes on in the same file)."""
+        ready_before = self.log.count(" ready.") if self.log_file.exists() else 0
         self.process = subprocess.Popen(  # noqa: S603
             [
                 sys.executable,
@@ -103,15 +113,21 @@ class Worker:
             ],
             cwd=ROOT,
             env=self.env,
-            stdout=self.log_file.open("w"),
+            stdout=self.log_file.open("a"),
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + READY_TIMEOUT
-        while " ready." not in self.log:
+        while self.log.count(" ready.") <= ready_before:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"the worker did not start\n{self.log_tail()}")
             time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up, no acknowledgement, connections cut."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+        self.kills += 1
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -177,12 +193,14 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory):
         "STEWARD_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1",
         "STEWARD_DOCUMENTS_AUTO_GENERATE": "false",
     }
+    folder = tmp_path_factory.mktemp("monitor-worker")
+    env["STEWARD_TEST_SLOW_CHECK"] = str(folder / "slow-check")
     saved = {
         key: app.conf[key] for key in ("task_always_eager", "broker_url", "task_default_queue")
     }
     app.conf.update(task_always_eager=False, broker_url=redis_url, task_default_queue=queue)
     _reset_producers()
-    log_file = tmp_path_factory.mktemp("monitor-worker") / "worker.log"
+    log_file = folder / "worker.log"
     process = Worker(queue=queue, env=env, log_file=log_file)
     try:
         process.start()
@@ -327,3 +345,80 @@ def test_a_server_error_is_retried_by_the_worker(worker, drifting, receiver):
     # The retry went through the broker: the worker received the same task twice.
     received = re.findall(r"Task monitoring\.deliver_alert\[([-\w]+)\] received", worker.log)
     assert received[-2:] == [received[-1]] * 2
+
+
+# --- A worker killed in the middle of a task ---------------------------------------------------
+
+
+def wait_for_file(path: Path, worker: Worker) -> None:
+    worker.wait_for(path.exists, f"{path.name}")
+
+
+def test_a_worker_killed_in_the_middle_of_the_checks_finishes_them_once_after_restart(
+    worker, drifting, receiver
+):
+    """SIGKILL after three of the five results are stored (the worker sleeps in the bias
+    check): the message was not acknowledged, so the restarted worker gets it again. It finds
+    the three stored results, computes the two missing ones, and the drift alert, opened with
+    the drift result in one transaction, is neither lost nor opened twice."""
+    started = Path(f"{worker.slow_check}.started")
+    log_start = len(worker.log)
+    worker.slow_check.touch()
+    try:
+        run_checks.apply_async(drifting.args, queue=worker.queue)
+        wait_for_file(started, worker)
+        stored_before_kill = set(CheckResult.objects.values_list("kind", flat=True))
+        worker.kill()
+    finally:
+        worker.slow_check.unlink()
+        started.unlink(missing_ok=True)
+    assert stored_before_kill == {
+        CheckKind.DRIFT,
+        CheckKind.PREDICTION_DRIFT,
+        CheckKind.PERFORMANCE,
+    }
+    worker.start()
+
+    worker.wait_for(lambda: CheckResult.objects.count() == 5, "five check results", timeout=60)
+    delivery = sent_delivery(worker)
+    worker.wait_for(lambda: worker.queue_length() == 0, "empty queue")
+    rows = CheckResult.objects.values_list("deployment", "kind", "window_start", "window_end")
+    assert len(set(rows)) == len(rows) == 5
+    assert set(CheckResult.objects.values_list("kind", flat=True)) == CHECK_KINDS
+    alert = Alert.objects.get()
+    assert (alert.rule.name, alert.occurrences) == ("drift", 1)
+    assert alert.check_result.kind == CheckKind.DRIFT
+    assert (delivery.alert_id, delivery.attempts, delivery.response_code) == (alert.pk, 1, 200)
+    assert AlertDelivery.objects.count() == 1
+    assert [r["headers"]["X-Steward-Delivery"] for r in receiver.requests] == [str(delivery.pk)]
+    # The restarted worker ran the same message again (same task id).
+    log = worker.log[log_start:]
+    received = re.findall(r"Task monitoring\.run_checks\[([-\w]+)\] received", log)
+    assert len(received) == 2 and received[0] == received[1]
+
+
+def test_a_worker_killed_while_the_receiver_holds_the_delivery_sends_it_once_more(
+    worker, drifting, receiver
+):
+    """SIGKILL while the webhook request is in flight (the receiver got it and holds the
+    answer): the worker cannot know whether it arrived, so the restarted worker sends it again,
+    with the same ``X-Steward-Delivery``, which is how a receiver drops the duplicate. The row
+    ends sent, with both attempts counted; the checks and the alert are not redone."""
+    receiver.delay = 60
+    run_checks.apply_async(drifting.args, queue=worker.queue)
+    worker.wait_for(lambda: len(receiver.requests) == 1, "the webhook request")
+    delivery = AlertDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
+    worker.kill()
+    receiver.delay = 0
+    worker.start()
+
+    delivery = sent_delivery(worker)
+    worker.wait_for(lambda: worker.queue_length() == 0, "empty queue")
+    assert (delivery.attempts, delivery.response_code, delivery.error) == (2, 200, "")
+    ids = [r["headers"]["X-Steward-Delivery"] for r in receiver.requests]
+    assert ids == [str(delivery.pk)] * 2
+    assert receiver.requests[0]["body"] == receiver.requests[1]["body"]
+    assert AlertDelivery.objects.count() == 1
+    assert Alert.objects.get().occurrences == 1
+    assert CheckResult.objects.count() == 5
