@@ -39,9 +39,12 @@ demo: deps
 	@echo
 	STEWARD_DEMO=true $(PY) manage.py runserver $(HOST):$(PORT)
 
+# ruff, then bandit (fails on HIGH severity) and the dependency vulnerability audit (skips with
+# its reason when the vulnerability service is unreachable): scripts/security_checks.sh.
 lint: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	VENV=$(VENV) bash scripts/security_checks.sh
 
 # The whole suite on PostgreSQL, then everything but the browser tests again on SQLite (the
 # embedded default the demo runs on), so raw SQL is proven on both.

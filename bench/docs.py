@@ -125,7 +125,9 @@ def django_setup(folder: Path) -> None:
     os.environ["STEWARD_VAR_DIR"] = str(folder)
     os.environ.pop("REDIS_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("STEWARD_SECRET_KEY", "bench-only-secret-key-never-used-to-sign-anything")
+    os.environ.setdefault(
+        "STEWARD_SECRET_KEY", "bench-only-secret-key-never-used-to-sign-anything-0123456789"
+    )
     import django
     from django.core.management import call_command
 

@@ -271,8 +271,9 @@ def api_url(deployment) -> str:
 
 def api_post(client, url: str, body: bytes, bearer: str) -> int:
     """POST one batch and return how many records the API accepted, refusing any other answer."""
+    # secure=True: production settings redirect plain http to https, as behind a TLS proxy.
     response = client.post(
-        url, data=body, content_type="application/json", HTTP_AUTHORIZATION=bearer
+        url, data=body, content_type="application/json", HTTP_AUTHORIZATION=bearer, secure=True
     )
     if response.status_code != 200:
         raise SystemExit(f"POST {url}: {response.status_code} {response.content[:500]!r}")

@@ -78,7 +78,9 @@ def database_recreate(server_url: str, database: str, *, create: bool = True) ->
 def django_setup(bench_url: str) -> None:
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("STEWARD_SECRET_KEY", "bench-only-secret-key-never-used-to-sign-anything")
+    os.environ.setdefault(
+        "STEWARD_SECRET_KEY", "bench-only-secret-key-never-used-to-sign-anything-0123456789"
+    )
     import django
     from django.core.management import call_command
 

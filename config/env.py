@@ -48,3 +48,48 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+# The key settings.py falls back to in debug and demo mode; it is public, being in the repository.
+DEMO_SECRET_KEY = "insecure-demo-key-only-for-local-demo-and-debug-never-production"  # noqa: S105
+SECRET_KEY_MIN_LENGTH = 50  # Django's own rule (security.W009): at least 50 characters ...
+SECRET_KEY_MIN_UNIQUE_CHARACTERS = 5  # ... of at least 5 different ones
+_GENERATE_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+
+
+def secret_key_refuse_weak(key: str, *, name: str = "STEWARD_SECRET_KEY") -> None:
+    """Refuse, with ImproperlyConfigured, a production secret key that is missing, the public demo
+    key, Django's throwaway ``django-insecure-`` kind, or too short or too plain by Django's own
+    rule (the one ``check --deploy`` warns about as security.W009)."""
+    problem = None
+    if not key:
+        problem = "is not set"
+    elif key == DEMO_SECRET_KEY:
+        problem = "is the public demo key"
+    elif key.startswith("django-insecure"):
+        problem = "is a throwaway key from django-admin startproject"
+    elif len(key) < SECRET_KEY_MIN_LENGTH:
+        problem = f"is shorter than {SECRET_KEY_MIN_LENGTH} characters"
+    elif len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:
+        problem = f"has fewer than {SECRET_KEY_MIN_UNIQUE_CHARACTERS} different characters"
+    if problem:
+        raise ImproperlyConfigured(
+            f"{name} {problem}; production (STEWARD_DEBUG and STEWARD_DEMO off) needs a long "
+            f"random key. Generate one with: {_GENERATE_KEY}"
+        )
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """``"X-Forwarded-Proto: https"`` -> ``("HTTP_X_FORWARDED_PROTO", "https")``, the form of
+    Django's SECURE_PROXY_SSL_HEADER; unset or empty -> None."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    header, sep, value = raw.partition(":")
+    header, value = header.strip(), value.strip()
+    token = header.replace("-", "")
+    if not (sep and value and token.isascii() and token.isalnum()):
+        raise ImproperlyConfigured(
+            f"{name} must look like 'X-Forwarded-Proto: https' (header: value), got {raw!r}"
+        )
+    return "HTTP_" + header.upper().replace("-", "_"), value

@@ -7,11 +7,20 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
+import csp.constants
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config import directory
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import (
+    DEMO_SECRET_KEY,
+    env_bool,
+    env_int,
+    env_list,
+    env_proxy_ssl_header,
+    env_str,
+    secret_key_refuse_weak,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("STEWARD_VAR_DIR", str(BASE_DIR / "var")))
@@ -20,14 +29,16 @@ DEBUG = env_bool("STEWARD_DEBUG", False)
 # Demo mode seeds demo users with a known password; nothing else may create them.
 DEMO_MODE = env_bool("STEWARD_DEMO", False)
 
+# Production is neither debug nor demo: HTTPS only, secure cookies, HSTS, a real secret key (see
+# "Security" below).
+PRODUCTION = not (DEBUG or DEMO_MODE)
+
 SECRET_KEY = env_str("STEWARD_SECRET_KEY")
-if not SECRET_KEY:
-    if not (DEBUG or DEMO_MODE):
-        raise ImproperlyConfigured(
-            "STEWARD_SECRET_KEY is not set. Set it to a long random string "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
-        )
-    SECRET_KEY = "insecure-demo-key-only-for-local-demo-and-debug-never-production"  # noqa: S105
+if PRODUCTION:
+    # Missing, the public demo key, or too short or plain: refuse to start, saying how to make one.
+    secret_key_refuse_weak(SECRET_KEY)
+elif not SECRET_KEY:
+    SECRET_KEY = DEMO_SECRET_KEY
 
 # Reverse proxies whose forwarding header is believed (comma-separated IPs or CIDRs); the
 # client address is the right-most address in PROXY_IP_HEADER that is not one of them.
@@ -56,6 +67,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served by the app, not from a CDN
+    "csp",
     "guardian",
     "auditlog",
     "core",
@@ -67,7 +79,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (policy: "Security" below).
+    "csp.middleware.CSPMiddleware",
     "core.middleware.RejectNulBytesMiddleware",
+    # /api/ bodies: 415 without a Content-Type, 413 over DATA_UPLOAD_MAX_MEMORY_SIZE.
+    "core.body_limits.ApiBodyGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -215,14 +231,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PARSER_CLASSES": [
         "core.api.parsers.StewardJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "core.api.parsers.StewardFormParser",
+        "core.api.parsers.StewardMultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.StewardAutoSchema",
     "EXCEPTION_HANDLER": "core.api.exceptions.steward_exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        # DRF's browsable API, with the looser style policy its templates need (API_DOCS_CSP).
+        "core.api.renderers.StewardBrowsableAPIRenderer",
     ],
 }
 
@@ -236,10 +253,30 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.error_responses_document",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "VersionStatusEnum": "registry.choices.VersionStatus",
         "RunStatusEnum": "registry.choices.RunStatus",
         "RoleNameEnum": "accounts.choices.RoleName",
+        # Choice sets whose fields share a name ("kind", "status", "source") across components.
+        "LineageKindEnum": "registry.choices.LineageKind",
+        "RunKindEnum": "registry.choices.RunKind",
+        "AnnotationKindEnum": "governance.choices.AnnotationKind",
+        "DocumentStatusEnum": "governance.choices.DocumentStatus",
+        "CheckKindEnum": "monitoring.choices.CheckKind",
+        "CheckStatusEnum": "monitoring.choices.CheckStatus",
+        "ChannelKindEnum": "monitoring.choices.ChannelKind",
+        "DeploymentStatusEnum": "monitoring.choices.DeploymentStatus",
+        "DeliveryStatusEnum": "monitoring.choices.DeliveryStatus",
+        "AlertStateEnum": "monitoring.choices.AlertState",
+        "BaselineSourceEnum": "monitoring.choices.BaselineSource",
+        "KpiSourceEnum": "monitoring.choices.KpiSource",
+        "GrantSourceEnum": "accounts.choices.GrantSource",
+        "TrailSourceEnum": "governance.trail.TrailSource",
+        "AlertMinStatusEnum": "monitoring.choices.ALERT_MIN_STATUSES",
     },
 }
 
@@ -297,6 +334,58 @@ LOGGING = {
     "loggers": {
         name: {"level": "WARNING"} for name in ("weasyprint", "fontTools", "celery.app.trace")
     },
+}
+
+# --- Security: HTTPS, cookies, sessions, content security policy ---------------------------
+# In production (neither STEWARD_DEBUG nor STEWARD_DEMO) the site is served over HTTPS only; the
+# demo and debug runs keep plain http on localhost. Each knob can be changed from the
+# environment (README "Configuration"); `manage.py check --deploy` passes with the defaults.
+#
+# Behind a proxy that terminates TLS, the proxy says so in a header, e.g.
+# STEWARD_SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto: https"; the proxy must overwrite that
+# header on every request, or a client could claim HTTPS over http.
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("STEWARD_SECURE_PROXY_SSL_HEADER")
+SECURE_SSL_REDIRECT = env_bool("STEWARD_SECURE_SSL_REDIRECT", PRODUCTION)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("STEWARD_SECURE_COOKIES", PRODUCTION)
+# HSTS: browsers refuse plain http for this host (and its subdomains) for a year. Preload asks to
+# be put in the browsers' built-in list: only ever submit a domain whose every subdomain is HTTPS.
+_ONE_YEAR = 365 * 24 * 3600
+SECURE_HSTS_SECONDS = env_int("STEWARD_HSTS_SECONDS", _ONE_YEAR if PRODUCTION else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("STEWARD_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("STEWARD_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Sessions: not readable by scripts, not sent on cross-site sub-requests, over after a working day.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 3600 * env_int("STEWARD_SESSION_HOURS", 8, minimum=1)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("STEWARD_SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
+
+# Content-Security-Policy (django-csp 4): only the site's own scripts, styles and images, no
+# plugins, never framed, forms post only here. No 'unsafe-inline': the few inline blocks that
+# must stay (the lineage picture's size) carry the request's nonce, which django-csp adds to the
+# header only on responses that used it. Swagger UI and Redoc get a looser policy of their own
+# (API_DOCS_CSP, applied in config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.constants.SELF],
+        "script-src": [csp.constants.SELF, csp.constants.NONCE],
+        "style-src": [csp.constants.SELF, csp.constants.NONCE],
+        "img-src": [csp.constants.SELF, "data:"],
+        "object-src": [csp.constants.NONE],
+        "base-uri": [csp.constants.SELF],
+        "frame-ancestors": [csp.constants.NONE],
+        "form-action": [csp.constants.SELF],
+    },
+}
+# The API documentation pages: drf-spectacular's templates (overridden in templates/
+# drf_spectacular/) keep their inline script with a nonce, but Swagger UI and Redoc style their
+# own elements inline at run time, and Redoc parses the schema in a blob: web worker.
+API_DOCS_CSP = {
+    "style-src": [csp.constants.SELF, csp.constants.UNSAFE_INLINE],
+    "worker-src": [csp.constants.SELF, "blob:"],
 }
 
 # --- Outbound requests (core.outbound) ------------------------------------------------------

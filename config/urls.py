@@ -1,3 +1,5 @@
+from csp.decorators import csp_replace
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -5,8 +7,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Swagger UI and Redoc style their elements inline at run time: a looser policy for them only.
+    path(
+        "api/docs/",
+        csp_replace(settings.API_DOCS_CSP)(SpectacularSwaggerView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
+    path(
+        "api/redoc/",
+        csp_replace(settings.API_DOCS_CSP)(SpectacularRedocView.as_view(url_name="api-schema")),
+        name="api-redoc",
+    ),
     path("api/v1/", include("config.api_urls")),
     path("api-auth/", include("rest_framework.urls", namespace="rest_framework")),
     path("", include("accounts.urls")),
@@ -14,3 +25,6 @@ urlpatterns = [
     path("", include("governance.urls")),
     path("", include("monitoring.urls")),
 ]
+
+# Unmatched /api/ paths answer JSON like the rest of the API (pages keep the HTML 404).
+handler404 = "core.api.exceptions.page_not_found"

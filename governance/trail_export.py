@@ -12,6 +12,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from core.downloads import mark_as_download
 from governance.trail import ChainStatus, TrailFilters, TrailRow
 
 EXPORT_FIELDS = [
@@ -60,10 +61,7 @@ def trail_json_response(
 def _download(chunks: Iterator[str], content_type: str, extension: str) -> StreamingHttpResponse:
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response = StreamingHttpResponse(chunks, content_type=content_type)
-    response["Content-Disposition"] = (
-        f'attachment; filename="steward-audit-trail-{stamp}.{extension}"'
-    )
-    response["X-Content-Type-Options"] = "nosniff"
+    mark_as_download(response, f"steward-audit-trail-{stamp}.{extension}")
     response["Cache-Control"] = "no-store"
     return response
 

@@ -94,3 +94,7 @@ class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+
+
+# The statuses an alert rule can wait for (a rule never fires on "ok").
+ALERT_MIN_STATUSES = [(CheckStatus.WARNING, "Warning"), (CheckStatus.CRITICAL, "Critical")]

@@ -77,6 +77,9 @@ class LineagePicture:
     truncated: bool
     hidden_count: int = 0
     problem: str = ""
+    # Natural width in points: the page lets the picture shrink to 70% of it, never grow past it
+    # (a nonce'd <style> in registry/_lineage.html: the content security policy forbids style="").
+    width_pt: float | None = None
 
 
 def lineage_node_url(kind: str, key: str) -> str | None:
@@ -170,14 +173,15 @@ def lineage_picture(graph: LineageGraph) -> LineagePicture:
             problem=f"{len(graph.nodes)} nodes are too many to draw; choose a smaller depth.",
         )
     try:
-        svg = _run_dot(lineage_dot(graph).source)
+        svg, width_pt = _run_dot(lineage_dot(graph).source)
     except (OSError, subprocess.SubprocessError) as exc:
         logger.exception("drawing the lineage graph failed")
         return LineagePicture(svg=None, **base, problem=f"The picture could not be drawn ({exc}).")
-    return LineagePicture(svg=mark_safe(svg), **base)  # noqa: S308 - Graphviz output only
+    # Graphviz output only.
+    return LineagePicture(svg=mark_safe(svg), width_pt=width_pt, **base)  # noqa: S308
 
 
-def _run_dot(source: str) -> str:
+def _run_dot(source: str) -> tuple[str, float | None]:
     """Run ``dot -Tsvg`` with a time limit (graphviz's own ``pipe()`` has none)."""
     executable = shutil.which("dot")
     if executable is None:
@@ -192,10 +196,9 @@ def _run_dot(source: str) -> str:
     return _inline_svg(done.stdout.decode())
 
 
-def _inline_svg(document: str) -> str:
-    """Drop the XML prolog and doctype. The picture shrinks to fit its column down to 70% of its
-    natural size (below that its text is too small to read, and the figure scrolls instead), and
-    never grows beyond its natural size."""
+def _inline_svg(document: str) -> tuple[str, float | None]:
+    """Drop the XML prolog and doctype; the picture fills its column, and its natural width (in
+    points) is returned beside it, for the page to bound the picture's size with."""
     start = _SVG_START.search(document)
     if start is None:
         raise subprocess.SubprocessError("dot produced no <svg> element")
@@ -204,6 +207,5 @@ def _inline_svg(document: str) -> str:
     head, rest = svg[:head_end], svg[head_end:]
     width = next((m.group(2) for m in _SVG_SIZE.finditer(head) if m.group(1) == "width"), None)
     head = _SVG_SIZE.sub("", head)
-    style = f' style="max-width: {width}pt; min-width: {float(width) * 0.7:.0f}pt"' if width else ""
-    head += f' width="100%"{style} role="img" aria-label="Lineage graph" data-testid="lineage-svg"'
-    return head + rest
+    head += ' width="100%" role="img" aria-label="Lineage graph" data-testid="lineage-svg"'
+    return head + rest, float(width) if width else None

@@ -10,12 +10,20 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 
+from core.downloads import display_filename
 from core.errors import PayloadTooLarge
-from registry.services.artifacts import artifact_root
+from registry.services.artifacts import artifact_tmp_dir
 
 
 class UploadTooLarge(PayloadTooLarge):
     pass
+
+
+def upload_label(name: str | None) -> str:
+    """The last component of a client-given file name, without control or invisible
+    characters; ``artifact.bin`` when nothing usable is left (``..``, ``/``, empty)."""
+    label = display_filename(name or "")
+    return label if label not in ("", ".", "..") else "artifact.bin"
 
 
 class HashedUploadedFile(UploadedFile):
@@ -39,10 +47,14 @@ class HashingUploadHandler(FileUploadHandler):
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
+        # The client's name is only a label. Reduced here, before Django's UploadedFile sees
+        # it: that refuses "..", "/" and the like with an exception after the bytes are on
+        # disk, which left the temporary file behind and answered in Django's format.
+        self.file_name = upload_label(self.file_name)
         self._digest = hashlib.sha256()
         self._size = 0
         self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in file_complete
-            dir=artifact_root() / "tmp", prefix="upload-", delete=False
+            dir=artifact_tmp_dir(), prefix="upload-", delete=False
         )
 
     def receive_data_chunk(self, raw_data, start):

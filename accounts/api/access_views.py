@@ -60,7 +60,8 @@ class TeamViewSet(
     @extend_schema(
         methods=["post"], request=MembershipSerializer, responses={201: MembershipSerializer}
     )
-    @action(detail=True, methods=["get", "post"])
+    # The member list is one unpaged list (pagination_class=None says so to the schema too).
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def members(self, request, slug=None):
         """List a team's members (administrators and auditors), or add one (administrators)."""
         team = self.get_object()

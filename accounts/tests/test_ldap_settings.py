@@ -123,7 +123,7 @@ def test_a_bad_directory_setting_stops_start_up():
     """The real settings module, started the way a deployment starts it."""
     env = {
         **os.environ,
-        "STEWARD_SECRET_KEY": "start-up-test-key",
+        "STEWARD_SECRET_KEY": "start-up-test-key-" + "k7Qw9zXv2pLm4nBr8tYc6sDf1gHj3aEu5iOo0",
         "STEWARD_LDAP_SERVER_URI": "ldap://directory.example",
         "STEWARD_LDAP_USER_SEARCH_BASE": "ou=people,dc=example",
         "STEWARD_LDAP_GROUP_SEARCH_BASE": "ou=groups,dc=example",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -52,3 +53,11 @@ def steward_exception_handler(exc, context):
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
         response.data = {"message": str(detail) or str(exc), "code": code}
     return response
+
+
+def page_not_found(request, exception):
+    """``handler404``: a path under /api/ that no route matches (``/versions/abc/``, an unknown
+    resource) answers the API's JSON error body like any other 404; pages keep the HTML one."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": "Not found.", "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)

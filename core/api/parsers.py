@@ -12,7 +12,7 @@ import gc
 
 import orjson
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 MAX_DEPTH = 32
 _NUL_ESCAPE = b"\\u0000"  # JSON's escapes use a lower-case u
@@ -84,3 +84,30 @@ class StewardJSONParser(JSONParser):
         if _NUL_ESCAPE in raw and _has_nul(data):
             raise ParseError("JSON strings may not contain NUL (\\u0000) characters.")
         return data
+
+
+def _form_has_nul(data) -> bool:
+    return any(
+        "\x00" in key or any("\x00" in value for value in values) for key, values in data.lists()
+    )
+
+
+class StewardFormParser(FormParser):
+    """Form bodies, refusing NUL in a field's name or value as the JSON parser does: PostgreSQL
+    cannot compare text containing NUL, so a lookup with one would be a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        if _form_has_nul(data):
+            raise ParseError("Form fields may not contain NUL characters.")
+        return data
+
+
+class StewardMultiPartParser(MultiPartParser):
+    """Multipart bodies: the same refusal for the text fields (files are bytes, kept as sent)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parsed = super().parse(stream, media_type, parser_context)
+        if _form_has_nul(parsed.data):
+            raise ParseError("Form fields may not contain NUL characters.")
+        return parsed

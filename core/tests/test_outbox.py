@@ -85,10 +85,13 @@ def test_it_runs_the_task_after_the_commit_and_marks_the_request_done(
 def test_a_request_rolls_back_with_the_change_that_asked_for_it(
     django_capture_on_commit_callbacks,
 ):
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ZeroDivisionError):
-        with transaction.atomic():
-            task_request("core.tests.record", 1)
-            1 / 0  # noqa: B018 - the change fails after asking for the task
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(ZeroDivisionError),
+        transaction.atomic(),
+    ):
+        task_request("core.tests.record", 1)
+        1 / 0  # noqa: B018 - the change fails after asking for the task
 
     assert TaskRequest.objects.count() == 0 and RAN == []
 

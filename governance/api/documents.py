@@ -93,11 +93,13 @@ class DocumentListView(APIView):
     ``{"template": "model-card"}``: generate one; 202 with the queued document, or 200 with
     the existing one when nothing changed since it was made."""
 
+    pagination_class = StewardPagination  # GET is paged; this also tells the OpenAPI schema
+
     @extend_schema(responses=GeneratedDocumentSerializer(many=True))
     def get(self, request, model_name: str, version: int):
         found = _version(request, model_name, version)
         context = {"staleness": StalenessCache(found)}
-        paginator = StewardPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(document_list(found), request, view=self)
         data = GeneratedDocumentSerializer(page, many=True, context=context).data
         return paginator.get_paginated_response(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import FileResponse, HttpResponse
 
+from core.downloads import mark_as_download
 from core.errors import Conflict, InvalidInput
 from governance.choices import DocumentStatus
 from governance.models import GeneratedDocument
@@ -18,7 +19,7 @@ FORMATS = {
 def document_download_response(document: GeneratedDocument, fmt: str) -> HttpResponse:
     """The document in ``fmt`` (pdf, md, html) as an attachment that browsers will not sniff
     or render in Steward's origin."""
-    from governance.services.documents import pdf_file
+    from governance.services.documents import pdf_open
 
     if fmt not in FORMATS:
         raise InvalidInput(
@@ -31,15 +32,11 @@ def document_download_response(document: GeneratedDocument, fmt: str) -> HttpRes
     filename = f"{version.registered_model.name}-v{version.version}-{document.template.name}"
     filename = f"{filename}-{document.pk}.{extension}"
     if fmt == "pdf":
-        response: HttpResponse = FileResponse(
-            pdf_file(document).open("rb"), content_type=content_type
-        )
+        response: HttpResponse = FileResponse(pdf_open(document), content_type=content_type)
     else:
         text = document.markdown if fmt == "md" else document.html
         response = HttpResponse(text.encode(), content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    mark_as_download(response, filename, fallback=f"document-{document.pk}.{extension}")
     sha = {"pdf": document.pdf_sha256, "md": document.markdown_sha256, "html": document.html_sha256}
     response["X-Content-SHA256"] = sha[fmt]
     return response

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.db import transaction
@@ -17,6 +18,7 @@ from accounts.models import User
 from core.errors import InvalidInput, NotFound
 from core.eventlog import audit_event_append
 from core.outbox import task_request
+from core.safe_files import directory_inside, is_regular_file_inside, move_inside, open_inside
 from governance.choices import DocumentStatus
 from governance.documents.context import inputs_hash, version_context
 from governance.documents.render import document_render
@@ -315,16 +317,25 @@ def pdf_file(document: GeneratedDocument) -> Path:
     return Path(settings.DOCUMENTS_ROOT) / document.pdf_path
 
 
+def pdf_open(document: GeneratedDocument) -> BinaryIO:
+    """The document's PDF opened for reading, never through a link inside DOCUMENTS_ROOT."""
+    root = Path(settings.DOCUMENTS_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    return open_inside(root, document.pdf_path)
+
+
 def _pdf_store(content: bytes, sha256: str) -> str:
     """Store the PDF by its sha256 (written to a temporary file, then renamed: a reader never
-    sees half a file, and storing the same PDF twice is harmless)."""
+    sees half a file, and storing the same PDF twice is harmless). Directories are made and the
+    rename done without following links, so a link planted in the folder is replaced, not
+    written through."""
     relative = f"{sha256[:2]}/{sha256}.pdf"
-    target = Path(settings.DOCUMENTS_ROOT) / relative
-    if target.exists():
+    root = Path(settings.DOCUMENTS_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    if is_regular_file_inside(root, relative):
         return relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    fd, temp = tempfile.mkstemp(dir=directory_inside(root, sha256[:2]), suffix=".part")
     with os.fdopen(fd, "wb") as handle:
         handle.write(content)
-    os.replace(temp, target)
+    move_inside(Path(temp), root, relative)
     return relative

@@ -11,11 +11,13 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.pagination import StewardPagination
 from core.dates import filter_moment
 from core.errors import InvalidInput, NotFound
 from monitoring import selectors
 from monitoring.api import serializers as s
 from monitoring.choices import CheckKind
+from monitoring.models import Alert, Deployment, Kpi
 from monitoring.services import baselines, checks, deployments, ingestion, kpis
 from registry import selectors as registry_selectors
 
@@ -30,6 +32,17 @@ def _version(request, model_name: str, version: int):
         registered_model__name=model_name,
         version=version,
     )
+
+
+def _since_until(params):
+    """The ``since``/``until`` filters (a date or an ISO date-time; "until" a date includes that
+    day); an unreadable one is a 400 that names it."""
+    errors: dict[str, list[str]] = {}
+    since = filter_moment(params.get("since", ""), "since", errors, end_of_day=False)
+    until = filter_moment(params.get("until", ""), "until", errors, end_of_day=True)
+    if errors:
+        raise InvalidInput(next(iter(errors.values()))[0], field_errors=errors)
+    return since, until
 
 
 def _page(view, queryset, serializer_class):
@@ -54,6 +67,8 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     required_token_scopes = {"create": "deploy", "retire": "deploy"}
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
+            return Deployment.objects.none()
         qs = selectors.deployment_list(self.request.user)
         model = self.request.query_params.get("model")
         return qs.filter(model_version__registered_model__name=model) if model else qs
@@ -109,10 +124,11 @@ class PredictionLogView(APIView):
         deployment = _deployment(request, name)
         qs = selectors.prediction_list(request.user, deployment)
         params = request.query_params
-        if params.get("since"):
-            qs = qs.filter(predicted_at__gte=filter_moment(params["since"], "since"))
-        if params.get("until"):
-            qs = qs.filter(predicted_at__lt=filter_moment(params["until"], "until"))
+        since, until = _since_until(params)
+        if since:
+            qs = qs.filter(predicted_at__gte=since)
+        if until:
+            qs = qs.filter(predicted_at__lt=until)
         if params.get("request_id"):
             qs = qs.filter(request_id=params["request_id"])
         if params.get("labelled") in ("true", "1"):
@@ -138,13 +154,13 @@ class PredictionLogView(APIView):
             )
         return Response(body)
 
-    # pagination for GET
+    # pagination for GET (the class attribute also tells the OpenAPI schema the list is paged)
+    pagination_class = StewardPagination
+
     @property
     def paginator(self):
-        from core.api.pagination import StewardPagination
-
         if not hasattr(self, "_paginator"):
-            self._paginator = StewardPagination()
+            self._paginator = self.pagination_class()
         return self._paginator
 
     def paginate_queryset(self, queryset):
@@ -166,7 +182,8 @@ def _records(request):
 class FeedbackView(APIView):
     """``POST``: ground truth that arrived later, joined to logged predictions by request id:
     ``{"records": [{request_id, ground_truth, observed_at}]}``. Unknown request ids are listed;
-    a different truth for one already recorded is refused for that record."""
+    a different truth for one already recorded is refused for that record; 400 when no record
+    was usable."""
 
     @extend_schema(request=s.BatchSerializer, responses=s.FeedbackResultSerializer)
     def post(self, request, name: str):
@@ -174,7 +191,19 @@ class FeedbackView(APIView):
         result = ingestion.predictions_feedback(
             actor=request.user, deployment=deployment, records=_records(request)
         )
-        return Response(result.as_dict())
+        body = result.as_dict()
+        if result.rejected and not (result.updated or result.unchanged or result.unknown):
+            # As for predictions: a batch with nothing usable is the client's error.
+            return Response(
+                {
+                    "message": "No record of the batch was valid; no ground truth was recorded.",
+                    "code": "invalid",
+                    "errors": {"records": body["errors"][:100]},
+                    **body,
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(body)
 
 
 @extend_schema(tags=["monitoring"], responses=s.PredictionTraceSerializer(many=True))
@@ -222,10 +251,11 @@ class CheckResultView(APIView):
                     field_errors={"kind": [f"One of: {', '.join(CheckKind.values)}."]},
                 )
             qs = qs.filter(kind=params["kind"])
-        if params.get("since"):
-            qs = qs.filter(window_end__gte=filter_moment(params["since"], "since"))
-        if params.get("until"):
-            qs = qs.filter(window_end__lt=filter_moment(params["until"], "until"))
+        since, until = _since_until(params)
+        if since:
+            qs = qs.filter(window_end__gte=since)
+        if until:
+            qs = qs.filter(window_end__lt=until)
         return _page(self, qs.order_by("-window_end", "kind"), s.CheckResultSerializer)
 
     @extend_schema(request=None, responses={202: s.CheckRequestResultSerializer})
@@ -233,6 +263,7 @@ class CheckResultView(APIView):
         end = checks.checks_request(actor=request.user, deployment=_deployment(request, name))
         return Response({"queued": True, "window_end": end}, status=status.HTTP_202_ACCEPTED)
 
+    pagination_class = PredictionLogView.pagination_class
     paginator = PredictionLogView.paginator
     paginate_queryset = PredictionLogView.paginate_queryset
     get_paginated_response = PredictionLogView.get_paginated_response
@@ -325,6 +356,8 @@ class KpiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     required_token_scopes = {"create": "deploy"}
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
+            return Kpi.objects.none()
         return selectors.kpi_list(self.request.user)
 
     @extend_schema(request=s.KpiCreateSerializer, responses={201: s.KpiSerializer})
@@ -380,6 +413,8 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return s.AlertDetailSerializer if self.action == "retrieve" else s.AlertSerializer
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
+            return Alert.objects.none()
         qs = selectors.alert_list(self.request.user)
         deployment = self.request.query_params.get("deployment")
         qs = qs.filter(deployment__name=deployment) if deployment else qs

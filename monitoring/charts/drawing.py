@@ -156,11 +156,20 @@ _STYLE = re.compile(r"<style[^>]*>.*?</style>\s*", re.S)
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 _FONT_FAMILY = re.compile(r"font-family: [^;\"]*;?\s*")
 _SIZE = re.compile(r'<svg([^>]*?)\swidth="[^"]*"\sheight="[^"]*"')
+_STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
 
 
 def _round(match: re.Match) -> str:
     text = f"{float(match.group(0)):.1f}"
     return text[:-2] if text.endswith(".0") else text
+
+
+def _presentation_attributes(match: re.Match) -> str:
+    """``style="fill: #fff; stroke-width: 0.8"`` -> ``fill="#fff" stroke-width="0.8"``: the
+    page's content security policy refuses inline style attributes, and every property matplotlib
+    writes there is also an SVG presentation attribute."""
+    pairs = (part.split(":", 1) for part in match.group(1).split(";") if ":" in part)
+    return "".join(f' {name.strip()}="{value.strip()}"' for name, value in pairs)
 
 
 def _our_class(match: re.Match) -> str:
@@ -183,10 +192,14 @@ def svg_of(fig: Figure, key: str, title: str) -> SafeString:
     svg = _NO_ROTATION.sub("", svg)
     svg = _GEOMETRY.sub(lambda m: m.group(1) + _DECIMAL.sub(_round, m.group(2)) + m.group(3), svg)
     svg = _FONT_FAMILY.sub("", svg)
+    svg = _STYLE_ATTRIBUTE.sub(_presentation_attributes, svg)
     svg = re.sub(r"\s*\n\s*", "\n", svg).replace("<defs>\n</defs>\n", "")
     svg = _SIZE.sub(
         lambda m: (
             f'<svg{m.group(1)} class="chart-svg" role="img" aria-label="{escape(title)}"'
+            # What matplotlib's dropped <style> gave every element; inherited, so an element's
+            # own attribute still wins.
+            ' stroke-linejoin="round" stroke-linecap="butt"'
             f' data-chart="{escape(key)}"'
         ),
         svg,

@@ -27,7 +27,7 @@ from monitoring.permissions import require_any
 from monitoring.schema import Column, schema_columns
 from registry.choices import DatasetRole
 from registry.models import Artifact, DatasetVersion, ModelVersion
-from registry.services.artifacts import artifact_path
+from registry.services.artifacts import artifact_open
 
 MAX_REFERENCE_ROWS = 2_000_000
 
@@ -180,7 +180,8 @@ def baseline_create_from_training_data(
             "not in Steward's artifact store; upload the file as an artifact or upload "
             "reference data."
         )
-    data = artifact_path(artifact).read_bytes()
+    with artifact_open(artifact) as handle:  # never through a link planted in the store
+        data = handle.read()
     if hashlib.sha256(data).hexdigest() != dataset_version.content_hash:
         raise InvalidInput(f"The stored bytes of {dataset_version} no longer match its hash.")
     return baseline_create(

@@ -230,3 +230,26 @@ def test_kpis_take_reported_values(deployed, manager, contributor):
         format="json",
     )
     assert inverted.status_code == 400
+
+
+def test_feedback_with_no_usable_record_is_a_400_and_records_nothing(deployed, contributor):
+    """Found by the API fuzzer: the same rule as for predictions, a batch of only bad records
+    is the client's error."""
+    api = client_for(contributor)
+    api.post(
+        "/api/v1/deployments/credit-prod/predictions/",
+        {"records": _records(1, np.random.default_rng(2))},
+        format="json",
+    )
+    url = "/api/v1/deployments/credit-prod/feedback/"
+
+    response = api.post(url, {"records": [{"ground_truth": 1}, "x"]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["rejected"] == 2 and response.json()["errors"]
+    assert not Prediction.objects.filter(ground_truth__isnull=False).exists()
+
+    mixed = api.post(
+        url, {"records": [{"request_id": "r-0", "ground_truth": 1}, "x"]}, format="json"
+    )
+    assert mixed.status_code == 200
+    assert (mixed.json()["updated"], mixed.json()["rejected"]) == (1, 1)

@@ -14,7 +14,9 @@ from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.selectors import can_read_access_records
+from core.downloads import mark_as_download
 from core.errors import InvalidInput, NotFound, PayloadTooLarge
+from core.safe_files import StoredFileMissing
 from registry import selectors, services
 from registry.api import serializers as s
 from registry.api.filters import (
@@ -26,7 +28,7 @@ from registry.api.filters import (
 )
 from registry.choices import Direction
 from registry.models import Artifact, ModelRoleAssignment
-from registry.services.artifacts import artifact_path
+from registry.services.artifacts import artifact_open
 from registry.uploads import HashingUploadHandler
 
 NAME_REGEX = r"[a-z0-9][a-z0-9._-]*"
@@ -272,6 +274,15 @@ class RawArtifactParser(FileUploadParser):
         )
 
 
+def _discard_received(files) -> None:
+    received = files.lists() if hasattr(files, "lists") else ((k, [v]) for k, v in files.items())
+    for _, uploads in received:
+        for upload in uploads:
+            upload.close()
+            if hasattr(upload, "path"):
+                upload.path.unlink(missing_ok=True)
+
+
 @extend_schema(tags=["artifacts"])
 class ArtifactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Upload model artifacts (streamed, hashed while streaming, stored once per content) and
@@ -316,14 +327,14 @@ class ArtifactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         limit = settings.ARTIFACT_MAX_BYTES
         if declared > limit + 64 * 1024:  # room for multipart headers
             raise PayloadTooLarge(f"The upload is larger than the limit of {limit} bytes.")
-        upload = request.data.get("file")
-        if upload is None or not hasattr(upload, "sha256"):
-            raise InvalidInput(
-                "Send the artifact as multipart field 'file' "
-                "or as an application/octet-stream body.",
-                field_errors={"file": ["No file was submitted."]},
-            )
         try:
+            upload = request.data.get("file")
+            if upload is None or not hasattr(upload, "sha256"):
+                raise InvalidInput(
+                    "Send the artifact as multipart field 'file' "
+                    "or as an application/octet-stream body.",
+                    field_errors={"file": ["No file was submitted."]},
+                )
             artifact, created = services.artifact_store(
                 actor=request.user,
                 temp_path=upload.path,
@@ -333,8 +344,9 @@ class ArtifactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 content_type=upload.content_type or "",
             )
         finally:
-            upload.close()
-            upload.path.unlink(missing_ok=True)
+            # Every file the handler streamed into tmp/ goes, used or not: a part under
+            # another field name or a second "file" part would otherwise stay there for good.
+            _discard_received(request.FILES)
         return Response(
             s.ArtifactSerializer(artifact).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -344,17 +356,12 @@ class ArtifactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["get"])
     def download(self, request, sha256=None):
         artifact = self.get_object()
-        path = artifact_path(artifact)
-        if not path.is_file():
-            raise NotFound("The artifact's file is missing from the store.")
-        response = FileResponse(
-            path.open("rb"),
-            as_attachment=True,
-            filename=artifact.original_name or f"{artifact.sha256}.bin",
-            content_type="application/octet-stream",
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        try:
+            handle = artifact_open(artifact)
+        except StoredFileMissing:
+            raise NotFound("The artifact's file is missing from the store.") from None
+        response = FileResponse(handle, content_type="application/octet-stream")
+        mark_as_download(response, artifact.original_name, fallback=f"{artifact.sha256}.bin")
         response["Digest"] = f"sha-256={artifact.sha256}"
         return response
 

@@ -5,8 +5,8 @@ is an atomic rename on the same file system), hashed on the way, and kept once p
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -15,14 +15,22 @@ from accounts.choices import Verb
 from accounts.models import User
 from core.errors import Forbidden, InvalidInput
 from core.hashing import is_sha256
+from core.safe_files import directory_inside, move_inside, open_inside
 from registry.models import Artifact
 from registry.permissions import require_somewhere
 
 
 def artifact_root() -> Path:
     root = Path(settings.ARTIFACT_ROOT).resolve()
-    (root / "tmp").mkdir(parents=True, exist_ok=True)
+    root.mkdir(parents=True, exist_ok=True)
+    # Uploads stream into tmp/: a link planted there would send them outside the store.
+    directory_inside(root, "tmp")
     return root
+
+
+def artifact_tmp_dir() -> Path:
+    """Where uploads stream to before they are renamed into place (a real directory)."""
+    return directory_inside(artifact_root(), "tmp")
 
 
 def artifact_path(artifact: Artifact) -> Path:
@@ -31,6 +39,14 @@ def artifact_path(artifact: Artifact) -> Path:
     if not is_sha256(artifact.sha256):
         raise InvalidInput("Corrupt artifact digest.")
     return artifact_root() / artifact.relative_path
+
+
+def artifact_open(artifact: Artifact) -> BinaryIO:
+    """The stored file, opened for reading without following any link inside the store
+    (:class:`core.safe_files.UnsafeStoragePath`, a 409, if one is there)."""
+    if not is_sha256(artifact.sha256):
+        raise InvalidInput("Corrupt artifact digest.")
+    return open_inside(artifact_root(), artifact.relative_path)
 
 
 def artifact_store(
@@ -55,9 +71,14 @@ def artifact_store(
     if existing is not None:
         temp_path.unlink(missing_ok=True)
         return existing, False
-    final = artifact_root() / f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(temp_path, final)
+    if not is_sha256(sha256):
+        temp_path.unlink(missing_ok=True)
+        raise InvalidInput("Corrupt artifact digest.")
+    try:
+        move_inside(temp_path, artifact_root(), f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}")
+    except BaseException:
+        temp_path.unlink(missing_ok=True)
+        raise
     try:
         with transaction.atomic():
             artifact = Artifact.objects.create(
