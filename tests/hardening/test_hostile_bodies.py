@@ -415,3 +415,14 @@ def test_document_and_trail_downloads_carry_the_download_headers(
             pytest.fail("the audit trail export moved: update this test")
         assert_safe_disposition(trail["Content-Disposition"])
         assert trail["Content-Security-Policy"] == "default-src 'none'; sandbox"
+
+
+def test_a_form_with_too_many_fields_is_a_json_400_and_writes_nothing(api, team, settings):
+    """Django's own parsing guard (DATA_UPLOAD_MAX_NUMBER_FIELDS) answers in the API's
+    error format, not with the HTML 400 page."""
+    before = Unchanged(settings)
+    body = "&".join(f"f{i}=x" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    response = api.post("/api/v1/models/", body, content_type="application/x-www-form-urlencoded")
+    assert response["Content-Type"].startswith("application/json")
+    body = refused(response, 400, settings, before)
+    assert "number of GET/POST parameters" in body["message"]
