@@ -34,7 +34,8 @@ class RoleAssignmentSerializer(serializers.ModelSerializer):
 
 class TeamWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=150)
-    slug = serializers.SlugField(max_length=64, required=False, allow_blank=True)
+    # Leave it out to derive it from the name; an empty one is refused like any invalid slug.
+    slug = serializers.SlugField(max_length=64, required=False)
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
 

@@ -3,7 +3,7 @@ administrators only, and every change is audited (auditlog records the row, with
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from accounts.access import access_forget
@@ -12,6 +12,8 @@ from accounts.constants import ROLE_DEFAULTS
 from accounts.models import Role, RoleAssignment, Team, TeamMembership, User
 from core.errors import Conflict, Forbidden, InvalidInput
 from core.eventlog import audit_event_append
+
+SLUG_MAX_LENGTH = Team._meta.get_field("slug").max_length
 
 
 def _audit(actor: User | None, action: str, subject, **data) -> None:
@@ -43,12 +45,19 @@ def team_create(
 ) -> Team:
     """Create a team; its slug is derived from the name unless given."""
     require_administrator(actor)
-    slug = slug or slugify(name)
+    # A derived slug is cut to the column's length (a long name would not fit in PostgreSQL).
+    slug = slug or slugify(name)[:SLUG_MAX_LENGTH].strip("-")
     if not slug:
         raise InvalidInput("A team needs a name.", field_errors={"name": ["Required."]})
     if Team.objects.filter(slug=slug).exists():
         raise Conflict(f"A team with slug '{slug}' already exists.")
-    return Team.objects.create(name=name, slug=slug, description=description)
+    if Team.objects.filter(name=name).exists():
+        raise Conflict(f"A team named '{name}' already exists.")
+    try:
+        with transaction.atomic():
+            return Team.objects.create(name=name, slug=slug, description=description)
+    except IntegrityError as exc:  # created by someone else in the meantime
+        raise Conflict(f"A team with slug '{slug}' or name '{name}' already exists.") from exc
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from accounts.models import Team
+from core.api.fields import NumberField
 from core.errors import InvalidInput, NotFound, StewardError
 from monitoring import selectors
 from monitoring.choices import ALERT_MIN_STATUSES, ChannelKind, CheckKind, CheckStatus, Severity
@@ -83,7 +84,7 @@ class AlertRuleInput(serializers.Serializer):
     check_kind = serializers.ChoiceField(choices=CheckKind.choices)
     kpi = serializers.IntegerField(required=False, allow_null=True)
     min_status = serializers.ChoiceField(choices=ALERT_MIN_STATUSES, default=CheckStatus.CRITICAL)
-    health_below = serializers.FloatField(required=False, allow_null=True)
+    health_below = NumberField(required=False, allow_null=True)
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.WARNING)
     channels = serializers.ListField(
         child=serializers.IntegerField(), required=False, max_length=50
@@ -95,7 +96,7 @@ class AlertRuleInput(serializers.Serializer):
 class AlertRuleUpdate(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False)
     min_status = serializers.ChoiceField(choices=ALERT_MIN_STATUSES, required=False)
-    health_below = serializers.FloatField(required=False, allow_null=True)
+    health_below = NumberField(required=False, allow_null=True)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
     channels = serializers.ListField(
         child=serializers.IntegerField(), required=False, max_length=50

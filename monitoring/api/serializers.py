@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.api.fields import NumberField
 from monitoring.choices import (
     CheckKind,
     DeploymentMode,
@@ -258,8 +259,8 @@ class KpiCreateSerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=KpiSource.choices, default=KpiSource.REPORTED)
     metric = serializers.CharField(max_length=100, required=False, allow_blank=True)
     direction = serializers.ChoiceField(choices=KpiDirection.choices)
-    warning_threshold = serializers.FloatField(required=False, allow_null=True)
-    critical_threshold = serializers.FloatField(required=False, allow_null=True)
+    warning_threshold = NumberField(required=False, allow_null=True)
+    critical_threshold = NumberField(required=False, allow_null=True)
     unit = serializers.CharField(max_length=20, required=False, allow_blank=True)
 
 
@@ -274,7 +275,7 @@ class KpiValueSerializer(serializers.ModelSerializer):
 
 class KpiValueCreateSerializer(serializers.Serializer):
     deployment = serializers.CharField(max_length=100)
-    value = serializers.FloatField()
+    value = NumberField()
     measured_at = serializers.DateTimeField(required=False)
 
 

@@ -107,7 +107,9 @@ PREDICTION_FILTERS = [
     OpenApiParameter("since", str, description="Predicted at or after (ISO 8601)."),
     OpenApiParameter("until", str, description="Predicted before (ISO 8601)."),
     OpenApiParameter("request_id", str),
-    OpenApiParameter("labelled", bool, description="Only those with ground truth."),
+    OpenApiParameter(
+        "labelled", bool, description="true: only those with ground truth; false: only without."
+    ),
 ]
 
 
@@ -131,8 +133,15 @@ class PredictionLogView(APIView):
             qs = qs.filter(predicted_at__lt=until)
         if params.get("request_id"):
             qs = qs.filter(request_id=params["request_id"])
-        if params.get("labelled") in ("true", "1"):
+        labelled = params.get("labelled", "").lower()
+        if labelled not in ("", "true", "false", "1", "0"):
+            raise InvalidInput(
+                "labelled must be true or false.", field_errors={"labelled": ["Not a boolean."]}
+            )
+        if labelled in ("true", "1"):
             qs = qs.filter(ground_truth__isnull=False)
+        elif labelled in ("false", "0"):
+            qs = qs.filter(ground_truth__isnull=True)
         return _page(self, qs.order_by("-predicted_at", "-id"), s.PredictionSerializer)
 
     @extend_schema(request=s.BatchSerializer, responses=s.BatchResultSerializer)

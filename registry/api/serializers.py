@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from accounts.choices import RoleName
 from accounts.models import Team, User
+from core.api.fields import NumberField
 from registry import selectors
 from registry.api.fields import (
     DatasetUseSerializer,
@@ -201,7 +202,7 @@ class ModelVersionCreateSerializer(CodeEnvironmentInput):
     input_schema = serializers.DictField(required=False)
     output_schema = serializers.DictField(required=False)
     params = serializers.DictField(required=False)
-    metrics = serializers.DictField(child=serializers.FloatField(), required=False)
+    metrics = serializers.DictField(child=NumberField(), required=False)
     run = ScopedSlugRelatedField(
         slug_field="uuid", scope=selectors.run_list, required=False, allow_null=True
     )
@@ -352,7 +353,7 @@ class RunCreateSerializer(CodeEnvironmentInput):
     status = serializers.ChoiceField(choices=RunStatus.choices, default=RunStatus.COMPLETED)
     inputs = DatasetUseSerializer(many=True, required=False)
     params = serializers.DictField(required=False)
-    metrics = serializers.DictField(child=serializers.FloatField(), required=False)
+    metrics = serializers.DictField(child=NumberField(), required=False)
     started_at = serializers.DateTimeField(required=False, allow_null=True)
     ended_at = serializers.DateTimeField(required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, default="")
@@ -360,7 +361,7 @@ class RunCreateSerializer(CodeEnvironmentInput):
 
 class RunUpdateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=RunStatus.choices, required=False)
-    metrics = serializers.DictField(child=serializers.FloatField(), required=False)
+    metrics = serializers.DictField(child=NumberField(), required=False)
     ended_at = serializers.DateTimeField(required=False)
     notes = serializers.CharField(required=False, allow_blank=True)
 
