@@ -43,7 +43,14 @@ CODE_ENV_FIELDS = [
 
 class CodeEnvironmentInput(serializers.Serializer):
     code_repository = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    code_commit = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    # A git commit id: 7 to 40 hex digits (64 for SHA-256 repositories).
+    code_commit = serializers.RegexField(
+        r"^[0-9a-fA-F]{7,64}$",
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": "A commit id is 7 to 64 hexadecimal digits."},
+    )
     code_path = serializers.CharField(max_length=500, required=False, allow_blank=True)
     python_version = serializers.CharField(max_length=32, required=False, allow_blank=True)
     packages = serializers.DictField(

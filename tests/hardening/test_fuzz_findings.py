@@ -76,3 +76,24 @@ def test_the_labelled_filter_takes_only_a_boolean(admin_api):
     for value in ("true", "false", "1", "0", ""):
         assert admin_api.get(url, {"labelled": value}).status_code == 200, value
     assert Prediction.objects.count() == 0
+
+
+@pytest.mark.parametrize("commit", ["\t" + "*" * 64, "not-a-commit", "abc", "g" * 40])
+def test_a_code_commit_must_be_a_commit_id(admin_api, team, commit):
+    response = admin_api.post(
+        "/api/v1/runs/", {"team": team.slug, "kind": "training", "code_commit": commit}
+    )
+    assert response.status_code == 400, response.content
+    assert "code_commit" in response.json()["errors"]
+    assert Run.objects.count() == 0
+
+
+def test_a_short_or_full_commit_id_is_kept(admin_api, team):
+    for commit in ("9f1c2e7", "a" * 40):
+        response = admin_api.post(
+            "/api/v1/runs/",
+            {"team": team.slug, "kind": "training", "code_commit": commit},
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+        assert response.json()["code_commit"] == commit
