@@ -28,3 +28,5 @@ urlpatterns = [
 
 # Unmatched /api/ paths answer JSON like the rest of the API (pages keep the HTML 404).
 handler404 = "core.api.exceptions.page_not_found"
+# An unreachable database is a 503 even where the middleware cannot catch it; other errors 500.
+handler500 = "core.database_errors.server_error"

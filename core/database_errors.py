@@ -16,10 +16,12 @@ OperationalError) are not touched: they keep their 4xx handling or stay 500s tha
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
+from django.views import defaults
 
 logger = logging.getLogger("steward.database")
 
@@ -109,3 +111,18 @@ class DatabaseUnavailableMiddleware:
         if is_database_unavailable(exception):
             return database_unavailable_response(request, exception)
         return None
+
+
+def server_error(request) -> HttpResponse:
+    """``handler500``. Django calls it while handling the uncaught exception, so
+    ``sys.exc_info()`` names it: an unreachable database met where the middleware cannot see it
+    (the session saved by SessionMiddleware on the way out, an outer middleware) is still a 503.
+    Anything else is the 500 it is: JSON under /api/, the plain page elsewhere."""
+    exc = sys.exc_info()[1]
+    if exc is not None and is_database_unavailable(exc):
+        return database_unavailable_response(request, exc)
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"message": "Server error: it has been logged.", "code": "server_error"}, status=500
+        )
+    return defaults.server_error(request)

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from django.apps import apps
 from django.db import IntegrityError, OperationalError, ProgrammingError, connection
+from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -311,3 +312,47 @@ def test_a_conflicting_write_keeps_its_409(api, scorer):
         "/api/v1/models/", {"name": scorer.name, "owner_team": "credit-risk"}, format="json"
     )
     assert response.status_code == 409 and response.json()["code"] == "conflict"
+
+
+@pytest.mark.django_db
+def test_the_database_failing_while_the_session_is_saved_is_a_503(contributor, monkeypatch):
+    """SessionMiddleware saves the session after every middleware inside it has answered, out of
+    the 503 middleware's reach; handler500 still knows the error and answers 503."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    original = SessionStore.save
+
+    def save(self, must_create=False):
+        if must_create:  # the new session the login view creates: fine
+            return original(self, must_create=True)
+        # the save of the signed-in session by SessionMiddleware, on the way out
+        raise OperationalError("server closed the connection unexpectedly")
+
+    contributor.set_password("a-long-password-for-this-test")
+    contributor.save()
+    monkeypatch.setattr(SessionStore, "save", save)
+    client = Client(raise_request_exception=False)
+    response = client.post(
+        reverse("login"),
+        {"username": contributor.username, "password": "a-long-password-for-this-test"},
+    )
+    assert_503(response, api=False)
+
+
+@pytest.mark.django_db
+def test_any_other_server_error_stays_a_500_in_the_api_format(contributor, monkeypatch):
+    from registry import selectors
+
+    def broken(user):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(selectors, "registered_model_list", broken)
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(contributor)
+    response = client.get("/api/v1/models/")
+    assert response.status_code == 500
+    assert response.json()["code"] == "server_error"
+    page = Client(raise_request_exception=False)
+    page.force_login(contributor)
+    monkeypatch.setattr(selectors, "registered_model_list", broken)
+    assert page.get(reverse("registry:model-list")).status_code == 500
