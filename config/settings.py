@@ -310,6 +310,8 @@ CELERY_BEAT_SCHEDULE["relay-outbox"] = {
     "schedule": float(env_int("STEWARD_OUTBOX_RELAY_SECONDS", 30, minimum=1)),
 }
 STEWARD_OUTBOX_RESEND_AFTER_MINUTES = env_int("STEWARD_OUTBOX_RESEND_AFTER_MINUTES", 360, minimum=1)
+# Requests done longer ago than this are deleted by the relay (failed ones are kept).
+STEWARD_OUTBOX_KEEP_DAYS = env_int("STEWARD_OUTBOX_KEEP_DAYS", 30, minimum=1)
 # Publishing must fail fast when the broker is down (the request then waits in the outbox),
 # not hold a web request while kombu retries the connection.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

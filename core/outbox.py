@@ -119,8 +119,15 @@ def _task(name: str):
 def outbox_relay(*, now=None, limit: int = RELAY_BATCH) -> int:
     """Publish the requests still pending (older than a few seconds), and re-send those that
     were sent so long ago that the broker must have lost them (Redis restarted without
-    persistence). Returns how many were sent."""
+    persistence); forget requests done more than STEWARD_OUTBOX_KEEP_DAYS ago. Returns how many
+    were sent."""
     now = now or timezone.now()
+    # Finished requests are kept a while for the admin's view of background work, then dropped;
+    # failed ones stay until someone has looked (the admin lists them).
+    TaskRequest.objects.filter(
+        state=TaskRequestState.DONE,
+        finished_at__lt=now - timedelta(days=settings.STEWARD_OUTBOX_KEEP_DAYS),
+    ).delete()
     resend_before = now - timedelta(minutes=settings.STEWARD_OUTBOX_RESEND_AFTER_MINUTES)
     lost = TaskRequest.objects.filter(state=TaskRequestState.SENT, sent_at__lt=resend_before)
     lost.update(state=TaskRequestState.PENDING, sent_at=None)

@@ -187,3 +187,21 @@ def test_the_relay_command_says_when_the_broker_is_unreachable(capsys, broker_do
     assert "sent 0 queued task(s); 1 still waiting" in captured.out
     assert "the task queue is unreachable" in captured.err
     assert RAN == []
+
+
+def test_the_relay_forgets_old_finished_requests_but_keeps_failures(settings):
+    old = timezone.now() - timedelta(days=settings.STEWARD_OUTBOX_KEEP_DAYS, minutes=1)
+    done = TaskRequest.objects.create(
+        task="core.tests.record", state=TaskRequestState.DONE, finished_at=old
+    )
+    failed = TaskRequest.objects.create(
+        task="core.tests.explode", state=TaskRequestState.FAILED, finished_at=old
+    )
+    recent = TaskRequest.objects.create(
+        task="core.tests.record", state=TaskRequestState.DONE, finished_at=timezone.now()
+    )
+
+    outbox_relay()
+
+    remaining = set(TaskRequest.objects.values_list("pk", flat=True))
+    assert remaining == {failed.pk, recent.pk} and done.pk not in remaining
