@@ -305,6 +305,11 @@ CELERY_BEAT_SCHEDULE: dict = {
 # committed with the change that asked for it, published after the commit, and published again
 # by this relay tick when the broker was unreachable. Requests "sent" this long ago without a
 # result are assumed lost by the broker (Redis keeps nothing on disk) and sent again.
+# Partial uploads abandoned in the artifact store's tmp/ (older than six hours) are removed.
+CELERY_BEAT_SCHEDULE["sweep-upload-tmp"] = {
+    "task": "registry.sweep_upload_tmp",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["relay-outbox"] = {
     "task": "core.relay_outbox",
     "schedule": float(env_int("STEWARD_OUTBOX_RELAY_SECONDS", 30, minimum=1)),

@@ -5,6 +5,9 @@ is an atomic rename on the same file system), hashed on the way, and kept once p
 
 from __future__ import annotations
 
+import os
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,6 +22,9 @@ from core.safe_files import directory_inside, move_inside, open_inside
 from registry.models import Artifact
 from registry.permissions import require_somewhere
 
+# An upload still streaming is younger than this; anything older in tmp/ was abandoned.
+TMP_MAX_AGE = timedelta(hours=6)
+
 
 def artifact_root() -> Path:
     root = Path(settings.ARTIFACT_ROOT).resolve()
@@ -31,6 +37,27 @@ def artifact_root() -> Path:
 def artifact_tmp_dir() -> Path:
     """Where uploads stream to before they are renamed into place (a real directory)."""
     return directory_inside(artifact_root(), "tmp")
+
+
+def artifact_tmp_sweep(*, older_than: timedelta = TMP_MAX_AGE) -> int:
+    """Remove what uploads left in ``tmp/`` longer ago than ``older_than``: a request whose
+    multipart body failed after several complete file parts, a process killed mid-upload.
+    Entries are removed, never followed (a link is unlinked, its target untouched); uploads in
+    progress are younger. Returns how many entries were removed."""
+    cutoff = time.time() - older_than.total_seconds()
+    removed = 0
+    with os.scandir(artifact_tmp_dir()) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                continue
+            if entry.stat(follow_symlinks=False).st_mtime >= cutoff:
+                continue
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                continue  # finished and renamed into the store meanwhile
+            removed += 1
+    return removed
 
 
 def artifact_path(artifact: Artifact) -> Path:
