@@ -24,6 +24,7 @@ from celery import current_app
 from celery.signals import task_failure, task_success, worker_ready
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.models import TaskRequest, TaskRequestState
@@ -74,7 +75,9 @@ def _publish_one(pk: uuid.UUID) -> bool:
     # Claim first (pending -> sent), so that in the in-process mode a task that finishes during
     # the call is not marked "sent" again afterwards, and two relays do not both publish it.
     claimed = TaskRequest.objects.filter(pk=pk, state=TaskRequestState.PENDING).update(
-        state=TaskRequestState.SENT, sent_at=timezone.now()
+        state=TaskRequestState.SENT,
+        sent_at=timezone.now(),
+        publish_attempts=F("publish_attempts") + 1,
     )
     if not claimed:
         return False
@@ -99,12 +102,10 @@ def _publish_one(pk: uuid.UUID) -> bool:
         TaskRequest.objects.filter(pk=pk).update(
             state=TaskRequestState.PENDING,
             sent_at=None,
-            publish_attempts=request.publish_attempts + 1,
             last_error=f"{type(exc).__name__}: {exc}"[:2000],
         )
         logger.warning("task queue unreachable, %s %s stays queued: %s", request.task, pk, exc)
         return False
-    TaskRequest.objects.filter(pk=pk).update(publish_attempts=request.publish_attempts + 1)
     return True
 
 

@@ -152,15 +152,7 @@ class PredictionLogView(APIView):
         )
         body = result.as_dict()
         if result.rejected and not result.accepted and not result.duplicates:
-            return Response(
-                {
-                    "message": "No record of the batch was valid; nothing was logged.",
-                    "code": "invalid",
-                    "errors": {"records": body["errors"][:100]},
-                    **body,
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            return _batch_refused(body, "No record of the batch was valid; nothing was logged.")
         return Response(body)
 
     # pagination for GET (the class attribute also tells the OpenAPI schema the list is paged)
@@ -177,6 +169,20 @@ class PredictionLogView(APIView):
 
     def get_paginated_response(self, data):
         return self.paginator.get_paginated_response(data)
+
+
+def _batch_refused(body: dict, message: str) -> Response:
+    """The 400 for a batch in which no record was usable: the error format, with the batch's
+    counts and its first 100 per-record errors."""
+    return Response(
+        {
+            "message": message,
+            "code": "invalid",
+            "errors": {"records": body["errors"][:100]},
+            **body,
+        },
+        status=status.HTTP_400_BAD_REQUEST,
+    )
 
 
 def _records(request):
@@ -203,14 +209,8 @@ class FeedbackView(APIView):
         body = result.as_dict()
         if result.rejected and not (result.updated or result.unchanged or result.unknown):
             # As for predictions: a batch with nothing usable is the client's error.
-            return Response(
-                {
-                    "message": "No record of the batch was valid; no ground truth was recorded.",
-                    "code": "invalid",
-                    "errors": {"records": body["errors"][:100]},
-                    **body,
-                },
-                status=status.HTTP_400_BAD_REQUEST,
+            return _batch_refused(
+                body, "No record of the batch was valid; no ground truth was recorded."
             )
         return Response(body)
 

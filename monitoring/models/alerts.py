@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from monitoring.choices import (
+    ALERT_MIN_STATUSES,
     AlertState,
     ChannelKind,
     CheckKind,
@@ -80,7 +81,7 @@ class AlertRule(models.Model):
     )
     min_status = models.CharField(
         max_length=16,
-        choices=[(CheckStatus.WARNING, "Warning"), (CheckStatus.CRITICAL, "Critical")],
+        choices=ALERT_MIN_STATUSES,
         default=CheckStatus.CRITICAL,
     )
     health_below = models.FloatField(
