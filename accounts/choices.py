@@ -13,6 +13,7 @@ class RoleName(models.TextChoices):
     MANAGER = "manager", "Manager"
     ADMINISTRATOR = "administrator", "Administrator"
     AUDITOR = "auditor", "Auditor"
+    GATEWAY = "gateway", "Serving gateway"
 
 
 class Verb(models.TextChoices):
@@ -27,6 +28,8 @@ class Verb(models.TextChoices):
     DEPLOY = "deploy", "Deploy"
     ANNOTATE = "annotate", "Annotate"
     ARCHIVE = "archive", "Archive"
+    # Write production evidence (predictions, ground truth, KPI values): a serving gateway's.
+    LOG = "log", "Log predictions"
 
 
 class GrantSource(models.TextChoices):

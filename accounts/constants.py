@@ -11,6 +11,9 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
     RoleName.MANAGER: frozenset({Verb.VIEW, Verb.APPROVE, Verb.DEPLOY, Verb.ANNOTATE}),
     RoleName.ADMINISTRATOR: frozenset({Verb.VIEW, Verb.CHANGE, Verb.ANNOTATE, Verb.ARCHIVE}),
     RoleName.AUDITOR: frozenset({Verb.VIEW}),
+    # A serving gateway's service account: it reports what a deployed model did, nothing else.
+    # Developers never hold it, so production evidence is not theirs to write.
+    RoleName.GATEWAY: frozenset({Verb.VIEW, Verb.LOG}),
 }
 
 # Being a member of the team that owns something lets you see it, whatever your roles.
@@ -39,6 +42,11 @@ ROLE_DEFAULTS: dict[str, dict[str, str]] = {
     RoleName.AUDITOR: {
         "description": "Reads everything, changes nothing, exports the evidence.",
         "qualifications": "Internal audit or an external auditor under engagement.",
+    },
+    RoleName.GATEWAY: {
+        "description": "A serving gateway's service account: logs the predictions, ground "
+        "truth and KPI values of the deployments it serves. Nothing else.",
+        "qualifications": "A service account owned by the platform team, not a person.",
     },
 }
 

@@ -76,3 +76,12 @@ def auditor(db):
 @pytest.fixture
 def administrator(db):
     return _global("ada", RoleName.ADMINISTRATOR, is_staff=True)
+
+
+@pytest.fixture
+def gateway(team):
+    """Gus is the serving gateway's service account for Credit Risk: it logs what the deployed
+    models did, and may do nothing else."""
+    user = UserFactory(username="gus")
+    role_assign(user=user, role=RoleName.GATEWAY, team=team)
+    return user

@@ -50,6 +50,7 @@ class RegisteredModel(TimeStampedModel):
             ("deploy_registeredmodel", "Can deploy versions"),
             ("annotate_registeredmodel", "Can annotate the model and its versions"),
             ("archive_registeredmodel", "Can archive versions"),
+            ("log_registeredmodel", "Can log predictions, ground truth and KPI values"),
         ]
 
     def __str__(self) -> str:
