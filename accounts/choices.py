@@ -28,6 +28,9 @@ class Verb(models.TextChoices):
     DEPLOY = "deploy", "Deploy"
     ANNOTATE = "annotate", "Annotate"
     ARCHIVE = "archive", "Archive"
+    # Change a model's risk tier or owning team while versions are under review or in
+    # production: a governed decision of its own.
+    CLASSIFY = "classify", "Reclassify"
     # Write production evidence (predictions, ground truth, KPI values): a serving gateway's.
     LOG = "log", "Log predictions"
 
@@ -48,6 +51,7 @@ class TokenScope(models.TextChoices):
     APPROVE = "approve", "Approve versions"
     DEPLOY = "deploy", "Deploy versions"
     ANNOTATE = "annotate", "Annotate"
+    CLASSIFY = "classify", "Reclassify models under review"
 
 
 class LoginMethod(models.TextChoices):

@@ -9,7 +9,9 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
     RoleName.CONTRIBUTOR: frozenset({Verb.VIEW, Verb.CHANGE, Verb.SUBMIT, Verb.ANNOTATE}),
     RoleName.VALIDATOR: frozenset({Verb.VIEW, Verb.VALIDATE, Verb.ANNOTATE}),
     RoleName.MANAGER: frozenset({Verb.VIEW, Verb.APPROVE, Verb.DEPLOY, Verb.ANNOTATE}),
-    RoleName.ADMINISTRATOR: frozenset({Verb.VIEW, Verb.CHANGE, Verb.ANNOTATE, Verb.ARCHIVE}),
+    RoleName.ADMINISTRATOR: frozenset(
+        {Verb.VIEW, Verb.CHANGE, Verb.ANNOTATE, Verb.ARCHIVE, Verb.CLASSIFY}
+    ),
     RoleName.AUDITOR: frozenset({Verb.VIEW}),
     # A serving gateway's service account: it reports what a deployed model did, nothing else.
     # Developers never hold it, so production evidence is not theirs to write.

@@ -20,6 +20,9 @@ class Action(models.TextChoices):
     CLEAR_FLAG = "clear_flag", "Clear the flag"
     DEPRECATE = "deprecate", "Deprecate"
     ARCHIVE = "archive", "Archive"
+    # A change of the model's risk tier or owning team while this version is under review or
+    # in production; it re-opens validation when the stricter policy is not met.
+    RECLASSIFY = "reclassify", "Reclassify"
 
 
 class AnnotationKind(models.TextChoices):

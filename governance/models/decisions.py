@@ -27,6 +27,10 @@ class Decision(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     # The validation round a sign-off belongs to starts at the latest submission.
     round = models.PositiveIntegerField(default=1)
+    # The policy this decision was judged by (the effective one: the stricter of every policy
+    # the version was under). A later change of the rules cannot rewrite an old verdict, and a
+    # version keeps the strictest policy it was ever submitted under.
+    policy = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -50,6 +50,7 @@ class RegisteredModel(TimeStampedModel):
             ("deploy_registeredmodel", "Can deploy versions"),
             ("annotate_registeredmodel", "Can annotate the model and its versions"),
             ("archive_registeredmodel", "Can archive versions"),
+            ("classify_registeredmodel", "Can reclassify the model while under review"),
             ("log_registeredmodel", "Can log predictions, ground truth and KPI values"),
         ]
 
