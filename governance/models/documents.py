@@ -105,6 +105,11 @@ class GeneratedDocument(models.Model):
     error = models.TextField(blank=True)
     inputs = models.JSONField(default=dict)
     inputs_hash = models.CharField(max_length=64)
+    # Every record the document names, as [owner team id, registered model id or null]
+    # pairs (a model id where the record is a model's, so a grant on that model is enough).
+    # Served only to users who may see all of them; null (documents from before these were
+    # kept) means "unknown": only those who see everything may read it.
+    references = models.JSONField(null=True, blank=True, default=None)
     markdown = models.TextField(blank=True)
     markdown_sha256 = models.CharField(max_length=64, blank=True)
     html = models.TextField(blank=True)
