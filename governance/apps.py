@@ -53,3 +53,8 @@ class GovernanceConfig(AppConfig):
 
         version_panel_register(TEMPLATE, review_panel_context)
         demo_hook_register(governance_demo_seed)
+        # Tier and team of a model with versions under review change only by reclassification.
+        from governance.services.reclassify import reclassification_gate
+        from registry.change_gates import model_change_gate_register
+
+        model_change_gate_register(reclassification_gate)

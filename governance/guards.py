@@ -19,7 +19,8 @@ from accounts.models import User
 from governance import workflow as w
 from governance.choices import Action, AnnotationKind
 from governance.metric_checks import parse_metric_check
-from governance.models import Annotation, Decision, Policy
+from governance.models import Annotation, Decision
+from governance.policy_effective import EffectivePolicy, effective_policy
 from registry.choices import VersionStatus
 from registry.models import ModelVersion
 
@@ -40,7 +41,9 @@ class GuardContext:
     """What the guards look at, read once per evaluation."""
 
     version: ModelVersion
-    policy: Policy | None  # None when only the person-specific guards are evaluated
+    # The effective policy: the stricter of the tier's current one and every one the version
+    # was judged under (governance.policy_effective).
+    policy: EffectivePolicy | None
     actor: User | None
     decisions: list[Decision] = field(default_factory=list)
 
@@ -56,10 +59,15 @@ class GuardContext:
 
     @property
     def sign_off_actor_ids(self) -> set[int]:
+        """Who signed off this round. The registrant and this round's submitter never count,
+        whatever the record says: a sign-off is independent or it is not one."""
+        not_independent = {self.version.registered_by_id, self.submitter_id}
         return {
             d.actor_id
             for d in self.decisions
-            if d.action == Action.SIGN_OFF and d.round == self.current_round
+            if d.action == Action.SIGN_OFF
+            and d.round == self.current_round
+            and d.actor_id not in not_independent
         }
 
     @property
@@ -69,22 +77,19 @@ class GuardContext:
 
 
 def guard_context(version: ModelVersion, actor: User | None) -> GuardContext:
+    decisions = list(version.decisions.select_related("actor").order_by("created_at", "id"))
     return GuardContext(
         version=version,
-        policy=policy_for(version),
+        policy=effective_policy(version, [d.policy for d in decisions]),
         actor=actor,
-        decisions=list(version.decisions.select_related("actor").order_by("created_at", "id")),
+        decisions=decisions,
     )
 
 
-def policy_for(version: ModelVersion) -> Policy:
-    """The policy of the version's risk tier (created with the defaults if an administrator
-    deleted it)."""
-    from governance.constants import DEFAULT_POLICIES
-
-    tier = version.registered_model.risk_tier
-    policy, _ = Policy.objects.get_or_create(risk_tier=tier, defaults=DEFAULT_POLICIES[tier])
-    return policy
+def policy_for(version: ModelVersion) -> EffectivePolicy:
+    """The policy the version is judged by: the stricter of its tier's current policy and every
+    policy it was under since it was first submitted."""
+    return effective_policy(version)
 
 
 def _separation_of_duties(ctx: GuardContext) -> GuardResult:

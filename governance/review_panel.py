@@ -20,6 +20,7 @@ from governance.constants import MIN_MOTIVATION_LENGTH
 from governance.forms import MAX_MOTIVATION, THREAD_KINDS
 from governance.guards import GuardResult, policy_for
 from governance.models import Annotation
+from governance.services.annotations import annotation_resolve_refusal
 from registry.choices import VersionStatus
 from registry.models import ModelVersion
 
@@ -111,6 +112,9 @@ def review_panel_context(
     user = request.user
     summary = selectors.governance_summary(user, version)
     threads = annotation_threads(selectors.annotations_on(version))
+    open_entries = [
+        e for t in threads for e in (t.root, *t.replies) if e.tracked and e.annotation.is_open
+    ]
     return {
         "mv": version,
         "summary": summary,
@@ -120,9 +124,12 @@ def review_panel_context(
         "blocked_options": [o for o in summary.options if not o.allowed],
         "decisions": list(selectors.decision_history(version)),
         "threads": threads,
-        "open_count": sum(
-            1 for t in threads for e in (t.root, *t.replies) if e.tracked and e.annotation.is_open
-        ),
+        "open_count": len(open_entries),
+        "may_resolve": {
+            e.annotation.pk
+            for e in open_entries
+            if not annotation_resolve_refusal(user, e.annotation, target=version)
+        },
         "may_annotate": user.has_perm(perm_for(Verb.ANNOTATE, version), version),
         "annotation_kinds": [(kind.value, kind.label) for kind in THREAD_KINDS],
         "min_motivation": MIN_MOTIVATION_LENGTH,

@@ -28,8 +28,6 @@ from registry import page_selectors
 from registry.models import ModelVersion
 from registry.views import model_version_page
 
-REQUEST_ID_LENGTH = 64
-
 
 def review_form(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Login required, POST only, and a domain error raised before the form could be shown
@@ -63,7 +61,6 @@ def version_decide(request: HttpRequest, name: str, version: int) -> HttpRespons
             version=model_version,
             action=values["action"],
             motivation=values["motivation"],
-            request_id=request.headers.get("X-Request-ID", "")[:REQUEST_ID_LENGTH],
         )
     except StewardError as exc:
         return _refused(request, model_version, "decision", exc)
@@ -105,11 +102,15 @@ def version_annotate(request: HttpRequest, name: str, version: int) -> HttpRespo
 def version_annotation_resolve(
     request: HttpRequest, name: str, version: int, pk: int
 ) -> HttpResponse:
-    """Mark a question or finding on the version resolved."""
+    """Resolve a question or finding on the version, with a written motivation."""
     model_version = page_selectors.model_version_get(request.user, name, version)
     annotation = _annotation_on(model_version, pk)
     try:
-        services.annotation_resolve(actor=request.user, annotation=annotation)
+        services.annotation_resolve(
+            actor=request.user,
+            annotation=annotation,
+            motivation=request.POST.get("motivation", ""),
+        )
     except StewardError as exc:
         return _refused(request, model_version, "annotation", exc)
     messages.success(request, f"{annotation.get_kind_display()} resolved.")

@@ -35,6 +35,9 @@ class Transition:
     scope: str
     guards: tuple[str, ...] = ()
     advance_when: str | None = None
+    # For a reclassification: the state a version goes to when the stricter policy it is now
+    # under is not met (validation re-opens); otherwise it stays where it is.
+    reopen_to: str | None = None
 
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -92,6 +95,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         (
             SEPARATION_OF_DUTIES,
             NOT_A_VALIDATOR_OF_IT,
+            ENOUGH_SIGN_OFFS,
             VALIDATION_CURRENT,
             NO_OPEN_FINDINGS,
             METRIC_CHECKS,
@@ -120,7 +124,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         S.PRODUCTION,
         Verb.DEPLOY,
         TokenScope.DEPLOY,
-        (VALIDATION_CURRENT,),
+        (ENOUGH_SIGN_OFFS, VALIDATION_CURRENT),
     ),
     # Monitoring flags a version in production when a critical check fails (or a manager does
     # by hand); a manager clears the flag with a motivation, or the version is deprecated.
@@ -131,7 +135,24 @@ TRANSITIONS: tuple[Transition, ...] = (
         S.PRODUCTION,
         Verb.APPROVE,
         TokenScope.APPROVE,
-        (SEPARATION_OF_DUTIES, NO_OPEN_FINDINGS, VALIDATION_CURRENT),
+        (
+            SEPARATION_OF_DUTIES,
+            ENOUGH_SIGN_OFFS,
+            NO_OPEN_FINDINGS,
+            METRIC_CHECKS,
+            REQUIRED_DOCUMENTS,
+            VALIDATION_CURRENT,
+        ),
+    ),
+    # A version flagged because a stricter policy now applies collects the missing sign-offs
+    # without leaving production, then a manager clears the flag.
+    Transition(
+        S.FLAGGED,
+        Action.SIGN_OFF,
+        S.FLAGGED,
+        Verb.VALIDATE,
+        TokenScope.VALIDATE,
+        (SEPARATION_OF_DUTIES, ONE_SIGN_OFF_EACH, METRIC_CHECKS),
     ),
     Transition(S.FLAGGED, Action.DEPRECATE, S.DEPRECATED, Verb.APPROVE, TokenScope.APPROVE),
     Transition(S.APPROVED, Action.DEPRECATE, S.DEPRECATED, Verb.APPROVE, TokenScope.APPROVE),
@@ -140,6 +161,25 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.REJECTED, Action.ARCHIVE, S.ARCHIVED, Verb.ARCHIVE, TokenScope.WRITE),
     Transition(S.DEPRECATED, Action.ARCHIVE, S.ARCHIVED, Verb.ARCHIVE, TokenScope.WRITE),
 )
+
+# A change of risk tier or owning team while a version is under review or in production is a
+# decision on each such version (an administrator's); see governance.services.reclassify.
+RECLASSIFY_CHECKS = (ENOUGH_SIGN_OFFS, METRIC_CHECKS, REQUIRED_DOCUMENTS, VALIDATION_CURRENT)
+TRANSITIONS += tuple(
+    Transition(
+        source, Action.RECLASSIFY, source, Verb.CLASSIFY, TokenScope.CLASSIFY, reopen_to=reopen
+    )
+    for source, reopen in (
+        (S.SUBMITTED, None),
+        (S.IN_VALIDATION, None),
+        (S.VALIDATED, S.IN_VALIDATION),
+        (S.APPROVED, S.IN_VALIDATION),
+        (S.PRODUCTION, S.FLAGGED),
+        (S.FLAGGED, None),
+    )
+)
+# States in which a version's model may not be reclassified by a plain edit.
+GOVERNED_STATES = frozenset(t.source for t in TRANSITIONS if t.action == Action.RECLASSIFY)
 
 _BY_KEY: dict[tuple[str, str], Transition] = {(t.source, t.action): t for t in TRANSITIONS}
 TERMINAL_STATES = frozenset({S.ARCHIVED})

@@ -3,11 +3,15 @@ services; versions, runs, artifacts and the lineage graph are read-only provenan
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.errors import StewardError
 from registry import services
+from registry.change_gates import model_change_gates_run
 from registry.models import (
     Artifact,
     Dataset,
@@ -54,6 +58,32 @@ class VersionInline(ReadOnlyInline):
     ordering = ["-version"]
 
 
+class RegisteredModelForm(forms.ModelForm):
+    """Refuses, as a form error, a change of tier or team that governance takes only as a
+    reclassification (the service would refuse it too; here the admin sees why)."""
+
+    acting_user = None
+
+    def clean(self):
+        cleaned = super().clean()
+        original = self.instance
+        if original.pk is None or self.acting_user is None:
+            return cleaned
+        stored = RegisteredModel.objects.get(pk=original.pk)
+        changes = {}
+        if cleaned.get("risk_tier") and cleaned["risk_tier"] != stored.risk_tier:
+            changes["risk_tier"] = cleaned["risk_tier"]
+        team = cleaned.get("owner_team")
+        if team is not None and team.pk != stored.owner_team_id:
+            changes["owner_team"] = team
+        if changes:
+            try:
+                model_change_gates_run(self.acting_user, stored, changes)
+            except StewardError as exc:
+                raise ValidationError(exc.message) from exc
+        return cleaned
+
+
 @admin.register(RegisteredModel)
 class RegisteredModelAdmin(ServiceAdmin):
     list_display = ["name", "owner_team", "risk_tier", "tag_list", "updated_at"]
@@ -62,6 +92,11 @@ class RegisteredModelAdmin(ServiceAdmin):
     filter_horizontal = ["tags"]
     readonly_fields = ["created_by", "created_at", "updated_at"]
     inlines = [VersionInline]
+    form = RegisteredModelForm
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"acting_user": request.user})
 
     def get_readonly_fields(self, request, obj=None):
         # The name is the model's identity in URLs and the audit trail.

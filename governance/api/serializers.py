@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from governance.choices import Action, AnnotationKind
 from governance.models import Annotation, Decision
+from registry.choices import RiskTier
 
 
 def markdown_html(text: str) -> str:
@@ -39,6 +40,16 @@ class DecisionSerializer(serializers.ModelSerializer):
 
 class TransitionRequestSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=Action.choices)
+    motivation = serializers.CharField(max_length=10_000, allow_blank=True)
+
+
+class AnnotationResolveSerializer(serializers.Serializer):
+    motivation = serializers.CharField(max_length=10_000, allow_blank=True)
+
+
+class ReclassifyRequestSerializer(serializers.Serializer):
+    risk_tier = serializers.ChoiceField(choices=RiskTier.choices, required=False)
+    owner_team = serializers.CharField(max_length=64, required=False)
     motivation = serializers.CharField(max_length=10_000, allow_blank=True)
 
 

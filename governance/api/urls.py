@@ -14,6 +14,11 @@ urlpatterns = [
         name="version-governance",
     ),
     path("inbox/", views.InboxView.as_view(), name="inbox"),
+    path(
+        "models/<str:model_name>/reclassify/",
+        views.ReclassifyView.as_view(),
+        name="model-reclassify",
+    ),
     # documentation
     path(
         "models/<str:model_name>/versions/<int:version>/documents/",

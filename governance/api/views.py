@@ -6,12 +6,14 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE
+from accounts.choices import TokenScope
+from accounts.models import Team
 from core.errors import InvalidInput
-from governance import selectors, services, workflow
+from governance import selectors, services
 from governance.api import serializers as s
 from governance.models import Annotation
 from governance.targets import annotation_target_resolve
@@ -26,18 +28,19 @@ def _version(request, model_name: str, version: int):
     )
 
 
-def _require_token_scope(request, scope: str) -> None:
-    """An API token must carry the scope of the workflow action it is used for."""
-    scopes = getattr(request.auth, "scopes", None)
-    if scopes is not None and scope not in scopes:
-        raise PermissionDenied(f"This token lacks the '{scope}' scope needed for this action.")
+def _token_scopes(request) -> list[str] | None:
+    """The scopes of the API token the request came with; None for a session or password."""
+    return getattr(request.auth, "scopes", None)
 
 
 @extend_schema(tags=["governance"])
 class TransitionView(APIView):
     """``GET``: the version's decision history. ``POST``: take a decision
     (``{"action", "motivation"}``): 201 with the decision, 400 without a motivation, 403 if you
-    may not, 409 if the state or the policy's guards do not allow it."""
+    may not, 409 if the state or the policy's guards do not allow it. An API token needs the
+    scope of the action from the version's state, checked once the version is locked."""
+
+    required_token_scopes = {"post": SCOPE_CHECKED_BY_SERVICE}
 
     @extend_schema(responses=s.DecisionSerializer(many=True))
     def get(self, request, model_name: str, version: int):
@@ -50,16 +53,12 @@ class TransitionView(APIView):
         found = _version(request, model_name, version)
         serializer = s.TransitionRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        action = serializer.validated_data["action"]
-        step = workflow.transition_for(found.status, action)
-        if step is not None:
-            _require_token_scope(request, step.scope)
         decision = services.version_transition(
             actor=request.user,
             version=found,
-            action=action,
+            action=serializer.validated_data["action"],
             motivation=serializer.validated_data["motivation"],
-            request_id=request.headers.get("X-Request-ID", "")[:64],
+            token_scopes=_token_scopes(request),
         )
         return Response(s.DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
 
@@ -87,6 +86,8 @@ class InboxView(APIView):
 @extend_schema(tags=["governance"])
 class AnnotationListView(APIView):
     """Annotations on one object (``?target_type=&target=``), or write one."""
+
+    required_token_scopes = {"post": TokenScope.ANNOTATE}
 
     @extend_schema(
         parameters=[
@@ -130,12 +131,64 @@ class AnnotationListView(APIView):
         return Response(s.AnnotationSerializer(annotation).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(tags=["governance"], request=None, responses=s.AnnotationSerializer)
+@extend_schema(
+    tags=["governance"], request=s.AnnotationResolveSerializer, responses=s.AnnotationSerializer
+)
 class AnnotationResolveView(APIView):
-    """Mark an annotation resolved."""
+    """Resolve a finding (or close a note) with a written motivation
+    (``{"motivation": ...}``). A finding is resolved by its author or by a validator or approver
+    of the model, never by the version's registrant or submitter."""
+
+    required_token_scopes = {"post": TokenScope.ANNOTATE}
 
     def post(self, request, pk: int):
+        serializer = s.AnnotationResolveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
         # The service answers 404 for a note on something the user may not see.
         annotation = get_object_or_404(Annotation.objects.select_related("target_type"), pk=pk)
-        annotation = services.annotation_resolve(actor=request.user, annotation=annotation)
+        annotation = services.annotation_resolve(
+            actor=request.user,
+            annotation=annotation,
+            motivation=serializer.validated_data["motivation"],
+        )
         return Response(s.AnnotationSerializer(annotation).data)
+
+
+@extend_schema(
+    tags=["governance"],
+    request=s.ReclassifyRequestSerializer,
+    responses={201: s.DecisionSerializer(many=True)},
+)
+class ReclassifyView(APIView):
+    """Change a model's risk tier and/or owning team while versions are under review or in
+    production (``{"risk_tier", "owner_team", "motivation"}``): an administrator's decision,
+    recorded on each such version, which re-opens validation where the stricter policy is not
+    met. 201 with the decisions; 403 without the classify verb; 400 without a motivation."""
+
+    required_token_scopes = {"post": TokenScope.CLASSIFY}
+
+    def post(self, request, model_name: str):
+        model = get_object_or_404(
+            registry_selectors.registered_model_list(request.user), name=model_name
+        )
+        serializer = s.ReclassifyRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        team = None
+        if data.get("owner_team"):
+            team = Team.objects.filter(slug=data["owner_team"]).first()
+            if team is None:
+                raise InvalidInput(
+                    f"No team '{data['owner_team']}'.", field_errors={"owner_team": ["Unknown."]}
+                )
+        decisions = services.model_reclassify(
+            actor=request.user,
+            model=model,
+            motivation=data["motivation"],
+            risk_tier=data.get("risk_tier"),
+            owner_team=team,
+            token_scopes=_token_scopes(request),
+        )
+        return Response(
+            s.DecisionSerializer(decisions, many=True).data, status=status.HTTP_201_CREATED
+        )

@@ -5,6 +5,7 @@ from registry.services.artifacts import artifact_store
 from registry.services.catalogue import (
     model_version_register,
     model_version_update,
+    registered_model_classification_set,
     registered_model_create,
     registered_model_update,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "model_role_revoke",
     "model_version_register",
     "model_version_update",
+    "registered_model_classification_set",
     "registered_model_create",
     "registered_model_update",
     "run_create",

@@ -9,9 +9,11 @@ from django.db.models import Max
 
 from accounts.choices import Verb
 from accounts.models import Team, User
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, NotFound
+from core.eventlog import audit_event_append
 from core.hashing import is_sha256
-from registry.choices import DatasetRole, RiskTier
+from registry.change_gates import model_change_gates_run
+from registry.choices import DatasetRole, RiskTier, VersionStatus
 from registry.models import (
     Artifact,
     DatasetVersion,
@@ -21,12 +23,14 @@ from registry.models import (
     RegisteredModel,
     Run,
 )
-from registry.permissions import require, require_in_team
-from registry.services.common import full_clean_or_invalid, tags_resolve
+from registry.permissions import require, require_in_team, restrict_artifacts
+from registry.services.common import full_clean_or_invalid, name_taken, tags_resolve
 from registry.services.lineage import lineage_edge_add, lineage_node_ensure
 from registry.services.validation import require_mapping, require_metrics, require_packages
 
 MODEL_VERSION_DATASET_ROLES = {DatasetRole.TRAIN, DatasetRole.VALIDATION, DatasetRole.TEST}
+# A version's description may change only before it is submitted (or when sent back).
+EDITABLE_STATES = frozenset({VersionStatus.DRAFT, VersionStatus.CHANGES_REQUESTED})
 
 
 @transaction.atomic
@@ -50,13 +54,26 @@ def registered_model_create(
     )
     full_clean_or_invalid(model)
     if RegisteredModel.objects.filter(name=name).exists():
-        raise Conflict(f"A model named '{name}' already exists.", field_errors={"name": ["Taken."]})
+        raise name_taken("model", name)
     try:
         with transaction.atomic():
             model.save()
     except IntegrityError as exc:  # lost a race with an identical registration
-        raise Conflict(f"A model named '{name}' already exists.") from exc
+        raise name_taken("model", name) from exc
     model.tags.set(tags_resolve(tags))
+    audit_event_append(
+        actor=actor,
+        action="model.register",
+        subject=model,
+        scope_model=model.name,
+        data={
+            "name": model.name,
+            "owner_team": owner_team.slug,
+            "risk_tier": model.risk_tier,
+            "description": description,
+            "tags": sorted(tag.name for tag in model.tags.all()),
+        },
+    )
     return model
 
 
@@ -70,23 +87,84 @@ def registered_model_update(
     owner_team: Team | None = None,
     tags: Iterable[str] | None = None,
 ) -> RegisteredModel:
-    """Change a model's descriptive fields. Its name is its identity and never changes."""
+    """Change a model's descriptive fields. Its name is its identity and never changes.
+
+    A change of risk tier or owning team first passes the registered change gates: while a
+    version is under review or in production, governance refuses it here and takes it only as
+    a reclassification decision."""
     require(actor, Verb.CHANGE, model)
     model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
-    if description is not None:
-        model.description = description
-    if risk_tier is not None:
-        model.risk_tier = risk_tier
+    before = _model_record(model)
+    classification: dict = {}
+    if risk_tier is not None and risk_tier != model.risk_tier:
+        classification["risk_tier"] = risk_tier
     if owner_team is not None and owner_team.pk != model.owner_team_id:
         require_in_team(actor, Verb.CHANGE, owner_team)
-        model.owner_team = owner_team
-        # Visibility of the model's lineage nodes follows its owner.
-        LineageNode.objects.filter(registered_model=model).update(owner_team=owner_team)
+        classification["owner_team"] = owner_team
+    if classification:
+        model_change_gates_run(actor, model, classification)
+    if description is not None:
+        model.description = description
+    _classification_apply(model, **classification)
     full_clean_or_invalid(model)
     model.save()
     if tags is not None:
         model.tags.set(tags_resolve(tags))
+    _model_change_audit(actor, model, before, "model.update")
     return model
+
+
+@transaction.atomic
+def registered_model_classification_set(
+    *, actor: User, model: RegisteredModel, risk_tier: str | None, owner_team: Team | None
+) -> dict:
+    """Set a locked model's risk tier and owning team without the change gates. Only
+    governance's reclassification service calls this, after its own checks and decisions;
+    returns the model's record before the change."""
+    before = _model_record(model)
+    changes = {}
+    if risk_tier is not None and risk_tier != model.risk_tier:
+        changes["risk_tier"] = risk_tier
+    if owner_team is not None and owner_team.pk != model.owner_team_id:
+        changes["owner_team"] = owner_team
+    _classification_apply(model, **changes)
+    full_clean_or_invalid(model)
+    model.save()
+    _model_change_audit(actor, model, before, "model.reclassify")
+    return before
+
+
+def _classification_apply(
+    model: RegisteredModel, *, risk_tier: str | None = None, owner_team: Team | None = None
+) -> None:
+    if risk_tier is not None:
+        model.risk_tier = risk_tier
+    if owner_team is not None:
+        model.owner_team = owner_team
+        # Visibility of the model's lineage nodes follows its owner.
+        LineageNode.objects.filter(registered_model=model).update(owner_team=owner_team)
+
+
+def _model_record(model: RegisteredModel) -> dict:
+    return {
+        "risk_tier": model.risk_tier,
+        "owner_team": model.owner_team.slug,
+        "description": model.description,
+    }
+
+
+def _model_change_audit(actor: User, model: RegisteredModel, before: dict, action: str) -> None:
+    """One chain event naming each field that changed, before and after."""
+    after = _model_record(model)
+    changed = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+    if changed:
+        audit_event_append(
+            actor=actor,
+            action=action,
+            subject=model,
+            scope_model=model.name,
+            data={"changes": changed},
+        )
 
 
 def _resolve_artifact(
@@ -173,6 +251,10 @@ def model_version_register(
     for referenced in (run, derived_from, *(dv for dv, _ in datasets)):
         if referenced is not None:
             require(actor, Verb.VIEW, referenced)
+    # A version links only an upload its registrant may read (the API resolves no other).
+    readable = restrict_artifacts(Artifact.objects.all(), actor)
+    if artifact is not None and not readable.filter(pk=artifact.pk).exists():
+        raise NotFound("Artifact not found.")
     uri, sha256, size = _resolve_artifact(
         artifact=artifact, uri=artifact_uri, sha256=artifact_sha256, size=artifact_size
     )
@@ -209,6 +291,23 @@ def model_version_register(
         for dv, role in links
     )
     _record_version_lineage(version, links)
+    audit_event_append(
+        actor=actor,
+        action="version.register",
+        subject=version,
+        scope_model=locked.name,
+        scope_version=version.natural_key,
+        data={
+            "artifact_uri": version.artifact_uri,
+            "artifact_sha256": version.artifact_sha256,
+            "artifact_stored": artifact is not None,
+            "run": str(run.uuid) if run is not None else None,
+            "datasets": [{"dataset_version": dv.natural_key, "role": r} for dv, r in links],
+            "derived_from": derived_from.natural_key if derived_from is not None else None,
+            "code_commit": version.code_commit,
+            "metrics": version.metrics,
+        },
+    )
     return version
 
 
@@ -233,10 +332,31 @@ def _record_version_lineage(
 def model_version_update(
     *, actor: User, version: ModelVersion, description: str | None = None
 ) -> ModelVersion:
-    """Change what may change after registration: the description. Provenance is immutable."""
+    """Change what may change after registration: the description, and only while the version
+    is a draft (or sent back for changes). From submission on, the description is part of the
+    evidence that was reviewed and rendered into its documents; provenance is immutable."""
     require(actor, Verb.CHANGE, version)
-    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
-    if description is not None:
-        version.description = description
+    version = (
+        ModelVersion.objects.select_for_update()
+        .select_related("registered_model")
+        .get(pk=version.pk)
+    )
+    if description is None or description == version.description:
+        return version
+    if version.status not in EDITABLE_STATES:
+        raise Conflict(
+            f"{version} is {version.get_status_display().lower()}: its description was part of "
+            "what was submitted for review and can no longer change. Add an annotation instead."
+        )
+    before = version.description
+    version.description = description
     version.save(update_fields=["description", "updated_at"])
+    audit_event_append(
+        actor=actor,
+        action="version.update",
+        subject=version,
+        scope_model=version.registered_model.name,
+        scope_version=version.natural_key,
+        data={"changes": {"description": {"from": before, "to": description}}},
+    )
     return version
