@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from accounts.access import governed_register, perm_for, team_scope
+from accounts.access import TeamScope, governed_register, perm_for, team_scope
 from accounts.choices import Verb
 from accounts.models import Team, User
 from core.errors import Forbidden, NotFound
@@ -147,6 +147,17 @@ class Visibility:
         self.user = user
         self.scope = team_scope(user, Verb.VIEW)
         self._granted: set[int] | None = None
+
+    @classmethod
+    def of_team(cls, team_id: int) -> Visibility:
+        """What a plain member of one team sees: that team's records, and nothing granted
+        elsewhere (no role outside the team, no grant on another team's model). Generated
+        documents are rendered from this perspective: the owning team's."""
+        visible = cls.__new__(cls)
+        visible.user = None
+        visible.scope = TeamScope(False, frozenset({team_id}))
+        visible._granted = set()
+        return visible
 
     def team(self, team_id: int | None) -> bool:
         return self.scope.everywhere or team_id in self.scope.team_ids

@@ -220,19 +220,24 @@ def _walk(
 
 
 def lineage_closure(
-    *, user: User, root: LineageNode, direction: str = Direction.UPSTREAM, depth: int = 10
+    *,
+    user: User | None,
+    root: LineageNode,
+    direction: str = Direction.UPSTREAM,
+    depth: int = 10,
+    visible: Visibility | None = None,
 ) -> LineageGraph:
     """Everything ``root`` was made from (upstream), everything made from it (downstream), or
     both, up to ``depth`` hops, as nodes and edges. Nodes ``user`` may not view are returned
     as anonymous hidden nodes. The caller has already checked that ``user`` may view
-    ``root``."""
+    ``root``. ``visible`` replaces ``user``'s view with another one (a team's, for documents)."""
     if direction not in Direction.values:
         raise InvalidInput(
             "direction must be upstream, downstream or both.",
             field_errors={"direction": ["One of upstream, downstream, both."]},
         )
     graph = LineageGraph(root=root.pk, direction=direction, depth=depth)
-    visible = Visibility(user)
+    visible = visible or Visibility(user)
     if direction == Direction.UPSTREAM:
         nodes, edges = _walk(root, UPSTREAM_SQL, depth, visible)
     elif direction == Direction.DOWNSTREAM:
