@@ -11,6 +11,9 @@ from pathlib import Path
 os.environ.setdefault(
     "STEWARD_SECRET_KEY", "test-only-secret-key-not-for-any-deployment-0123456789"
 )
+os.environ.setdefault(
+    "STEWARD_AUDIT_KEY", "test-only-audit-key-not-for-any-deployment-9876543210abcdef"
+)
 # Playwright's sync API runs an event loop in the test thread; the ORM must still be usable.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

@@ -67,6 +67,9 @@ def django_setup(bench_url: str) -> None:
     os.environ.setdefault(
         "STEWARD_SECRET_KEY", "bench-only-secret-key-never-used-to-sign-anything-0123456789"
     )
+    os.environ.setdefault(
+        "STEWARD_AUDIT_KEY", "bench-only-audit-key-never-used-to-sign-anything-0123456789"
+    )
     import django
     from django.core.management import call_command
 

@@ -6,6 +6,7 @@ deployment's environment stops the process instead of silently falling back to a
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -77,6 +78,28 @@ def secret_key_refuse_weak(key: str, *, name: str = "STEWARD_SECRET_KEY") -> Non
             f"{name} {problem}; production (STEWARD_DEBUG and STEWARD_DEMO off) needs a long "
             f"random key. Generate one with: {_GENERATE_KEY}"
         )
+
+
+def env_secret(name: str) -> str:
+    """A secret from ``NAME`` or from the file named by ``NAME_FILE`` (a mounted secret; its
+    surrounding whitespace is dropped). Setting both, or naming a file that cannot be read, stops
+    start-up."""
+    value, file_name = os.environ.get(name, ""), os.environ.get(f"{name}_FILE", "").strip()
+    if value and file_name:
+        raise ImproperlyConfigured(f"set {name} or {name}_FILE, not both")
+    if not file_name:
+        return value
+    try:
+        with open(file_name, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{name}_FILE: cannot read {file_name!r}: {exc}") from exc
+
+
+def audit_key_derive(secret_key: str) -> str:
+    """Debug and demo only: an audit key derived from the secret key, so the demo needs no
+    second variable. It protects nothing the secret key does not (and the demo's is public)."""
+    return hashlib.sha256(b"steward-audit-key:" + secret_key.encode("utf-8")).hexdigest()
 
 
 def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:

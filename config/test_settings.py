@@ -1,9 +1,19 @@
 """Settings for the test suite: the real settings, with a throwaway secret key."""
 
 import os
+import tempfile
 
 os.environ.setdefault(
     "STEWARD_SECRET_KEY", "test-only-secret-key-not-for-any-deployment-0123456789"
+)
+os.environ.setdefault(
+    "STEWARD_AUDIT_KEY", "test-only-audit-key-not-for-any-deployment-9876543210abcdef"
+)
+# No test reads or writes the real var/ anchor file: this process and the commands it starts
+# share a fresh folder (tests that anchor point the setting at their own tmp_path).
+os.environ.setdefault(
+    "STEWARD_AUDIT_ANCHOR_FILE",
+    os.path.join(tempfile.mkdtemp(prefix="steward-anchors-"), "audit-anchors.jsonl"),
 )
 
 from config.settings import *  # noqa: E402,F403

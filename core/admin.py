@@ -68,6 +68,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
         "request_id",
         "prev_hash",
         "hash",
+        "signature",
     ]
     readonly_fields = fields
 

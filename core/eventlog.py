@@ -2,13 +2,14 @@
 
 Every app records its decisions, role changes, logins and token uses with
 :func:`audit_event_append`, inside the transaction of the change it records, so the event
-exists exactly when the change does."""
+exists exactly when the change does. Each event is signed with the audit key
+(:mod:`core.audit_seal`); :func:`audit_chain_verify` (:mod:`core.audit_verify`) checks hashes,
+links, signatures and the anchors exported by :mod:`core.audit_anchor`."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from auditlog.cid import get_cid
@@ -16,13 +17,16 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from core.audit_seal import event_signature
+from core.audit_verify import VerifyResult, audit_chain_verify
 from core.errors import InvalidInput
 from core.models import GENESIS_HASH, AuditEvent, canonical_value
 from core.net import client_ip
 
+__all__ = ["VerifyResult", "audit_chain_verify", "audit_event_append"]
+
 # Key of the PostgreSQL advisory lock that serialises appends ("STEWARD1" in ASCII).
 CHAIN_LOCK_KEY = 0x5354455741524431
-VERIFY_CHUNK_SIZE = 2000
 
 
 def audit_event_append(
@@ -45,7 +49,8 @@ def audit_event_append(
     / ``subject_id`` / ``subject_label``. ``scope_model`` (a registered model's name) and
     ``scope_version`` (``"name/3"``) let auditors find the event. ``data`` is the event's
     content; it must be JSON (dates, decimals and UUIDs become strings; whole floats become
-    ints). ``request`` supplies the client address and auditlog's correlation id.
+    ints). ``request`` supplies the client address; the request id is the one the server gave
+    the current request (:class:`core.middleware.StewardAuditlogMiddleware`), never a client's.
 
     Call it inside the transaction of the change it records: it joins that transaction, and
     holds the chain's lock until it ends, so append as late in the transaction as possible."""
@@ -67,6 +72,7 @@ def audit_event_append(
         # Taken under the lock, so times never run backwards along the chain.
         event.created_at = timezone.now()
         event.hash = event.compute_hash()
+        event.signature = event_signature(event.hash)
         event.save()
     return event
 
@@ -148,52 +154,3 @@ def _strings_in(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from _strings_in(item)
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """The outcome of :func:`audit_chain_verify`. When broken, ``first_broken_sequence`` and
-    ``first_broken_id`` name the first row at which the chain fails, and ``reason`` says why;
-    ``checked`` counts the rows before it that verified. ``head_hash`` is the hash of the last
-    row that verified (record it elsewhere to detect later removal of rows at the end)."""
-
-    ok: bool
-    checked: int
-    first_broken_sequence: int | None = None
-    first_broken_id: int | None = None
-    reason: str = ""
-    head_hash: str = GENESIS_HASH
-
-
-def audit_chain_verify() -> VerifyResult:
-    """Walk the chain in sequence order, recomputing each row's hash and checking that it links
-    to the row before it and that sequences run 1, 2, 3… without gaps. Rows are streamed, so
-    memory stays flat however long the chain."""
-    checked, prev_hash = 0, GENESIS_HASH
-    events = AuditEvent.objects.order_by("sequence").iterator(chunk_size=VERIFY_CHUNK_SIZE)
-    for event in events:
-        reason = _link_problem(event, expected_sequence=checked + 1, prev_hash=prev_hash)
-        if reason:
-            return VerifyResult(False, checked, event.sequence, event.pk, reason, prev_hash)
-        checked, prev_hash = checked + 1, event.hash
-    return VerifyResult(True, checked, head_hash=prev_hash)
-
-
-def _link_problem(event: AuditEvent, *, expected_sequence: int, prev_hash: str) -> str:
-    if event.sequence != expected_sequence:
-        if event.sequence > expected_sequence:
-            missing = (
-                f"sequence {expected_sequence} is missing"
-                if event.sequence == expected_sequence + 1
-                else f"sequences {expected_sequence}–{event.sequence - 1} are missing"
-            )
-            return f"{missing}: rows before this one were deleted"
-        return f"sequence {event.sequence} where {expected_sequence} was expected"
-    if event.prev_hash != prev_hash:
-        return (
-            "its prev_hash is not the hash of the row before it: rows were reordered, replaced "
-            "or removed"
-        )
-    if event.compute_hash() != event.hash:
-        return "its content does not match its hash: the row was altered"
-    return ""

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
+
+from auditlog.cid import correlation_id, get_cid
+from auditlog.context import set_extra_data
 from auditlog.middleware import AuditlogMiddleware
 from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
 
 from core.net import client_ip, request_from_trusted_proxy
+
+# The response header that tells a client the id its request was recorded under.
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+def request_id_current() -> str:
+    """The id the server gave the request being handled ("" outside a request)."""
+    return get_cid() or ""
 
 
 class RejectNulBytesMiddleware:
@@ -33,7 +45,21 @@ class RejectNulBytesMiddleware:
 class StewardAuditlogMiddleware(AuditlogMiddleware):
     """auditlog's middleware, but the remote address it records is :func:`core.net.client_ip`:
     the stock one believes ``X-Forwarded-For`` from anyone, so a client could write any address
-    it liked into the audit trail."""
+    it liked into the audit trail. And the request id (auditlog's correlation id, the audit
+    chain's ``request_id``, a decision's) is a fresh UUID made here for every request, never
+    read from a client header (the stock one takes ``X-Correlation-ID`` as sent, so a client
+    could make its requests look like someone else's); it is returned in ``X-Request-ID``."""
+
+    def __call__(self, request):
+        request_id = str(uuid.uuid4())
+        token = correlation_id.set(request_id)
+        try:
+            with set_extra_data(context_data=self.get_extra_data(request)):
+                response = self.get_response(request)
+        finally:
+            correlation_id.reset(token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
 
     @staticmethod
     def _get_remote_addr(request):

@@ -89,7 +89,10 @@ class AuditEvent(models.Model):
     except ``id`` (the database's key; ``sequence`` is the chain's), ``prev_hash`` is the hash of
     the row with the previous sequence (64 zeros for the first). Changing, removing or
     reordering rows therefore breaks the chain, which ``manage.py verify_audit_chain`` detects.
-    Rows are written only by :func:`core.eventlog.audit_event_append`; they are never updated or
+    ``signature`` is the HMAC of ``hash`` under a key held outside the database
+    (:mod:`core.audit_seal`), so a row rewritten and rehashed by someone without the key no
+    longer verifies either; it is not part of the hash. Rows are written only by
+    :func:`core.eventlog.audit_event_append`; they are never updated or
     deleted (refused here, and on PostgreSQL by a trigger)."""
 
     sequence = models.BigIntegerField(unique=True)
@@ -115,6 +118,8 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=255, blank=True)
     prev_hash = models.CharField(max_length=64, unique=True)
     hash = models.CharField(max_length=64, unique=True)
+    # Empty only on rows written before signing existed, vouched for by the chain's seal event.
+    signature = models.CharField(max_length=64, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -126,12 +131,17 @@ class AuditEvent(models.Model):
         return f"#{self.sequence} {self.action} {self.subject_label}".strip()
 
     def save(self, *args, **kwargs) -> None:
-        """Insert once; a row whose hash does not match its content is refused too, so even a
-        direct ``create()`` cannot slip an unchained row in."""
+        """Insert once; a row whose hash does not match its content, or that is not signed with
+        the audit key, is refused too, so even a direct ``create()`` cannot slip an unchained
+        row in."""
+        from core.audit_seal import signature_valid
+
         if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields"):
             raise AppendOnlyViolation("Audit events cannot be updated.")
         if self.hash != self.compute_hash():
             raise AppendOnlyViolation("An audit event's hash must match its content.")
+        if not signature_valid(self.hash, self.signature):
+            raise AppendOnlyViolation("An audit event must be signed with the audit key.")
         kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 

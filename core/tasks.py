@@ -11,3 +11,16 @@ def relay_outbox() -> int:
     from core.outbox import outbox_relay
 
     return outbox_relay()
+
+
+@shared_task(name="core.anchor_audit_chain", acks_late=True)
+def anchor_audit_chain() -> int | None:
+    """Celery beat's tick: export the audit chain's head to the anchor file (idempotent: an
+    unchanged head is not written again). Returns the anchored sequence."""
+    from core.audit_anchor import audit_chain_anchor
+
+    outcome = audit_chain_anchor()
+    if outcome.problem:
+        # Not retried: a chain that does not verify needs a person, and the log says why.
+        raise RuntimeError(f"audit chain {outcome.problem}")
+    return outcome.anchor.sequence if outcome.anchor else None

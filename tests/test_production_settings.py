@@ -29,6 +29,7 @@ def production_env(var_dir: Path, **extra: str) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         STEWARD_SECRET_KEY=secrets.token_urlsafe(48),  # 64 characters
+        STEWARD_AUDIT_KEY=secrets.token_urlsafe(48),
         STEWARD_ALLOWED_HOSTS="steward.example",
         STEWARD_VAR_DIR=str(var_dir),  # its own SQLite database
         DATABASE_URL="",
@@ -178,6 +179,43 @@ def test_production_refuses_to_start_with_a_weak_secret_key(tmp_path, key, probl
     assert "ImproperlyConfigured" in done.stderr
     assert f"STEWARD_SECRET_KEY {problem}" in done.stderr
     assert "secrets.token_urlsafe(50)" in done.stderr  # how to make a good one
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        (None, "STEWARD_AUDIT_KEY is not set"),
+        ("x7Kq2-" * 8, "STEWARD_AUDIT_KEY is shorter than 50 characters"),
+        ("same", "STEWARD_AUDIT_KEY must differ from STEWARD_SECRET_KEY"),
+    ],
+    ids=["missing", "short", "same-as-secret-key"],
+)
+def test_production_refuses_to_start_without_a_strong_audit_key(tmp_path, key, problem):
+    """The audit chain's signing key lives outside the database; production needs its own."""
+    env = production_env(tmp_path)
+    if key is None:
+        del env["STEWARD_AUDIT_KEY"]
+    else:
+        env["STEWARD_AUDIT_KEY"] = env["STEWARD_SECRET_KEY"] if key == "same" else key
+    done = manage(env, "check")
+    assert done.returncode != 0
+    assert "ImproperlyConfigured" in done.stderr
+    assert problem in done.stderr
+
+
+def test_the_audit_key_may_come_from_a_file_and_the_demo_derives_one(tmp_path):
+    key_file = tmp_path / "audit.key"
+    key_file.write_text(secrets.token_urlsafe(48) + "\n")
+    env = production_env(tmp_path)
+    del env["STEWARD_AUDIT_KEY"]
+    env["STEWARD_AUDIT_KEY_FILE"] = str(key_file)
+    assert settings_of(env, "STEWARD_AUDIT_KEY") == {
+        "STEWARD_AUDIT_KEY": key_file.read_text().strip()
+    }
+    demo = production_env(tmp_path, STEWARD_DEMO="true")
+    del demo["STEWARD_AUDIT_KEY"]
+    derived = settings_of(demo, "STEWARD_AUDIT_KEY", "SECRET_KEY")
+    assert derived["STEWARD_AUDIT_KEY"] and derived["STEWARD_AUDIT_KEY"] != derived["SECRET_KEY"]
 
 
 def test_the_secret_key_rule_is_djangos():

@@ -18,6 +18,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import ProtectedError
 from django.test import RequestFactory
 
+from core.audit_seal import event_signature
 from core.eventlog import audit_chain_verify, audit_event_append
 from core.models import GENESIS_HASH, AppendOnlyViolation, AuditEvent
 from tests.factories import TeamFactory, UserFactory
@@ -209,7 +210,8 @@ def test_it_names_a_row_whose_data_was_altered(chain):
 
 
 def test_it_names_the_next_row_when_the_altered_row_was_rehashed(chain):
-    """Someone who recomputes the altered row's hash still breaks the link to the next row."""
+    """Someone who recomputes the altered row's hash breaks its signature, and (even with the
+    key) the link to the next row."""
     target = chain[1]
     target.data = {"forged": True}
     raw_sql(
@@ -224,6 +226,17 @@ def test_it_names_the_next_row_when_the_altered_row_was_rehashed(chain):
         cursor.execute(
             "UPDATE core_auditevent SET hash = %s WHERE id = %s",
             [forged.compute_hash(), target.pk],
+        )
+    # Rehashed without the audit key: the row's signature no longer matches its hash.
+    result = audit_chain_verify()
+    assert (result.first_broken_sequence, result.first_broken_id) == (2, target.pk)
+    assert "signature" in result.reason
+    # Even re-signed with the key, the next row's link to it breaks.
+    with guards_lifted(), connection.cursor() as cursor:
+        forged = AuditEvent.objects.get(pk=target.pk)
+        cursor.execute(
+            "UPDATE core_auditevent SET signature = %s WHERE id = %s",
+            [event_signature(forged.hash), target.pk],
         )
     result = audit_chain_verify()
     assert (result.first_broken_sequence, result.first_broken_id) == (3, chain[2].pk)
@@ -285,6 +298,7 @@ def test_it_catches_a_row_inserted_into_the_middle(chain):
         prev_hash=chain[1].hash,
     )
     forged.hash = forged.compute_hash()
+    forged.signature = event_signature(forged.hash)  # as someone holding the key could
     with guards_lifted(), connection.cursor() as cursor:
         for event in reversed(chain[2:]):
             cursor.execute(
@@ -308,6 +322,7 @@ def test_the_database_refuses_a_second_successor_of_a_row(chain):
         prev_hash=chain[3].hash,
     )
     fork.hash = fork.compute_hash()
+    fork.signature = event_signature(fork.hash)
     with pytest.raises(DatabaseError), transaction.atomic():
         fork.save()
     assert audit_chain_verify().ok
