@@ -221,7 +221,7 @@ def main() -> None:
         owner, version = version_with_lineage(args.nodes)
         template = template_current("model-card")
         context_s, context = timed(
-            lambda: version_context(version, viewer=owner, template_name=template.name),
+            lambda: version_context(version, template_name=template.name),
             args.repeat,
         )
         title = f"{template.title}: {version}"

@@ -2,9 +2,11 @@
 
 Saving a template never changes it in place: it adds a new version (documents keep pointing at
 the version they were rendered from). Before saving, an administrator can preview the template
-against a chosen model version ("Preview" button): the sections are rendered strictly, and
-syntax errors or unknown variables come back as form errors, never as a crash. Generated
-documents and free-text sections are read-only records here."""
+against a chosen model version ("Preview" button): the sections are rendered strictly, as the
+version's owning team would see them, and syntax errors or unknown variables come back as form
+errors, never as a crash. Every saved version is in the audit chain (through the service);
+templates are never deleted. Generated documents and free-text sections are read-only records
+here."""
 
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ class DocumentTemplateForm(forms.ModelForm):
     sections = forms.JSONField(
         widget=forms.Textarea(attrs={"rows": 24, "cols": 100, "style": "font-family: monospace"}),
         help_text='An ordered list of {"key", "title", "body"} (a Django template producing '
-        'Markdown) or {"key", "title", "free_text": true, "help"}.',
+        'Markdown) or {"key", "title", "free_text": true, "writer", "help"}, where writer is '
+        "developer, validator or manager: the role that writes the section.",
     )
     preview_version = forms.CharField(
         required=False,
@@ -69,9 +72,7 @@ class DocumentTemplateForm(forms.ModelForm):
             version = page_selectors.model_version_get(self.request.user, name, int(number))
         except (StewardError, ValueError) as exc:
             raise forms.ValidationError({"preview_version": f"No such version: {exc}"}) from exc
-        context = version_context(
-            version, viewer=self.request.user, template_name=self.cleaned_data.get("name", "")
-        )
+        context = version_context(version, template_name=self.cleaned_data.get("name", ""))
         text, unknown = markdown_preview(sections=sections, context=context)
         # markdown_html sanitises with nh3; only that output is marked safe.
         self.preview_html = mark_safe(markdown_html(text))  # noqa: S308
@@ -124,6 +125,11 @@ class DocumentTemplateAdmin(admin.ModelAdmin):
             return
         obj.pk, obj.version = saved.pk, saved.version
         messages.info(request, f"Saved as version {saved.version} of '{saved.name}'.")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Documents point at template versions and the audit trail names them: a template
+        # version is a record, never deleted (a delete would also bypass the chain).
+        return False
 
 
 @admin.register(GeneratedDocument)

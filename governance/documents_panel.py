@@ -1,6 +1,10 @@
 """The documents section of the version page: each document with its status and whether it
-is current, the newest one shown inline, downloads, regenerate buttons, and the free-text
-sections with a form to write them. Registered by ``GovernanceConfig.ready()``."""
+is current, the newest one the user may read shown inline, downloads, regenerate buttons, and
+the free-text sections with who wrote them and a form for those the user may write.
+Registered by ``GovernanceConfig.ready()``.
+
+A document names records of the version's owning team; a user who may see the version but not
+all of those (a model-scoped reviewer, say) sees it listed, never its content."""
 
 from __future__ import annotations
 
@@ -14,14 +18,19 @@ from django.utils.safestring import SafeString, mark_safe
 from accounts.access import perm_for
 from governance.choices import DocumentStatus
 from governance.documents.selectors import (
+    UNREADABLE,
+    FreeTextStatus,
     StalenessCache,
     current_templates,
     document_list,
+    document_readable,
     free_text_status,
 )
+from governance.documents.writers import version_authors, writer_label, writer_refusal
 from governance.models import GeneratedDocument
 from governance.services.documents import DOCUMENT_VERB
 from registry.models import ModelVersion
+from registry.permissions import Visibility
 
 TEMPLATE = "governance/documents_panel.html"
 
@@ -33,19 +42,46 @@ class DocumentRow:
     document: GeneratedDocument
     stale: bool
     latest: bool
+    readable: bool = True
 
 
-def document_rows(version: ModelVersion) -> list[DocumentRow]:
-    """Documents newest first; staleness is judged for the newest done one of each template."""
+@dataclass
+class FreeTextEntry:
+    """A free-text section as the panel shows it to one user."""
+
+    status: FreeTextStatus
+    may_write: bool
+    writer_label: str
+
+
+def document_rows(version: ModelVersion, user=None) -> list[DocumentRow]:
+    """Documents newest first; staleness is judged for the newest done one of each template;
+    ``readable`` says whether ``user`` may read each one's content."""
     cache = StalenessCache(version)
+    visible = Visibility(user) if user is not None else None
     seen: set[str] = set()
     rows = []
     for document in document_list(version):
         latest = document.template.name not in seen
         seen.add(document.template.name)
         stale = latest and document.status == DocumentStatus.DONE and cache.is_stale(document)
-        rows.append(DocumentRow(document, stale, latest))
+        readable = visible is None or document_readable(user, document, visible)
+        rows.append(DocumentRow(document, stale, latest, readable))
     return rows
+
+
+def free_text_entries(user, version: ModelVersion) -> list[FreeTextEntry]:
+    """The free-text sections, each with whether ``user`` may write it (its role's verb, and
+    independence from the version for the reviewers' sections)."""
+    authors = version_authors(version)
+    return [
+        FreeTextEntry(
+            status,
+            not writer_refusal(user, version, status.writer, authors=authors),
+            writer_label(status.writer),
+        )
+        for status in free_text_status(version)
+    ]
 
 
 def inline_html(document: GeneratedDocument | None) -> SafeString:
@@ -63,20 +99,26 @@ def documents_panel_context(
 ) -> dict[str, Any]:
     """What the documents section shows ``request.user`` about ``version``. ``state`` may hold
     a refused free-text form (``{"free_text": {"key", "template", "values", "error"}}``)."""
-    rows = document_rows(version)
+    rows = document_rows(version, request.user)
     shown_id = request.GET.get("document")
-    shown = next((r.document for r in rows if str(r.document.pk) == shown_id), None)
-    if shown is None:
-        shown = next((r.document for r in rows if r.document.status == DocumentStatus.DONE), None)
-    sections = free_text_status(version)
+    asked = next((r for r in rows if str(r.document.pk) == shown_id), None)
+    refused = asked is not None and not asked.readable
+    shown = asked.document if asked is not None and asked.readable else None
+    if shown is None and not refused:
+        shown = next(
+            (r.document for r in rows if r.document.status == DocumentStatus.DONE and r.readable),
+            None,
+        )
+    sections = free_text_entries(request.user, version)
     return {
         "mv": version,
         "rows": rows,
         "templates": current_templates(),
         "shown": shown,
         "shown_html": inline_html(shown),
+        "unreadable": UNREADABLE if refused else "",
         "free_text": sections,
-        "missing_count": sum(1 for s in sections if s.missing),
+        "missing_count": sum(1 for s in sections if s.status.missing),
         "may_write": request.user.has_perm(perm_for(DOCUMENT_VERB, version), version),
         "free_text_form": state.get("free_text", {}),
     }

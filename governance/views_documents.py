@@ -75,6 +75,6 @@ def version_document_download(
         document = document_list(model_version).defer(None).filter(pk=pk).first()
         if document is None:
             raise NotFound("There is no such document of this version.")
-        return document_download_response(document, fmt)
+        return document_download_response(document, fmt, user=request.user)
     except StewardError as exc:
         return render(request, "registry/error.html", {"error": exc}, status=exc.status_code)

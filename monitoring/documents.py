@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounts.models import User
 from monitoring.choices import AlertState, CheckKind
-from monitoring.models import Alert, CheckResult, Deployment
+from monitoring.models import Alert, BaselineProfile, CheckResult, Deployment
 from registry.models import ModelVersion
+from registry.permissions import Visibility
 
 KINDS = [
     CheckKind.HEALTH,
@@ -21,8 +21,10 @@ KINDS = [
 ]
 
 
-def monitoring_document_context(version: ModelVersion, viewer: User) -> dict[str, Any]:
-    """Plain JSON values; the viewer already may see the version, and with it all of this."""
+def monitoring_document_context(version: ModelVersion, visible: Visibility) -> dict[str, Any]:
+    """Plain JSON values, as the version's owning team sees them (``visible``): deployments,
+    checks and alerts are the version's own; a baseline taken from a dataset version of another
+    team is shown without naming it."""
     deployments = list(
         Deployment.objects.filter(model_version=version)
         .select_related("deployed_by", "retired_by")
@@ -34,25 +36,42 @@ def monitoring_document_context(version: ModelVersion, viewer: User) -> dict[str
     )
     for result in results.only("deployment_id", "kind", "status", "summary", "score", "window_end"):
         latest.setdefault((result.deployment_id, result.kind), result)
-    baseline = version.baselines.order_by("-created_at", "-id").first()
+    baseline = (
+        version.baselines.select_related("dataset_version__dataset")
+        .order_by("-created_at", "-id")
+        .first()
+    )
     open_alerts = Alert.objects.filter(deployment__in=deployments).exclude(
         state=AlertState.RESOLVED
     )
     return {
         "deployments": [_deployment(d, latest) for d in deployments],
-        "baseline": None
-        if baseline is None
-        else {
-            "source": baseline.get_source_display(),
-            "label": baseline.source_label,
-            "rows": baseline.row_count,
-            "features": sorted((baseline.inputs or {}).get("features", {})),
-            "sha256": baseline.content_sha256,
-        },
+        "baseline": None if baseline is None else _baseline(baseline, visible),
         "open_alerts": [
             {"title": a.title, "severity": a.severity, "state": a.state, "opened_at": a.opened_at}
             for a in open_alerts.order_by("-opened_at")[:20]
         ],
+    }
+
+
+def _baseline(baseline: BaselineProfile, visible: Visibility) -> dict[str, Any]:
+    source = baseline.dataset_version
+    if source is not None and not visible.dataset_version(source):
+        return {
+            "hidden": True,
+            "source": baseline.get_source_display(),
+            "label": "a dataset of another team",
+            "rows": baseline.row_count,
+            "features": [],
+            "sha256": "",
+        }
+    return {
+        "hidden": False,
+        "source": baseline.get_source_display(),
+        "label": baseline.source_label,
+        "rows": baseline.row_count,
+        "features": sorted((baseline.inputs or {}).get("features", {})),
+        "sha256": baseline.content_sha256,
     }
 
 

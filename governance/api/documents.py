@@ -1,9 +1,12 @@
 """The documentation API of a version: list its documents and request one, fetch a
 document's status and files, read and write the free-text sections.
 
-Reading needs view permission on the version (else 404); requesting generation and writing
-free text need the annotate verb (contributors, validators, managers, administrators of the
-model; not auditors), and an API token needs the write scope."""
+Reading needs view permission on the version (else 404); a document's files need, besides,
+that the user may see every record it names (else 403). Requesting generation needs the
+annotate verb (contributors, validators, managers, administrators of the model; not auditors)
+and a token's write scope. A free-text section is written by the role it names (developer:
+change verb and write scope; validator: validate verb and scope, never the version's registrant
+or submitter; manager: approve verb and scope, same independence)."""
 
 from __future__ import annotations
 
@@ -13,12 +16,18 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE
 from core.api.pagination import StewardPagination
 from core.errors import NotFound
 from governance.api.views import _version
 from governance.choices import DocumentStatus
 from governance.documents.download import document_download_response
-from governance.documents.selectors import StalenessCache, document_list, free_text_status
+from governance.documents.selectors import (
+    StalenessCache,
+    document_list,
+    document_readable,
+    free_text_status,
+)
 from governance.models import GeneratedDocument
 from governance.services.documents import document_request, free_text_write
 
@@ -29,6 +38,7 @@ class GeneratedDocumentSerializer(serializers.ModelSerializer):
     template_version = serializers.IntegerField(source="template.version", read_only=True)
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     stale = serializers.SerializerMethodField()
+    readable = serializers.SerializerMethodField()
 
     class Meta:
         model = GeneratedDocument
@@ -40,6 +50,7 @@ class GeneratedDocumentSerializer(serializers.ModelSerializer):
             "status",
             "error",
             "stale",
+            "readable",
             "inputs_hash",
             "markdown_sha256",
             "html_sha256",
@@ -59,6 +70,10 @@ class GeneratedDocumentSerializer(serializers.ModelSerializer):
             return None
         return self.context["staleness"].is_stale(obj)
 
+    def get_readable(self, obj) -> bool:
+        """Whether you may read its files: false when it names records you may not see."""
+        return document_readable(self.context["request"].user, obj)
+
 
 class DocumentRequestSerializer(serializers.Serializer):
     template = serializers.SlugField(max_length=64)
@@ -71,6 +86,9 @@ class FreeTextSerializer(serializers.Serializer):
     help = serializers.CharField(read_only=True)
     text = serializers.CharField(read_only=True)
     missing = serializers.BooleanField(read_only=True)
+    writer = serializers.CharField(read_only=True)
+    written_by = serializers.CharField(read_only=True)
+    written_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
 class FreeTextWriteSerializer(serializers.Serializer):
@@ -98,7 +116,7 @@ class DocumentListView(APIView):
     @extend_schema(responses=GeneratedDocumentSerializer(many=True))
     def get(self, request, model_name: str, version: int):
         found = _version(request, model_name, version)
-        context = {"staleness": StalenessCache(found)}
+        context = {"staleness": StalenessCache(found), "request": request}
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(document_list(found), request, view=self)
         data = GeneratedDocumentSerializer(page, many=True, context=context).data
@@ -115,7 +133,7 @@ class DocumentListView(APIView):
         document.refresh_from_db()
         code = status.HTTP_200_OK if document.is_done else status.HTTP_202_ACCEPTED
         data = GeneratedDocumentSerializer(
-            document, context={"staleness": StalenessCache(found)}
+            document, context={"staleness": StalenessCache(found), "request": request}
         ).data
         return Response(data, status=code)
 
@@ -126,7 +144,7 @@ class DocumentDetailView(APIView):
 
     def get(self, request, model_name: str, version: int, pk: int):
         found, document = _document(request, model_name, version, pk)
-        context = {"staleness": StalenessCache(found)}
+        context = {"staleness": StalenessCache(found), "request": request}
         return Response(GeneratedDocumentSerializer(document, context=context).data)
 
 
@@ -136,7 +154,8 @@ class DocumentDetailView(APIView):
     responses={(200, "application/pdf"): bytes},
 )
 class DocumentDownloadView(APIView):
-    """A done document's file (``?format=pdf|md|html``) as an attachment; 409 until done."""
+    """A done document's file (``?format=pdf|md|html``) as an attachment; 409 until done; 403
+    when it names records you may not see."""
 
     def perform_content_negotiation(self, request, force=False):
         # ``format`` names the file here, not a DRF renderer.
@@ -144,7 +163,9 @@ class DocumentDownloadView(APIView):
 
     def get(self, request, model_name: str, version: int, pk: int):
         _, document = _document(request, model_name, version, pk)
-        return document_download_response(document, request.query_params.get("format", "pdf"))
+        return document_download_response(
+            document, request.query_params.get("format", "pdf"), user=request.user
+        )
 
 
 @extend_schema(tags=["documents"], responses=FreeTextSerializer(many=True))
@@ -158,7 +179,11 @@ class FreeTextListView(APIView):
 
 @extend_schema(tags=["documents"], request=FreeTextWriteSerializer, responses=FreeTextSerializer)
 class FreeTextDetailView(APIView):
-    """``PUT {"text": ...}``: write one free-text section of a template for the version."""
+    """``PUT {"text": ...}``: write one free-text section of a template for the version; 403
+    unless you hold the role the section names (an API token needs that role's scope)."""
+
+    # The scope depends on the section's writer, known once the template is read.
+    required_token_scopes = {"put": SCOPE_CHECKED_BY_SERVICE}
 
     def put(self, request, model_name: str, version: int, template: str, section: str):
         found = _version(request, model_name, version)
@@ -170,6 +195,7 @@ class FreeTextDetailView(APIView):
             template_name=template,
             section_key=section,
             text=serializer.validated_data["text"],
+            token_scopes=getattr(request.auth, "scopes", None),
         )
         row = next(
             s for s in free_text_status(found) if s.template.name == template and s.key == section

@@ -6,10 +6,12 @@ params, metrics, a lineage summary, the policy's guard results, decisions with m
 annotations and the free-text sections. The snapshot is stored on the generated document, and
 its sha256 (:func:`inputs_hash`) is what idempotency and staleness compare.
 
-Lineage and datasets are shown as the *requester* sees them: nodes and datasets of teams the
-requester may not view are counted, never named, as everywhere else in Steward. The same
-version may therefore give two requesters different documents; staleness is judged with the
-requester of the document in question.
+Everything is seen as a plain member of the team that owns the version sees it, whoever asked
+for the document (a contributor, an administrator, a global validator whose decision triggered
+it): run, datasets and lineage nodes of other teams are counted, never named, as everywhere
+else in Steward. A document therefore does not depend on who requested it. While the context is
+built, every record it names is noted (:class:`DocumentView`); the document keeps that list
+(``GeneratedDocument.references``) and is served only to users who may see all of it.
 
 Later apps (monitoring) add their part through :func:`document_context_provider_register`."""
 
@@ -23,12 +25,11 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from accounts.models import User
 from governance import workflow as w
 from governance.guards import guard_context, guards_evaluate
 from governance.models import FreeTextSection
 from registry.choices import Direction, VersionStatus
-from registry.models import ModelVersion
+from registry.models import DatasetVersion, ModelVersion, RegisteredModel, Run
 from registry.permissions import Visibility
 from registry.selectors import lineage_closure, lineage_node_of
 
@@ -36,13 +37,58 @@ from registry.selectors import lineage_closure, lineage_node_of
 LINEAGE_LISTED_NODES = 200
 LINEAGE_DEPTH = 10
 
-ContextProvider = Callable[[ModelVersion, User], dict[str, Any]]
+
+class DocumentView(Visibility):
+    """The owning team's view of the registry, noting every record it lets a document name as
+    ``(owner team id, registered model id or None)``: a model's records (its versions, lineage
+    nodes of a model) may be read with a grant on that model, the rest needs the team."""
+
+    references: set[tuple[int, int | None]]
+
+    @classmethod
+    def of_version(cls, version: ModelVersion) -> DocumentView:
+        """The view of the team that owns ``version`` now (read from the database: a team
+        change earlier in the same transaction counts)."""
+        team_id = (
+            RegisteredModel.objects.filter(pk=version.registered_model_id)
+            .values_list("owner_team_id", flat=True)
+            .get()
+        )
+        visible = cls.of_team(team_id)
+        visible.references = {(team_id, version.registered_model_id)}
+        return visible
+
+    def registered_model(self, model_id: int | None, team_id: int | None) -> bool:
+        seen = super().registered_model(model_id, team_id)
+        if seen and team_id is not None:
+            self.references.add((team_id, model_id))
+        return seen
+
+    def dataset_version(self, dataset_version: DatasetVersion) -> bool:
+        return self._noted(dataset_version.dataset.owner_team_id)
+
+    def run(self, run: Run) -> bool:
+        return self._noted(run.team_id)
+
+    def _noted(self, team_id: int | None) -> bool:
+        seen = self.team(team_id)
+        if seen and team_id is not None:
+            self.references.add((team_id, None))
+        return seen
+
+    def sorted_references(self) -> list[list[int | None]]:
+        return [list(r) for r in sorted(self.references, key=lambda r: (r[0], r[1] or 0))]
+
+
+ContextProvider = Callable[[ModelVersion, DocumentView], dict[str, Any]]
 _providers: dict[str, ContextProvider] = {}
 
 
 def document_context_provider_register(name: str, provider: ContextProvider) -> None:
-    """Add ``context[name] = provider(version, viewer)`` to every document's context (e.g.
-    monitoring's deployments and checks). The provider must return plain JSON values."""
+    """Add ``context[name] = provider(version, visible)`` to every document's context (e.g.
+    monitoring's deployments and checks). ``visible`` is the owning team's view: a provider
+    that names a record of the registry asks it first (and so notes the reference), and shows
+    what it refuses as hidden. The provider must return plain JSON values."""
     _providers[name] = provider
 
 
@@ -58,10 +104,11 @@ def inputs_hash(context: dict[str, Any]) -> str:
 
 
 def version_context(
-    version: ModelVersion, *, viewer: User, template_name: str = ""
+    version: ModelVersion, *, template_name: str = "", visible: DocumentView | None = None
 ) -> dict[str, Any]:
-    """Everything a document about ``version`` may show, as ``viewer`` may see it, with the
-    free-text sections written for ``template_name``."""
+    """Everything a document about ``version`` may show, as a member of its owning team sees
+    it, with the free-text sections written for ``template_name``. Pass ``visible`` (from
+    :meth:`DocumentView.of_version`) to learn which records the context names."""
     version = (
         ModelVersion.objects.select_related(
             "registered_model__owner_team", "registered_by", "run", "artifact"
@@ -69,21 +116,22 @@ def version_context(
         .prefetch_related("registered_model__tags")
         .get(pk=version.pk)
     )
-    visible = Visibility(viewer)
+    if visible is None:
+        visible = DocumentView.of_version(version)
     context = {
         "model": _model(version),
         "version": _version(version),
         "provenance": _provenance(version),
         "run": _run(version, visible),
         "datasets": _datasets(version, visible),
-        "lineage": _lineage(version, viewer),
+        "lineage": _lineage(version, visible),
         "policy": _policy(version),
         "decisions": _decisions(version),
         "annotations": _annotations(version),
         "free_text": _free_text(version, template_name),
     }
     for name, provider in _providers.items():
-        context[name] = provider(version, viewer)
+        context[name] = provider(version, visible)
     return _plain(context)
 
 
@@ -181,9 +229,10 @@ def _datasets(version: ModelVersion, visible: Visibility) -> list[dict[str, Any]
     return rows
 
 
-def _lineage(version: ModelVersion, viewer: User) -> dict[str, Any]:
+def _lineage(version: ModelVersion, visible: DocumentView) -> dict[str, Any]:
     graph = lineage_closure(
-        user=viewer,
+        user=None,
+        visible=visible,
         root=lineage_node_of(version),
         direction=Direction.UPSTREAM,
         depth=LINEAGE_DEPTH,
@@ -264,8 +313,18 @@ def _annotations(version: ModelVersion) -> list[dict[str, Any]]:
     ]
 
 
-def _free_text(version: ModelVersion, template_name: str) -> dict[str, str]:
+def _free_text(version: ModelVersion, template_name: str) -> dict[str, dict[str, Any]]:
+    """Each written section with who wrote it and when (shown above it in the document)."""
     if not template_name:
         return {}
-    rows = FreeTextSection.objects.filter(version=version, template_name=template_name)
-    return {row.section_key: row.text for row in rows}
+    rows = FreeTextSection.objects.filter(
+        version=version, template_name=template_name
+    ).select_related("written_by")
+    return {
+        row.section_key: {
+            "text": row.text,
+            "written_by": row.written_by.get_username(),
+            "written_at": row.updated_at,
+        }
+        for row in rows
+    }

@@ -16,11 +16,14 @@ FORMATS = {
 }
 
 
-def document_download_response(document: GeneratedDocument, fmt: str) -> HttpResponse:
+def document_download_response(document: GeneratedDocument, fmt: str, *, user) -> HttpResponse:
     """The document in ``fmt`` (pdf, md, html) as an attachment that browsers will not sniff
-    or render in Steward's origin."""
+    or render in Steward's origin; refused (403) to a user who may not see every record the
+    document names."""
+    from governance.documents.selectors import document_require_readable
     from governance.services.documents import pdf_open
 
+    document_require_readable(user, document)
     if fmt not in FORMATS:
         raise InvalidInput(
             "format must be pdf, md or html.", field_errors={"format": ["pdf, md or html."]}

@@ -1,10 +1,11 @@
 """Rendering a document: template sections -> Markdown -> sanitised HTML -> PDF.
 
-Markdown is the source: each section's body is rendered in the sandboxed engine (or its
-free text is inserted) under a heading. HTML is that Markdown through python-markdown and nh3
-(the same sanitiser as annotations), wrapped in a print stylesheet. The PDF is WeasyPrint's
-rendering of that HTML with every network and file fetch refused: a document is made from the
-record alone."""
+Markdown is the source: each section's body is rendered in the sandboxed engine under a
+heading, with every value of the record made inline text (``markdown_safety``); a free-text
+section is a quotation headed by who wrote it, in which role, and when. HTML is that
+Markdown through python-markdown and nh3 (the same sanitiser as annotations), wrapped in a
+print stylesheet. The PDF is WeasyPrint's rendering of that HTML with every network and file
+fetch refused: a document is made from the record alone."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from typing import Any
 from django.utils.html import escape
 
 from governance.api.serializers import markdown_html
+from governance.documents.markdown_safety import context_inert, written_block
 from governance.documents.sandbox import section_render, section_render_strict
+from governance.documents.writers import section_writer, writer_label
 
 MISSING_FREE_TEXT = "_Not written yet: this section is for people to fill in._"
 
@@ -30,6 +33,8 @@ table { border-collapse: collapse; margin: .5em 0; } th, td { border: 1px solid 
 code, pre { font-family: "DejaVu Sans Mono", monospace; font-size: 8.5pt; }
 pre { white-space: pre-wrap; word-break: break-all; }
 .steward-meta { color: #555; font-size: 8pt; }
+blockquote { margin: .4em 0; padding: .2em .8em; border-left: 3px solid #888;
+  background: #f4f4f4; }
 """
 
 
@@ -54,19 +59,33 @@ class RenderedDocument:
         return hashlib.sha256(self.pdf).hexdigest()
 
 
+def free_text_markdown(section: dict[str, Any], context: dict[str, Any]) -> str:
+    """A free-text section: the written text as a quotation headed by its author, role and
+    time, or the note that it is missing."""
+    written = context.get("free_text", {}).get(section["key"])
+    if not isinstance(written, dict) or not str(written.get("text", "")).strip():
+        return MISSING_FREE_TEXT
+    return written_block(
+        str(written["text"]),
+        author=str(written.get("written_by", "")),
+        role=writer_label(section_writer(section)),
+        at=str(written.get("written_at") or ""),
+    )
+
+
 def markdown_render(
     *, title: str, sections: list[dict[str, Any]], context: dict[str, Any], footer: str = ""
 ) -> str:
     """The document's Markdown. Raises ``TemplateSyntaxError`` for a section that does not
     compile (a template saved without validation)."""
-    free_text = context.get("free_text", {})
+    inert = context_inert(context)
     parts = [f"# {title}", ""]
     for section in sections:
         parts += [f"## {section['title']}", ""]
         if section.get("free_text"):
-            parts.append(free_text.get(section["key"], "").strip() or MISSING_FREE_TEXT)
+            parts.append(free_text_markdown(section, context))
         else:
-            parts.append(section_render(section["body"], context).strip())
+            parts.append(section_render(section["body"], inert).strip())
         parts.append("")
     if footer:
         parts += ["---", "", footer, ""]
@@ -78,12 +97,13 @@ def markdown_preview(
 ) -> tuple[str, list[str]]:
     """A preview of the sections for an administrator, and the unknown variables they use."""
     parts, unknown = [], set()
+    inert = context_inert(context)
     for section in sections:
         parts += [f"## {section.get('title', '')}", ""]
         if section.get("free_text"):
-            parts.append(context.get("free_text", {}).get(section["key"], "") or MISSING_FREE_TEXT)
+            parts.append(free_text_markdown(section, context))
         else:
-            text, missing = section_render_strict(section.get("body", ""), context)
+            text, missing = section_render_strict(section.get("body", ""), inert)
             parts.append(text.strip())
             unknown.update(f"{section.get('key')}: {name}" for name in missing)
         parts.append("")

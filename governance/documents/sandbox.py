@@ -14,6 +14,8 @@ from typing import Any
 
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaulttags
 
+from governance.documents.writers import SectionWriter
+
 # Plain control flow and formatting only.
 SAFE_TAGS = (
     "autoescape",
@@ -96,6 +98,11 @@ def sections_check(sections: Any) -> list[str]:
         if not isinstance(section.get("title"), str) or not section.get("title"):
             errors.append(f"Section {index} needs a title.")
         if section.get("free_text"):
+            writer = section.get("writer")
+            if writer is not None and writer not in SectionWriter.values:
+                errors.append(
+                    f"Section '{key}': writer must be one of {', '.join(SectionWriter.values)}."
+                )
             continue
         body = section.get("body")
         if not isinstance(body, str):

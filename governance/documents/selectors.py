@@ -1,16 +1,27 @@
-"""Reads of documentation: a version's documents, whether each is current, and which
-free-text sections are still to be written."""
+"""Reads of documentation: a version's documents, whether each is current, who may read each
+one, and which free-text sections are still to be written."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import QuerySet
 
+from accounts.models import User
+from core.errors import Forbidden
 from governance.choices import DocumentStatus
 from governance.documents.context import inputs_hash, version_context
+from governance.documents.writers import DEFAULT_WRITER, section_writer
 from governance.models import DocumentTemplate, FreeTextSection, GeneratedDocument
 from registry.models import ModelVersion
+from registry.permissions import Visibility
+
+UNREADABLE = (
+    "This document names records you may not see (another team's dataset, run or model), so "
+    "it is not shown to you. Documents are made as the version's owning team sees it: "
+    "regenerate it, or ask someone who may see those records."
+)
 
 
 def document_list(version: ModelVersion) -> QuerySet[GeneratedDocument]:
@@ -23,29 +34,43 @@ def document_list(version: ModelVersion) -> QuerySet[GeneratedDocument]:
     )
 
 
+def document_readable(user: User, document: GeneratedDocument, visible=None) -> bool:
+    """May ``user`` read the document's content (file, page, embedding)? Only if they may see
+    every record it names; a document from before these were noted (``references`` null) only
+    by those who see everything. The caller has checked that the user may view the version."""
+    visible = visible or Visibility(user)
+    if document.references is None:
+        return visible.scope.everywhere
+    return all(
+        visible.registered_model(model_id, team_id) if model_id else visible.team(team_id)
+        for team_id, model_id in document.references
+    )
+
+
+def document_require_readable(user: User, document: GeneratedDocument) -> None:
+    """Refuse (403, with why) a document that names records ``user`` may not see."""
+    if not document_readable(user, document):
+        raise Forbidden(UNREADABLE)
+
+
 class StalenessCache:
-    """Current inputs hashes, computed once per (template, requester) for one version: the
-    documents of one page or API response share them."""
+    """Current inputs hashes, computed once per template for one version: the documents of one
+    page or API response share them. (A document no longer depends on who asked for it.)"""
 
     def __init__(self, version: ModelVersion):
         self.version = version
-        self._hashes: dict[tuple[str, int | None], str] = {}
+        self._hashes: dict[str, str] = {}
 
-    def current_hash(self, template_name: str, requester) -> str:
-        key = (template_name, requester.pk)
-        if key not in self._hashes:
-            context = version_context(self.version, viewer=requester, template_name=template_name)
-            self._hashes[key] = inputs_hash(context)
-        return self._hashes[key]
+    def current_hash(self, template_name: str) -> str:
+        if template_name not in self._hashes:
+            context = version_context(self.version, template_name=template_name)
+            self._hashes[template_name] = inputs_hash(context)
+        return self._hashes[template_name]
 
     def is_stale(self, document: GeneratedDocument) -> bool:
         """A document is stale when what it was made from has changed since: the version's
-        current inputs, seen by the same requester, hash differently."""
-        if document.requested_by is None:
-            return True
-        return self.current_hash(document.template.name, document.requested_by) != (
-            document.inputs_hash
-        )
+        current inputs hash differently."""
+        return self.current_hash(document.template.name) != document.inputs_hash
 
 
 def documents_required_check(version: ModelVersion, required: list[str]) -> list[str]:
@@ -78,13 +103,17 @@ def documents_required_check(version: ModelVersion, required: list[str]) -> list
 
 @dataclass(frozen=True)
 class FreeTextStatus:
-    """One free-text section of a template for a version: written or missing."""
+    """One free-text section of a template for a version: written (by whom, when) or
+    missing, and the role that writes it."""
 
     template: DocumentTemplate
     key: str
     title: str
     help: str
     text: str
+    writer: str = DEFAULT_WRITER
+    written_by: str = ""
+    written_at: datetime | None = None
 
     @property
     def missing(self) -> bool:
@@ -94,19 +123,23 @@ class FreeTextStatus:
 def free_text_status(version: ModelVersion) -> list[FreeTextStatus]:
     """The free-text sections of every current template, with what has been written."""
     written = {
-        (s.template_name, s.section_key): s.text
-        for s in FreeTextSection.objects.filter(version=version)
+        (s.template_name, s.section_key): s
+        for s in FreeTextSection.objects.filter(version=version).select_related("written_by")
     }
     rows = []
     for template in current_templates():
         for section in template.free_text_sections:
+            row = written.get((template.name, section["key"]))
             rows.append(
                 FreeTextStatus(
                     template=template,
                     key=section["key"],
                     title=section["title"],
                     help=section.get("help", ""),
-                    text=written.get((template.name, section["key"]), ""),
+                    text=row.text if row else "",
+                    writer=section_writer(section),
+                    written_by=row.written_by.get_username() if row else "",
+                    written_at=row.updated_at if row else None,
                 )
             )
     return rows

@@ -5,8 +5,11 @@ A file is Markdown with Django template tags, cut into sections by marker commen
     <!-- template: model-card | Model Card -->
     <!-- section: model_details | Model details -->
     ...the section's body (a Django template producing Markdown)...
-    <!-- section: intended_use | Intended use | free_text -->
+    <!-- section: intended_use | Intended use | free_text: developer -->
     ...the help shown to whoever writes this section...
+
+A free-text section names the role that writes it (``developer``, ``validator`` or
+``manager``, see ``governance.documents.writers``); without one it is the developers'.
 
 Any other ``<!-- ... -->`` line before the first section is a comment."""
 
@@ -23,7 +26,8 @@ MODEL_CARD = "model-card"
 
 _TEMPLATE_RE = re.compile(r"^<!--\s*template:\s*([a-z0-9-]+)\s*\|\s*(.+?)\s*-->\s*$")
 _SECTION_RE = re.compile(
-    r"^<!--\s*section:\s*([a-z0-9_]+)\s*\|\s*(.+?)\s*(\|\s*free_text\s*)?-->\s*$"
+    r"^<!--\s*section:\s*([a-z0-9_]+)\s*\|\s*(.+?)\s*"
+    r"(\|\s*free_text(?:\s*:\s*([a-z]+))?\s*)?-->\s*$"
 )
 
 
@@ -54,6 +58,8 @@ def shipped_template_parse(text: str) -> ShippedTemplate:
             section: dict[str, Any] = {"key": match.group(1), "title": match.group(2)}
             if match.group(3):
                 section["free_text"] = True
+                if match.group(4):
+                    section["writer"] = match.group(4)
             sections.append(section)
         elif sections:
             lines.append(line)

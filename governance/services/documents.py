@@ -3,6 +3,7 @@ documents. Generation itself (:func:`document_generate`) is what the Celery task
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -15,21 +16,23 @@ from django.utils import timezone
 
 from accounts.choices import Verb
 from accounts.models import User
-from core.errors import InvalidInput, NotFound
+from core.errors import Forbidden, InvalidInput, NotFound
 from core.eventlog import audit_event_append
 from core.outbox import task_request
 from core.safe_files import directory_inside, is_regular_file_inside, move_inside, open_inside
 from governance.choices import DocumentStatus
-from governance.documents.context import inputs_hash, version_context
+from governance.documents.context import DocumentView, inputs_hash, version_context
 from governance.documents.render import document_render
 from governance.documents.sandbox import sections_check
 from governance.documents.shipped import MODEL_CARD, shipped_templates
+from governance.documents.writers import section_writer, writer_refusal
 from governance.models import Decision, DocumentTemplate, FreeTextSection, GeneratedDocument
 from registry.models import ModelVersion
 from registry.permissions import require
 
-# Who may request generation and write free text: whoever may annotate the version
-# (contributors, validators, managers, administrators of its model; not auditors).
+# Who may request generation: whoever may annotate the version (contributors, validators,
+# managers, administrators of its model; not auditors). Free text is written by the role each
+# section names (``governance.documents.writers``).
 DOCUMENT_VERB = Verb.ANNOTATE
 MAX_FREE_TEXT = 20_000
 
@@ -45,10 +48,16 @@ def template_current(name: str) -> DocumentTemplate:
 
 @transaction.atomic
 def document_template_save(
-    *, actor: User | None, name: str, title: str, sections: list, description: str = ""
+    *,
+    actor: User | None,
+    name: str,
+    title: str,
+    sections: list,
+    description: str = "",
 ) -> DocumentTemplate:
-    """Add a new version of the template ``name`` (the first if it is new). Refused with the
-    administrator-facing errors when a section does not compile."""
+    """Add a new version of the template ``name`` (the first if it is new), recorded in the
+    audit chain with the sha256 of its sections. Refused with the administrator-facing errors
+    when a section does not compile or names an unknown writer."""
     errors = sections_check(sections)
     if errors:
         raise InvalidInput("The template has errors.", field_errors={"sections": errors})
@@ -57,7 +66,7 @@ def document_template_save(
         .filter(name=name)
         .aggregate(top=Max("version"))["top"]
     )
-    return DocumentTemplate.objects.create(
+    template = DocumentTemplate.objects.create(
         name=name,
         version=(latest or 0) + 1,
         title=title,
@@ -65,6 +74,19 @@ def document_template_save(
         sections=sections,
         created_by=actor,
     )
+    audit_event_append(
+        actor=actor,
+        action="document.template_save",
+        subject=template,
+        data={
+            "template": name,
+            "template_version": template.version,
+            "title": title,
+            "sections_sha256": inputs_hash({"sections": sections}),
+            "free_text": {s["key"]: section_writer(s) for s in template.free_text_sections},
+        },
+    )
+    return template
 
 
 def document_templates_install(*, actor: User | None = None, update: bool = False) -> list[str]:
@@ -96,12 +118,26 @@ def _free_text_section(template: DocumentTemplate, key: str) -> dict:
 
 @transaction.atomic
 def free_text_write(
-    *, actor: User, version: ModelVersion, template_name: str, section_key: str, text: str
+    *,
+    actor: User,
+    version: ModelVersion,
+    template_name: str,
+    section_key: str,
+    text: str,
+    token_scopes: list[str] | None = None,
 ) -> FreeTextSection:
-    """Write (or rewrite) a human-written section of a version's documents."""
-    require(actor, DOCUMENT_VERB, version)
+    """Write (or rewrite) a human-written section of a version's documents. Only the role the
+    section names may write it (a validator's assessment: an independent validator, never the
+    version's registrant or submitter); ``token_scopes`` are those of the API token the
+    request came with (None for a browser session). Recorded in the audit chain with the
+    sha256 of the text."""
+    require(actor, Verb.VIEW, version)
     template = template_current(template_name)
-    _free_text_section(template, section_key)
+    section = _free_text_section(template, section_key)
+    writer = section_writer(section)
+    refusal = writer_refusal(actor, version, writer, token_scopes=token_scopes)
+    if refusal:
+        raise Forbidden(refusal)
     text = (text or "").strip()
     if not text:
         raise InvalidInput("Write the section.", field_errors={"text": ["Required."]})
@@ -109,7 +145,7 @@ def free_text_write(
         raise InvalidInput(
             "The section is too long.", field_errors={"text": [f"At most {MAX_FREE_TEXT}."]}
         )
-    section, created = FreeTextSection.objects.update_or_create(
+    written, created = FreeTextSection.objects.update_or_create(
         version=version,
         template_name=template_name,
         section_key=section_key,
@@ -121,17 +157,25 @@ def free_text_write(
         subject=version,
         scope_model=version.registered_model.name,
         scope_version=version.natural_key,
-        data={"template": template_name, "section": section_key, "created": created},
+        data={
+            "template": template_name,
+            "template_version": template.version,
+            "section": section_key,
+            "writer": writer,
+            "created": created,
+            "text_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        },
     )
-    return section
+    return written
 
 
 def document_request(
     *, actor: User, version: ModelVersion, template_name: str
 ) -> GeneratedDocument:
-    """Ask for a document of ``version`` from the current version of ``template_name``, as
-    ``actor`` sees the version. Returns the existing document when one was already made (or is
-    being made) from the same inputs; a failed one is queued again."""
+    """Ask for a document of ``version`` from the current version of ``template_name`` (made
+    as the version's owning team sees it, whoever asks). Returns the existing document when
+    one was already made (or is being made) from the same inputs; a failed one is queued
+    again."""
     require(actor, DOCUMENT_VERB, version)
     return _document_queue(version=version, template=template_current(template_name), by=actor)
 
@@ -171,13 +215,18 @@ def _document_queue(
     # The version's row lock serialises requests for it, so two identical requests cannot
     # both create a row (the unique constraint would refuse the second anyway).
     ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
-    context = version_context(version, viewer=by, template_name=template.name)
+    visible = DocumentView.of_version(version)
+    context = version_context(version, template_name=template.name, visible=visible)
     digest = inputs_hash(context)
     document, created = GeneratedDocument.objects.get_or_create(
         version=version,
         template=template,
         inputs_hash=digest,
-        defaults={"inputs": context, "requested_by": by},
+        defaults={
+            "inputs": context,
+            "references": visible.sorted_references(),
+            "requested_by": by,
+        },
     )
     if not created and document.status != DocumentStatus.FAILED:
         return document
