@@ -61,6 +61,14 @@ class TeamAdmin(admin.ModelAdmin):
             elif user is not None and not inline_form.instance.pk:
                 services.team_add_member(actor=request.user, team=form.instance, user=user)
 
+    def delete_model(self, request, obj):
+        # Through the service: each removed grant and membership goes into the audit chain.
+        services.team_delete(actor=request.user, team=obj)
+
+    def delete_queryset(self, request, queryset):
+        for team in queryset:
+            services.team_delete(actor=request.user, team=team)
+
 
 @admin.register(Role)
 class RoleAdmin(admin.ModelAdmin):

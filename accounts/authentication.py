@@ -15,7 +15,6 @@ from accounts.services.login_audit import (
     directory_error_of,
     login_success_record_daily,
     login_throttle_check,
-    throttle_message,
 )
 from accounts.services.tokens import TokenRefused, token_authenticate
 from core.audit import AuditedBasicAuthentication, audit_bind_actor
@@ -66,10 +65,10 @@ class ThrottledBasicAuthentication(AuditedBasicAuthentication):
     receiver, as for the sign-in page."""
 
     def authenticate_credentials(self, userid, password, request=None):
-        seconds_left = login_throttle_check(request=request, username=userid)
-        if seconds_left:
-            refusal = exceptions.Throttled(detail=throttle_message(seconds_left))
-            refusal.wait = seconds_left
+        throttle = login_throttle_check(request=request, username=userid)
+        if throttle:
+            refusal = exceptions.Throttled(detail=throttle.message)
+            refusal.wait = throttle.seconds
             raise refusal
         try:
             user, auth = super().authenticate_credentials(userid, password, request)

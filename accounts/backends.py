@@ -10,13 +10,16 @@ from django.core.exceptions import PermissionDenied
 
 
 class LoginThrottleBackend:
-    """Raises ``PermissionDenied`` for a throttled username, which makes Django's
+    """Raises ``PermissionDenied`` for a username throttled from the request's address
+    (:mod:`accounts.services.login_throttle`), which makes Django's
     ``authenticate()`` stop and send ``user_login_failed`` (recorded as throttled)."""
 
     def authenticate(self, request, username=None, **credentials):
         from accounts.services.login_audit import login_throttled
+        from core.net import client_ip
 
-        if username and login_throttled(username):
+        ip = client_ip(request) if getattr(request, "META", None) else None
+        if username and login_throttled(username, ip):
             raise PermissionDenied
         # No get_user(): this backend never signs anyone in, and without the method Django's
         # test client does not pick it for force_login() either.

@@ -14,7 +14,6 @@ from accounts.services.login_audit import (
     DIRECTORY_UNREACHABLE_MESSAGE,
     directory_error_of,
     login_throttle_check,
-    throttle_message,
 )
 from accounts.services.tokens import NAME_MAX_LENGTH
 
@@ -36,9 +35,9 @@ class ThrottledSignInMixin:
     def clean(self):
         username = self.cleaned_data.get("username")
         if username:
-            seconds_left = login_throttle_check(request=self.request, username=username)
-            if seconds_left:
-                raise ValidationError(throttle_message(seconds_left), code="throttled")
+            throttle = login_throttle_check(request=self.request, username=username)
+            if throttle:
+                raise ValidationError(throttle.message, code="throttled")
         return super().clean()
 
     def get_invalid_login_error(self):

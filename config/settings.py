@@ -156,6 +156,22 @@ AUTHENTICATION_BACKENDS = [
     "accounts.access.RoleBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+# Failed sign-ins (accounts.services.login_throttle): within a sliding window, LIMIT failures
+# for one account from one address refuse that account from that address; ADDRESS_LIMIT from
+# one address (IPv4, or IPv6 /64) refuse it for every account; ACCOUNT_LIMIT for one account
+# from anywhere refuse it from addresses it has not signed in from within KNOWN_ADDRESS_DAYS.
+STEWARD_LOGIN_WINDOW_MINUTES = env_int("STEWARD_LOGIN_WINDOW_MINUTES", 15, minimum=1)
+STEWARD_LOGIN_FAILURE_LIMIT = env_int("STEWARD_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+STEWARD_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("STEWARD_LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
+STEWARD_LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("STEWARD_LOGIN_ACCOUNT_FAILURE_LIMIT", 100, minimum=1)
+STEWARD_LOGIN_KNOWN_ADDRESS_DAYS = env_int("STEWARD_LOGIN_KNOWN_ADDRESS_DAYS", 30, minimum=1)
+# Unsuccessful attempts in the audit chain: per address and window the 1st, 10th, 100th...,
+# and at most this many a window from all addresses (every attempt keeps its LoginEvent row).
+STEWARD_LOGIN_CHAIN_FAILURES_PER_WINDOW = env_int(
+    "STEWARD_LOGIN_CHAIN_FAILURES_PER_WINDOW", 100, minimum=1
+)
+# Unsuccessful attempts are deleted from the login audit after this many days (daily, by beat).
+STEWARD_LOGIN_FAILURE_KEEP_DAYS = env_int("STEWARD_LOGIN_FAILURE_KEEP_DAYS", 90, minimum=1)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "registry:model-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -336,6 +352,10 @@ STEWARD_AUDIT_ANCHOR_SYSLOG = env_str("STEWARD_AUDIT_ANCHOR_SYSLOG")
 CELERY_BEAT_SCHEDULE["anchor-audit-chain"] = {
     "task": "core.anchor_audit_chain",
     "schedule": 60.0 * env_int("STEWARD_AUDIT_ANCHOR_EVERY_MINUTES", 15, minimum=1),
+}
+CELERY_BEAT_SCHEDULE["prune-login-events"] = {
+    "task": "accounts.prune_login_events",
+    "schedule": 24 * 3600.0,
 }
 STEWARD_OUTBOX_RESEND_AFTER_MINUTES = env_int("STEWARD_OUTBOX_RESEND_AFTER_MINUTES", 360, minimum=1)
 # Requests done longer ago than this are deleted by the relay (failed ones are kept).

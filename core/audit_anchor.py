@@ -15,6 +15,7 @@ never vouched for."""
 from __future__ import annotations
 
 import fcntl
+import hmac
 import json
 import logging
 import os
@@ -24,6 +25,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
+
+from core.audit_seal import anchor_mac, signature_valid
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +46,19 @@ class Anchor:
     hash: str
     signature: str
     at: str
+    mac: str = ""
     line: int = 0
+
+    @classmethod
+    def of_head(cls, *, sequence: int, hash: str, signature: str) -> Anchor:  # noqa: A002
+        at = timezone.now().isoformat(timespec="seconds")
+        return cls(sequence, hash, signature, at, anchor_mac(sequence, hash, at))
+
+    def authentic(self) -> bool:
+        """Written with this audit key: the line's MAC and the event signature it carries."""
+        return hmac.compare_digest(
+            anchor_mac(self.sequence, self.hash, self.at), self.mac
+        ) and signature_valid(self.hash, self.signature)
 
     def describe(self, path: Path | str | None = None) -> str:
         where = f"line {self.line} of {path}" if path and self.line else "the anchor"
@@ -52,7 +67,7 @@ class Anchor:
     def as_json(self) -> str:
         fields = {"sequence": self.sequence, "hash": self.hash, "signature": self.signature}
         return json.dumps(
-            {**fields, "at": self.at},
+            {**fields, "at": self.at, "mac": self.mac},
             sort_keys=True,
             separators=(",", ":"),
         )
@@ -111,6 +126,7 @@ def _anchor_parse(line: str, number: int, path: Path) -> Anchor:
             hash=str(data["hash"]),
             signature=str(data["signature"]),
             at=str(data["at"]),
+            mac=str(data["mac"]),
             line=number,
         )
     except (ValueError, KeyError, TypeError) as exc:
@@ -144,11 +160,8 @@ def audit_chain_anchor(*, path: Path | None = None) -> AnchorOutcome:
         )
         logger.error("audit chain %s", problem)
         return AnchorOutcome(None, False, problem)
-    anchor = Anchor(
-        sequence=head["sequence"],
-        hash=head["hash"],
-        signature=head["signature"],
-        at=timezone.now().isoformat(timespec="seconds"),
+    anchor = Anchor.of_head(
+        sequence=head["sequence"], hash=head["hash"], signature=head["signature"]
     )
     _append_line(path, anchor.as_json())
     _send_to_syslog(anchor)

@@ -39,6 +39,13 @@ def event_signature(event_hash: str) -> str:
     return hmac.new(audit_key(), _DOMAIN + event_hash.encode("ascii"), hashlib.sha256).hexdigest()
 
 
+def anchor_mac(sequence: int, event_hash: str, at: str) -> str:
+    """HMAC-SHA256 of an anchor line's content, so an anchor file edited by someone without the
+    key (a sequence raised, a time changed) is detected, not mistaken for a truncation."""
+    message = f"steward-audit-anchor-v1:{sequence}:{event_hash}:{at}".encode()
+    return hmac.new(audit_key(), message, hashlib.sha256).hexdigest()
+
+
 def signature_valid(event_hash: str, signature: str) -> bool:
     """Whether ``signature`` is the audit key's signature of ``event_hash`` (constant time)."""
     return bool(signature) and hmac.compare_digest(event_signature(event_hash), signature)

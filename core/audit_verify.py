@@ -62,7 +62,7 @@ def audit_chain_verify(
         except AnchorFileError as exc:
             return VerifyResult(False, 0, reason=str(exc), anchor_file=str(path))
         for anchor in anchors:
-            if not signature_valid(anchor.hash, anchor.signature):
+            if not anchor.authentic():
                 return VerifyResult(
                     False,
                     0,

@@ -69,6 +69,8 @@ class TeamViewSet(
             _require_reader(request)
             rows = selectors.membership_list().filter(team=team).order_by("user__username")
             return Response(MembershipSerializer(rows, many=True).data)
+        # Permission before validation: a refusal must not say whether the username exists.
+        services.require_administrator(request.user)
         serializer = MembershipSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         membership = services.team_add_member(
@@ -131,6 +133,8 @@ class RoleAssignmentViewSet(
         return selectors.role_assignment_list()
 
     def create(self, request):
+        # Permission before validation: a refusal must not say whether the username exists.
+        services.require_administrator(request.user)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -22,14 +22,26 @@ class LoginEvent(models.Model):
     )
     username = models.CharField(max_length=150, db_index=True, help_text="As typed or known.")
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # What the throttle and the audit chain's aggregation count by: the IPv4 address, or the
+    # IPv6 /64 network (one subscriber's; a host in it can choose any of its addresses).
+    address = models.CharField(max_length=64, blank=True, default="")
     user_agent = models.CharField(max_length=500, blank=True)
     method = models.CharField(max_length=16, choices=LoginMethod.choices)
     outcome = models.CharField(max_length=16, choices=LoginOutcome.choices)
     detail = models.CharField(max_length=300, blank=True)
+    # Whether this attempt also went into the hash-chained audit log. Successes always do;
+    # unsuccessful attempts are sampled per address and window (accounts.services.login_audit),
+    # so nobody can grow the chain without bound by failing to sign in.
+    in_chain = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["username", "outcome", "created_at"])]
+        indexes = [
+            models.Index(fields=["username", "outcome", "created_at"]),
+            models.Index(
+                fields=["address", "outcome", "created_at"], name="accounts_login_addr_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.username} {self.method} {self.outcome}"

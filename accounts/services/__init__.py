@@ -16,6 +16,7 @@ from accounts.services.teams import (
     role_revoke,
     team_add_member,
     team_create,
+    team_delete,
     team_remove_member,
     user_create,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "role_revoke",
     "team_add_member",
     "team_create",
+    "team_delete",
     "team_remove_member",
     "token_authenticate",
     "token_create",

@@ -4,6 +4,7 @@ administrators only, and every change is audited (auditlog records the row, with
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils.text import slugify
 
 from accounts.access import access_forget
@@ -89,6 +90,49 @@ def team_remove_member(*, team: Team, user: User, actor: User | None = None) -> 
     access_forget(user)
 
 
+@transaction.atomic
+def team_delete(*, team: Team, actor: User | None) -> None:
+    """Delete ``team`` (administrators only), with its memberships and the roles granted for
+    it: each removed grant and membership is recorded in the audit chain, then the deletion.
+    A team that still owns models, datasets, runs or alert channels cannot be deleted (409),
+    and then nothing is recorded."""
+    require_administrator(actor)
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    grants = list(RoleAssignment.objects.filter(team=team).select_related("user", "role"))
+    memberships = list(TeamMembership.objects.filter(team=team).select_related("user"))
+    for grant in grants:
+        _audit(
+            actor,
+            "role.revoke",
+            grant,
+            user=grant.user.username,
+            role=grant.role.name,
+            team=team.slug,
+            reason="team deleted",
+        )
+    for membership in memberships:
+        _audit(actor, "team.leave", membership, team=team.slug, user=membership.user.username)
+    _audit(
+        actor,
+        "team.delete",
+        team,
+        team=team.slug,
+        name=team.name,
+        grants_removed=len(grants),
+        members_removed=len(memberships),
+    )
+    try:
+        with transaction.atomic():
+            team.delete()
+    except ProtectedError as exc:
+        raise Conflict(
+            f"The team '{team.slug}' still owns models, datasets, runs or alert channels; "
+            "move them to another team first."
+        ) from exc
+    for user in {row.user for row in [*grants, *memberships]}:
+        access_forget(user)
+
+
 def role_get(name: str) -> Role:
     """The role row for one of the five governance roles (created on first use with its default
     description, should the migration's rows be gone, e.g. after a test flush)."""
@@ -171,6 +215,14 @@ def role_describe(
     if qualifications is not None:
         role.qualifications = qualifications
     role.save()
+    _audit(
+        actor,
+        "role.describe",
+        role,
+        role=role.name,
+        description=role.description,
+        qualifications=role.qualifications,
+    )
     return role
 
 

@@ -17,6 +17,7 @@ from accounts.models import ApiToken, LoginEvent, User
 from accounts.services.login_audit import login_event_record
 from accounts.services.teams import is_administrator
 from core.errors import Forbidden, InvalidInput, StewardError
+from core.eventlog import audit_event_append
 from core.net import client_ip
 
 SECRET_PREFIX = "stw_"
@@ -83,6 +84,18 @@ def token_create(
         scopes=clean_scopes,
         expires_at=expires_at,
     )
+    audit_event_append(
+        actor=actor,
+        action="token.create",
+        subject=token,
+        data={
+            "owner": actor.get_username(),
+            "name": name,
+            "prefix": token.prefix,
+            "scopes": clean_scopes,
+            "expires_at": expires_at,
+        },
+    )
     return token, secret
 
 
@@ -92,10 +105,16 @@ def token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
     administrators anyone's. Revoking a revoked token changes nothing."""
     if token.user_id != actor.pk and not is_administrator(actor):
         raise Forbidden("Only the token's owner or an administrator may revoke it.")
-    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    token = ApiToken.objects.select_for_update().select_related("user").get(pk=token.pk)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at", "updated_at"])
+        audit_event_append(
+            actor=actor,
+            action="token.revoke",
+            subject=token,
+            data={"owner": token.user.get_username(), "name": token.name, "prefix": token.prefix},
+        )
     return token
 
 

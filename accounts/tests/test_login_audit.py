@@ -143,13 +143,13 @@ def test_the_audit_trail_does_not_believe_a_spoofed_address(contributor):
 # --- Throttling ----------------------------------------------------------------------------
 
 
-def _fail(client, username="carol", times=LOGIN_FAILURE_LIMIT):
+def _fail(client, username="carol", times=LOGIN_FAILURE_LIMIT, address="127.0.0.1"):
     for _ in range(times):
-        sign_in(client, username, "wrong")
+        sign_in(client, username, "wrong", REMOTE_ADDR=address)
 
 
 def test_repeated_failures_throttle_the_account_even_with_the_right_password(client, contributor):
-    _fail(client)
+    _fail(client, address="203.0.113.13")
     response = sign_in(client, "carol", PASSWORD, REMOTE_ADDR="203.0.113.13")
     assert response.status_code == 200
     assert THROTTLED in response.content.decode()
@@ -157,6 +157,12 @@ def test_repeated_failures_throttle_the_account_even_with_the_right_password(cli
     refused = LoginEvent.objects.filter(outcome=LoginOutcome.THROTTLED).get()
     assert (refused.user, refused.ip_address) == (contributor, "203.0.113.13")
     assert LoginEvent.objects.filter(outcome=LoginOutcome.FAILURE).count() == LOGIN_FAILURE_LIMIT
+
+
+def test_failures_from_one_address_do_not_lock_the_account_out_elsewhere(client, contributor):
+    """Only that address is refused for the account (accounts.services.login_throttle)."""
+    _fail(client, address="203.0.113.13")
+    assert sign_in(client, "carol", PASSWORD, REMOTE_ADDR="198.51.100.2").status_code == 302
 
 
 def test_changing_the_case_of_the_name_buys_no_more_guesses(client, contributor):
@@ -200,7 +206,7 @@ def test_other_sign_in_pages_cannot_get_around_the_throttle(client, contributor)
 
 
 def test_basic_auth_honours_the_throttle(client, contributor):
-    _fail(client)
+    _fail(client, address="192.0.2.44")  # basic() signs in from there
     response = basic("carol", PASSWORD).get("/api/v1/me/")
     assert response.status_code == 429
     assert THROTTLED in response.json()["message"]

@@ -14,6 +14,7 @@ from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.selectors import can_read_access_records
+from accounts.services import require_administrator
 from core.downloads import mark_as_download
 from core.errors import InvalidInput, NotFound, PayloadTooLarge
 from core.safe_files import StoredFileMissing
@@ -394,6 +395,8 @@ class ModelRoleAssignmentViewSet(
 
     def create(self, request, model_name=None):
         model = self.registered_model()
+        # Permission before validation: a refusal must not say whether the username exists.
+        require_administrator(request.user)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
