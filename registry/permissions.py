@@ -8,7 +8,7 @@ leaves out answers 404 everywhere. Writes: services call :func:`require` and
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.access import TeamScope, governed_register, perm_for, team_scope
 from accounts.choices import Verb
@@ -92,11 +92,22 @@ def restrict_runs(qs: QuerySet, user: User, verb: str = Verb.VIEW) -> QuerySet:
 
 
 def restrict_artifacts(qs: QuerySet, user: User) -> QuerySet:
-    """Artifacts the user uploaded, or that a version they may view points at."""
+    """Uploads (Artifact rows) the user may see, and so read the bytes of: their own, one a
+    model version they may view points at, or one made by the creator of a dataset version
+    they may view that declares those bytes' hash. A hash declared on a record proves nothing
+    (anyone can copy a hash); an upload proves its uploader held the bytes."""
     if team_scope(user, Verb.VIEW).everywhere:
         return qs
     versions = restrict_model_versions(ModelVersion.objects.all(), user)
-    return qs.filter(Q(uploaded_by=user) | Q(pk__in=versions.values("artifact_id"))).distinct()
+    dataset_versions = restrict_dataset_versions(
+        DatasetVersion.objects.filter(
+            content_hash=OuterRef("sha256"), created_by=OuterRef("uploaded_by")
+        ),
+        user,
+    )
+    return qs.filter(
+        Q(uploaded_by=user) | Q(pk__in=versions.values("artifact_id")) | Exists(dataset_versions)
+    )
 
 
 def require(user: User, verb: str, obj) -> None:

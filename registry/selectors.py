@@ -7,10 +7,11 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Max, Prefetch, QuerySet
+from django.db.models import Case, Count, Max, Prefetch, QuerySet, Value, When
 
 from accounts.models import User
 from core.errors import InvalidInput
+from core.hashing import is_sha256
 from registry.choices import Direction
 from registry.lineage_kinds import lineage_kind_of
 from registry.models import (
@@ -100,7 +101,21 @@ def run_list(user: User) -> QuerySet[Run]:
 
 
 def artifact_list(user: User) -> QuerySet[Artifact]:
+    """Uploads the user may see (their own, and those a record they may view links)."""
     return restrict_artifacts(Artifact.objects.select_related("uploaded_by"), user)
+
+
+def artifact_readable(user: User, sha256: str) -> Artifact | None:
+    """May ``user`` read the stored bytes with this SHA-256? The upload to read them through
+    (their own first, else the newest they may see), or None: the same answer whether Steward
+    holds no such bytes or holds them for someone else, so it is no oracle. Every read of the
+    store by hash (downloads, version references, baselines from training data) asks this."""
+    if not is_sha256(sha256):
+        return None
+    own_first = Case(When(uploaded_by=user, then=Value(0)), default=Value(1))
+    return (
+        artifact_list(user).filter(sha256=sha256).order_by(own_first, "-created_at", "-pk").first()
+    )
 
 
 HIDDEN = "hidden"

@@ -27,6 +27,25 @@ class ScopedSlugRelatedField(serializers.SlugRelatedField):
         return self.scope(_user(self))
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class ArtifactRefField(serializers.Field):
+    """An uploaded artifact by SHA-256, resolved to the upload the user may read the bytes
+    through (:func:`registry.selectors.artifact_readable`); bytes Steward does not hold and
+    bytes the user may not read get the same answer."""
+
+    default_error_messages = {"does_not_exist": "No artifact with sha256={value} is available."}
+
+    def to_internal_value(self, data):
+        value = str(data)
+        artifact = selectors.artifact_readable(_user(self), value)
+        if artifact is None:
+            self.fail("does_not_exist", value=value[:64])
+        return artifact
+
+    def to_representation(self, value):
+        return value.sha256
+
+
 class DatasetVersionRefSerializer(serializers.Serializer):
     """``{"dataset": "iris", "version": 2}`` -> the DatasetVersion row."""
 

@@ -10,6 +10,7 @@ from accounts.models import Team, User
 from core.api.fields import NumberField
 from registry import selectors
 from registry.api.fields import (
+    ArtifactRefField,
     DatasetUseSerializer,
     DatasetVersionRefSerializer,
     ModelVersionRefSerializer,
@@ -193,9 +194,7 @@ class ModelVersionSerializer(VisibilityMixin, serializers.ModelSerializer):
 
 class ModelVersionCreateSerializer(CodeEnvironmentInput):
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    artifact = ScopedSlugRelatedField(
-        slug_field="sha256",
-        scope=selectors.artifact_list,
+    artifact = ArtifactRefField(
         required=False,
         allow_null=True,
         help_text="SHA-256 of an artifact uploaded to /api/v1/artifacts/.",

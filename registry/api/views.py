@@ -302,6 +302,14 @@ class ArtifactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return Artifact.objects.none()
         return selectors.artifact_list(self.request.user)
 
+    def get_object(self):
+        # Several uploads may hold the same bytes; the caller reads through the one the store's
+        # one question picks. Unknown and not-yours are the same 404.
+        artifact = selectors.artifact_readable(self.request.user, self.kwargs["sha256"])
+        if artifact is None:
+            raise NotFound("Artifact not found.")
+        return artifact
+
     def get_parsers(self):
         request = getattr(self, "request", None)
         if request is None or request.method == "POST":

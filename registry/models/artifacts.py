@@ -9,10 +9,13 @@ from registry.validators import validate_sha256
 
 
 class Artifact(models.Model):
-    """Bytes uploaded to Steward's artifact store. The same bytes are stored once: the row is
-    keyed by their SHA-256, and the file lives at a path derived from it."""
+    """One user's upload of bytes to Steward's artifact store. The bytes are stored once, at a
+    path derived from their SHA-256; each uploader has a row of their own (their name for it,
+    their time), so uploading bytes someone else already stored tells nothing about that
+    other upload. Reading the bytes needs a row the reader may see
+    (:func:`registry.selectors.artifact_readable`)."""
 
-    sha256 = models.CharField(max_length=64, unique=True, validators=[validate_sha256])
+    sha256 = models.CharField(max_length=64, db_index=True, validators=[validate_sha256])
     size_bytes = models.BigIntegerField()
     original_name = models.CharField(max_length=255, blank=True)
     content_type = models.CharField(max_length=100, blank=True)
@@ -23,6 +26,11 @@ class Artifact(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sha256", "uploaded_by"], name="unique_artifact_upload_per_user"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.original_name or 'artifact'} ({self.sha256[:12]})"

@@ -1,7 +1,8 @@
 """The artifact store: content-addressed files under ``settings.ARTIFACT_ROOT``.
 
 Files are written to a temporary name inside the store while they stream in (so the final move
-is an atomic rename on the same file system), hashed on the way, and kept once per SHA-256."""
+is an atomic rename on the same file system), hashed on the way, and kept once per SHA-256.
+Each uploader has an :class:`Artifact` row of their own for the bytes they uploaded."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from django.db import IntegrityError, transaction
 
 from accounts.choices import Verb
 from accounts.models import User
-from core.errors import Forbidden, InvalidInput
+from core.errors import InvalidInput
+from core.eventlog import audit_event_append
 from core.hashing import is_sha256
 from core.safe_files import directory_inside, move_inside, open_inside
 from registry.models import Artifact
@@ -85,27 +87,28 @@ def artifact_store(
     original_name: str = "",
     content_type: str = "",
 ) -> tuple[Artifact, bool]:
-    """Keep the streamed file at ``temp_path`` (already hashed) in the store.
+    """Keep the streamed file at ``temp_path`` (already hashed) in the store, as ``actor``'s
+    upload.
 
-    Returns the artifact and whether it is new. The same bytes uploaded again are not stored a
-    second time: the temporary file is dropped and the existing row returned."""
+    Returns the actor's artifact row and whether it is new. The bytes live once, at their
+    content address; each uploader gets a row of their own, so the answer to uploading bytes
+    someone else stored is the same as for new bytes (201, the caller's name and time) and
+    says nothing about the other upload. Uploading the same bytes again returns the caller's
+    own row (200)."""
     try:
         require_somewhere(actor, Verb.CHANGE)
-    except Forbidden:
-        temp_path.unlink(missing_ok=True)
-        raise
-    existing = Artifact.objects.filter(sha256=sha256).first()
-    if existing is not None:
-        temp_path.unlink(missing_ok=True)
-        return existing, False
-    if not is_sha256(sha256):
-        temp_path.unlink(missing_ok=True)
-        raise InvalidInput("Corrupt artifact digest.")
-    try:
+        if not is_sha256(sha256):
+            raise InvalidInput("Corrupt artifact digest.")
+        # Renamed into place even when the bytes are there already: the same content (it
+        # hashed to the address), an atomic replace, the same work whether or not anyone
+        # stored it before (no timing tell), and a lost file comes back.
         move_inside(temp_path, artifact_root(), f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}")
     except BaseException:
         temp_path.unlink(missing_ok=True)
         raise
+    own = Artifact.objects.filter(sha256=sha256, uploaded_by=actor).first()
+    if own is not None:
+        return own, False
     try:
         with transaction.atomic():
             artifact = Artifact.objects.create(
@@ -115,9 +118,20 @@ def artifact_store(
                 content_type=content_type[:100],
                 uploaded_by=actor,
             )
+            audit_event_append(
+                actor=actor,
+                action="artifact.upload",
+                subject=artifact,
+                data={
+                    "sha256": sha256,
+                    "size_bytes": size_bytes,
+                    "original_name": artifact.original_name,
+                    "content_type": artifact.content_type,
+                },
+            )
     except IntegrityError:
-        # Another upload of the same bytes won the race; its file is the same as ours.
-        return Artifact.objects.get(sha256=sha256), False
+        # The same user's concurrent upload of the same bytes won the race.
+        return Artifact.objects.get(sha256=sha256, uploaded_by=actor), False
     return artifact, True
 
 

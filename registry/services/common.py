@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput
 from registry.models import Tag
 
 
@@ -31,3 +31,14 @@ def tags_resolve(names: Iterable[str]) -> list[Tag]:
         full_clean_or_invalid(tag)
         tags.append(Tag.objects.get_or_create(name=name)[0])
     return tags
+
+
+def name_taken(kind: str, name: str) -> Conflict:
+    """The refusal of a name that is already registered. Names are unique across all teams, so
+    a 409 cannot be avoided; it says only that the name is taken, in the same words whether the
+    holder is the caller's own record or one of a team they cannot see, and names no team,
+    owner or date."""
+    return Conflict(
+        f"A {kind} named '{name}' already exists; choose another name.",
+        field_errors={"name": ["Already taken: choose another name."]},
+    )

@@ -9,10 +9,11 @@ from django.db.models import Max
 
 from accounts.choices import Verb
 from accounts.models import Team, User
-from core.errors import Conflict, InvalidInput
+from core.errors import InvalidInput
+from core.eventlog import audit_event_append
 from registry.models import Dataset, DatasetVersion, Run
 from registry.permissions import require, require_in_team
-from registry.services.common import full_clean_or_invalid, tags_resolve
+from registry.services.common import full_clean_or_invalid, name_taken, tags_resolve
 from registry.services.lineage import lineage_edge_add, lineage_node_ensure
 from registry.services.validation import require_mapping
 
@@ -26,15 +27,24 @@ def dataset_create(
     dataset = Dataset(name=name, owner_team=owner_team, description=description, created_by=actor)
     full_clean_or_invalid(dataset)
     if Dataset.objects.filter(name=name).exists():
-        raise Conflict(
-            f"A dataset named '{name}' already exists.", field_errors={"name": ["Taken."]}
-        )
+        raise name_taken("dataset", name)
     try:
         with transaction.atomic():
             dataset.save()
-    except IntegrityError as exc:
-        raise Conflict(f"A dataset named '{name}' already exists.") from exc
+    except IntegrityError as exc:  # lost a race with an identical registration
+        raise name_taken("dataset", name) from exc
     dataset.tags.set(tags_resolve(tags))
+    audit_event_append(
+        actor=actor,
+        action="dataset.register",
+        subject=dataset,
+        data={
+            "name": dataset.name,
+            "owner_team": owner_team.slug,
+            "description": description,
+            "tags": sorted(tag.name for tag in dataset.tags.all()),
+        },
+    )
     return dataset
 
 
@@ -49,11 +59,21 @@ def dataset_update(
     """Change a dataset's description or tags."""
     require(actor, Verb.CHANGE, dataset)
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
-    if description is not None:
+    changes: dict = {}
+    if description is not None and description != dataset.description:
+        changes["description"] = {"from": dataset.description, "to": description}
         dataset.description = description
         dataset.save(update_fields=["description", "updated_at"])
     if tags is not None:
+        before = sorted(tag.name for tag in dataset.tags.all())
         dataset.tags.set(tags_resolve(tags))
+        after = sorted(tag.name for tag in dataset.tags.all())
+        if after != before:
+            changes["tags"] = {"from": before, "to": after}
+    if changes:
+        audit_event_append(
+            actor=actor, action="dataset.update", subject=dataset, data={"changes": changes}
+        )
     return dataset
 
 
@@ -103,6 +123,21 @@ def dataset_version_create(
     parents = list(dict.fromkeys(derived_from))
     version.derived_from.set(parents)
     _record_dataset_lineage(version, parents)
+    audit_event_append(
+        actor=actor,
+        action="dataset_version.register",
+        subject=version,
+        data={
+            "dataset": locked.name,
+            "version": version.version,
+            "uri": version.uri,
+            "content_hash": version.content_hash,
+            "size_bytes": version.size_bytes,
+            "row_count": version.row_count,
+            "produced_by_run": str(produced_by_run.uuid) if produced_by_run else None,
+            "derived_from": [parent.natural_key for parent in parents],
+        },
+    )
     return version
 
 

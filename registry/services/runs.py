@@ -10,6 +10,7 @@ from django.db import transaction
 from accounts.choices import Verb
 from accounts.models import Team, User
 from core.errors import InvalidInput
+from core.eventlog import audit_event_append
 from registry.choices import DatasetRole, RunKind, RunStatus
 from registry.models import DatasetVersion, Run, RunInput
 from registry.permissions import require, require_in_team
@@ -82,6 +83,22 @@ def run_create(
     lineage_node_ensure(run)
     for dataset_version, role in links:
         lineage_edge_add(source=dataset_version, target=run, relation=role)
+    audit_event_append(
+        actor=actor,
+        action="run.register",
+        subject=run,
+        data={
+            "uuid": str(run.uuid),
+            "kind": run.kind,
+            "team": team.slug,
+            "name": run.name,
+            "status": run.status,
+            "inputs": [{"dataset_version": dv.natural_key, "role": role} for dv, role in links],
+            "params": run.params,
+            "metrics": run.metrics,
+            "code_commit": run.code_commit,
+        },
+    )
     return run
 
 
@@ -99,6 +116,7 @@ def run_update(
     and its code stay as recorded."""
     require(actor, Verb.CHANGE, run)
     run = Run.objects.select_for_update().get(pk=run.pk)
+    before = _run_record(run)
     if status is not None:
         run.status = status
     if metrics is not None:
@@ -113,4 +131,23 @@ def run_update(
         run.notes = notes
     full_clean_or_invalid(run, exclude=["team"])
     run.save()
+    after = _run_record(run)
+    changes = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+    if changes:
+        # Metrics reported after the fact are evidence a reviewer reads: who changed which.
+        audit_event_append(
+            actor=actor,
+            action="run.update",
+            subject=run,
+            data={"uuid": str(run.uuid), "changes": changes},
+        )
     return run
+
+
+def _run_record(run: Run) -> dict:
+    return {
+        "status": run.status,
+        "metrics": dict(run.metrics),
+        "ended_at": run.ended_at.isoformat() if run.ended_at else None,
+        "notes": run.notes,
+    }
