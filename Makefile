@@ -34,7 +34,7 @@ demo: deps
 	STEWARD_DEMO=true $(PY) manage.py seed_demo
 	@echo
 	@echo "Steward demo: http://$(HOST):$(PORT)/  (admin console: /admin/, API: /api/docs/)"
-	@echo "Demo users: admin, contributor, validator, validator2, manager, auditor, outsider"
+	@echo "Demo users: admin, contributor, validator, validator2, manager, auditor, outsider, gateway"
 	@echo "Password for every demo user: steward-demo (exists only in demo mode)"
 	@echo
 	STEWARD_DEMO=true $(PY) manage.py runserver $(HOST):$(PORT)

@@ -143,7 +143,7 @@ def fixture_create() -> Fixture:
     for username, role in (
         ("bench-builder", RoleName.CONTRIBUTOR),
         ("bench-deployer", RoleName.MANAGER),
-        ("bench-gateway", RoleName.CONTRIBUTOR),
+        ("bench-gateway", RoleName.GATEWAY),
     ):
         people[username] = accounts.user_create(actor=None, username=username)
         accounts.role_assign(user=people[username], role=role, team=team)

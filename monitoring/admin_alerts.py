@@ -22,6 +22,11 @@ from accounts.choices import Verb
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from core.errors import StewardError
 from monitoring.models import Alert, AlertChannel, AlertDelivery, AlertRule
+from monitoring.permissions import (
+    channel_target_for,
+    channel_target_masked,
+    may_manage_channels,
+)
 from monitoring.services import alerts as services
 
 # --- Shared ---------------------------------------------------------------------------------
@@ -98,17 +103,43 @@ class AlertChannelForm(forms.ModelForm):
 @admin.register(AlertChannel)
 class AlertChannelAdmin(ServiceSavedAdmin):
     """The webhook signing secret is shown to superusers only (receivers need it to verify
-    deliveries); it is generated, never typed in."""
+    deliveries); it is generated, never typed in. The target (a Slack or webhook URL is a
+    credential) is shown whole only to who manages the channel, masked to anyone else, and is
+    not searchable (a search would reveal it a character at a time)."""
 
     form = AlertChannelForm
-    list_display = ["name", "owner_team", "kind", "target", "enabled", "created_by", "created_at"]
     list_filter = ["kind", "enabled", "owner_team"]
-    search_fields = ["name", "target", "owner_team__name"]
+    search_fields = ["name", "owner_team__name"]
     list_select_related = ["owner_team", "created_by"]
     readonly_fields = ["created_by", "created_at"]
 
+    def get_list_display(self, request):
+        viewer = request.user  # a closure per request: the admin instance is shared
+
+        @admin.display(description="Target")
+        def target(channel: AlertChannel) -> str:
+            return channel_target_for(viewer, channel)
+
+        return ["name", "owner_team", "kind", target, "enabled", "created_by", "created_at"]
+
+    @admin.display(description="Target")
+    def target_masked(self, channel: AlertChannel) -> str:
+        return channel_target_masked(channel.kind, channel.target)
+
+    def _manages(self, request, obj) -> bool:
+        return obj is None or may_manage_channels(request.user, obj.owner_team)
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if self._manages(request, obj):
+            return fields
+        shown = ["target_masked" if name == "target" else name for name in fields]
+        return list(dict.fromkeys(shown))  # in the target's place, once
+
     def get_readonly_fields(self, request, obj=None):
         fields = [*self.readonly_fields, *(["owner_team"] if obj else [])]
+        if not self._manages(request, obj):
+            fields.append("target_masked")
         return [*fields, "signing_secret"] if request.user.is_superuser else fields
 
     def has_delete_permission(self, request, obj=None) -> bool:

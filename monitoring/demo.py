@@ -11,16 +11,21 @@ Wisconsin data set. Over the last two days the pilot clinic's imaging station re
 change), and about 60 % of the samples get a pathology diagnosis as ground truth a few hours to
 two days later.
 
-The baseline is profiled from v1's training CSV, put in the artifact store under the content
-hash its dataset version records. Daily checks over the seven full days before today (a
-scheduled run at each midnight) then find the features stable for five days and
-``mean_radius`` drifting in the last two; the drift rule (warning, e-mail to the manager
-and the model's owner, ``flag_version`` off so v1 stays in production) opens one alert and
-leaves it open. A reported KPI (the share of samples referred to a pathologist) gets one value
-a day, and a check-metric KPI follows the accuracy on confirmed diagnoses.
+The predictions, diagnoses and the clinic's KPI values are logged by the demo's serving gateway
+account (``gateway``, the gateway role: production evidence is never written by a model's
+developers). The baseline is profiled by the validator (v1 is past review: its baseline is
+evidence, set by someone independent of who built it) from v1's training CSV, put in the
+artifact store by its owner under the content hash its dataset version records. Daily checks
+over the seven full days before today (a scheduled run at each midnight) then find the
+features stable for five days and ``mean_radius`` drifting in the last two; the drift rule
+(warning, e-mail to the manager and the model's owner, ``flag_version`` off so v1 stays in
+production) opens one alert and leaves it open. A reported KPI (the share of samples referred
+to a pathologist) gets one value a day, and a check-metric KPI follows the accuracy on
+confirmed diagnoses.
 
 Registered by ``MonitoringConfig.ready()`` as a hook of ``manage.py seed_demo``. Idempotent the
-way the governance demo is: once v1 has a deployment the hook does nothing. Everything is
+way the governance demo is: once v1 has a deployment the hook does nothing (nor when one of
+its demo users is gone). Everything is
 written in one transaction, so a failure leaves nothing half built. This module imports neither
 scikit-learn nor ``registry.demo`` at import time: ``ready()`` imports it, and scikit-learn is
 the optional ``demo`` extra.
@@ -32,7 +37,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from auditlog.context import set_actor
@@ -116,27 +121,37 @@ def monitoring_demo_seed() -> list[str]:
         return []
     if Deployment.objects.filter(name=DEPLOYMENT).exists():
         return []
-    people = {u.username: u for u in User.objects.filter(username__in=("contributor", "manager"))}
-    if len(people) < 2:
+    people = {u.username: u for u in User.objects.filter(username__in=People._fields)}
+    if len(people) < len(People._fields):
         return []
     served = _served(version)
     with transaction.atomic():
-        return _seed(version, served, people["contributor"], people["manager"])
+        return _seed(version, served, People(**people))
 
 
-def _seed(version: ModelVersion, served: Served, owner: User, manager: User) -> list[str]:
+class People(NamedTuple):
+    """The demo users who take part: v1's owner, the manager who deploys it, a validator who
+    profiles its baseline and the serving gateway that logs its traffic."""
+
+    contributor: User
+    manager: User
+    validator: User
+    gateway: User
+
+
+def _seed(version: ModelVersion, served: Served, people: People) -> list[str]:
     now = timezone.now()
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    owner, manager, gateway = people.contributor, people.manager, people.gateway
     with set_actor(manager):
         deployment = _deploy(manager, version)
         referrals = _kpis_create(manager, deployment)
         _alerting_create(manager, deployment, owner)
-    with set_actor(owner):
-        baseline = _baseline_create(owner, version, served.train)
+    baseline = _baseline_create(owner, people.validator, version, served.train)
+    with set_actor(gateway):
         days = [_day(served, midnight, day, now) for day in range(DAYS + 1)]
-        logged = sum(_log(owner, deployment, served, day) for day in days)
-    with set_actor(manager):
-        _checks_history(manager, deployment, referrals, days[:DAYS], midnight)
+        logged = sum(_log(gateway, deployment, served, day) for day in days)
+        _checks_history(gateway, deployment, referrals, days[:DAYS], midnight)
     labelled = deployment.predictions.filter(ground_truth__isnull=False).count()
     alerts = deployment.alerts.exclude(state=AlertState.RESOLVED).count()
     return [
@@ -148,16 +163,16 @@ def _seed(version: ModelVersion, served: Served, owner: User, manager: User) -> 
 
 
 def _checks_history(
-    manager: User, deployment: Deployment, referrals: Kpi, days: list[Day], midnight: datetime
+    gateway: User, deployment: Deployment, referrals: Kpi, days: list[Day], midnight: datetime
 ) -> None:
-    """Each full day: the clinic reports its referral rate, then the scheduled checks run over
-    the day at the following midnight. In that order, so each day's health score weighs the
-    KPI values known by then, not the week's last. (``checks_run`` records the check-metric
-    KPI itself.)"""
+    """Each full day: the clinic reports its referral rate (through the gateway), then the
+    scheduled checks run over the day at the following midnight. In that order, so each day's
+    health score weighs the KPI values known by then, not the week's last. (``checks_run``
+    records the check-metric KPI itself.)"""
     for number, day in enumerate(days):
         end = midnight - timedelta(days=len(days) - 1 - number)
         kpi_value_record(
-            actor=manager,
+            actor=gateway,
             kpi=referrals,
             deployment=deployment,
             value=_referral_percent(day),
@@ -314,25 +329,32 @@ def _log(actor: User, deployment: Deployment, served: Served, day: Day) -> int:
     return logged.accepted
 
 
-def _baseline_create(actor: User, version: ModelVersion, train: Any) -> BaselineProfile:
-    """Profile v1's training data from the artifact store: the training CSV is written again
-    from the rebuilt training rows and stored only when it hashes to what its dataset version
-    records, so the profile is that version's. Should it not (a different scikit-learn ships
-    different data), the rebuilt rows are profiled as uploaded reference data, and say so."""
+def _baseline_create(
+    owner: User, actor: User, version: ModelVersion, train: Any
+) -> BaselineProfile:
+    """Profile v1's training data from the artifact store, as ``actor`` (the validator): the
+    training CSV is written again from the rebuilt training rows and stored by its ``owner``
+    only when it hashes to what its dataset version records, so the profile is that
+    version's. Should it not (a different scikit-learn ships different data), the rebuilt rows
+    are profiled as uploaded reference data, and say so."""
     link = version.dataset_links.filter(role=DatasetRole.TRAIN).first()
-    if link is not None and _training_csv_store(actor, train, link.dataset_version):
-        return baseline_create_from_training_data(actor=actor, version=version)
+    with set_actor(owner):
+        stored = link is not None and _training_csv_store(owner, train, link.dataset_version)
+    if stored:
+        with set_actor(actor):
+            return baseline_create_from_training_data(actor=actor, version=version)
     columns = [*train.features, train.target]
     rows = [
         dict(zip(columns, [*x, y], strict=True))
         for x, y in zip(train.X.tolist(), train.y.tolist(), strict=True)
     ]
-    return baseline_create(
-        actor=actor,
-        version=version,
-        rows=rows,
-        source_label=f"training rows of {version.natural_key} rebuilt by the demo",
-    )
+    with set_actor(actor):
+        return baseline_create(
+            actor=actor,
+            version=version,
+            rows=rows,
+            source_label=f"training rows of {version.natural_key} rebuilt by the demo",
+        )
 
 
 def _training_csv_store(actor: User, train: Any, dataset_version: DatasetVersion) -> bool:

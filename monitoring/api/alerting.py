@@ -1,7 +1,7 @@
 """Alert rules and channels in the API. Channels belong to a team and are managed by its
 managers (and administrators); rules watch a deployment or a model and are managed by whoever
-may deploy it. A channel's signing secret is shown to those who manage it, so they can configure
-the receiver; nobody else sees it."""
+may deploy it (a token needs the deploy scope). A channel's signing secret and whole target
+are shown to those who manage it, so they can configure the receiver; nobody else sees them."""
 
 from __future__ import annotations
 
@@ -10,31 +10,52 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
+from accounts.choices import TokenScope
 from accounts.models import Team
 from core.api.fields import NumberField
-from core.errors import InvalidInput, NotFound, StewardError
+from core.errors import InvalidInput, NotFound
 from monitoring import selectors
 from monitoring.choices import ALERT_MIN_STATUSES, ChannelKind, CheckKind, CheckStatus, Severity
 from monitoring.models import AlertChannel, AlertRule
+from monitoring.permissions import channel_target_masked, may_manage_channels
 from monitoring.services import alerts
 from registry import selectors as registry_selectors
 
 
 class AlertChannelSerializer(serializers.ModelSerializer):
+    """A channel. Its target (a Slack or webhook URL is a credential, an address list is
+    personal data) is shown whole only to who manages the channel, masked to everyone else
+    (``https://hooks.slack.com/…``, ``…@example.org``); ``target_masked`` says which."""
+
     owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    target = serializers.SerializerMethodField()
+    target_masked = serializers.SerializerMethodField()
     signing_secret = serializers.SerializerMethodField()
 
     class Meta:
         model = AlertChannel
-        fields = ["id", "name", "owner_team", "kind", "target", "enabled", "signing_secret"]
+        fields = [
+            "id",
+            "name",
+            "owner_team",
+            "kind",
+            "target",
+            "target_masked",
+            "enabled",
+            "signing_secret",
+        ]
+
+    def _manages(self, obj) -> bool:
+        return may_manage_channels(self.context["request"].user, obj.owner_team)
+
+    def get_target(self, obj) -> str:
+        return obj.target if self._manages(obj) else channel_target_masked(obj.kind, obj.target)
+
+    def get_target_masked(self, obj) -> bool:
+        return not self._manages(obj)
 
     def get_signing_secret(self, obj) -> str | None:
-        if obj.kind != ChannelKind.WEBHOOK:
-            return None
-        user = self.context["request"].user
-        try:
-            alerts.channel_manager_require(user, obj.owner_team, existing=True)
-        except StewardError:  # any refusal means: not theirs to see
+        if obj.kind != ChannelKind.WEBHOOK or not self._manages(obj):
             return None
         return obj.signing_secret
 
@@ -162,6 +183,13 @@ class AlertRuleViewSet(
 ):
     serializer_class = AlertRuleSerializer
     http_method_names = ["get", "post", "patch", "delete"]
+    # A rule can flag a version in production (a governance decision) and decides who hears of
+    # an alert: managing rules is deploying's business, so a token needs the deploy scope.
+    required_token_scopes = {
+        "create": TokenScope.DEPLOY,
+        "partial_update": TokenScope.DEPLOY,
+        "destroy": TokenScope.DEPLOY,
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no user

@@ -11,9 +11,11 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE
+from accounts.choices import TokenScope
 from core.api.pagination import StewardPagination
 from core.dates import filter_moment
-from core.errors import InvalidInput, NotFound
+from core.errors import Forbidden, InvalidInput, NotFound
 from monitoring import selectors
 from monitoring.api import serializers as s
 from monitoring.choices import CheckKind
@@ -302,15 +304,39 @@ class CsvParser(BaseParser):
         return {"csv": stream.read()}
 
 
+def _baseline_token_check(request, version) -> None:
+    """An API token sets a baseline with the scope of the verb it takes: ``write`` while the
+    version is its builders' (draft, changes requested), ``validate`` or ``deploy`` from
+    submission on (the service asks the verbs themselves)."""
+    scopes = getattr(request.auth, "scopes", None)
+    if scopes is None:
+        return
+    needed = (
+        (TokenScope.WRITE,)
+        if version.status in baselines.BUILDERS_STATES
+        else (TokenScope.VALIDATE, TokenScope.DEPLOY)
+    )
+    if not set(needed) & set(scopes):
+        raise Forbidden(
+            f"This API token lacks the {' or '.join(repr(str(n)) for n in needed)} scope needed "
+            f"to set the baseline of a {version.get_status_display().lower()} version "
+            f"(it has: {', '.join(scopes)})."
+        )
+
+
 @extend_schema(tags=["monitoring"])
 class BaselineView(APIView):
     """``GET``: the version's baseline profiles, current first. ``POST``: profile reference
-    data once: ``{"from_training_data": true}``, ``{"rows": [...]}``, or a CSV body."""
+    data once: ``{"from_training_data": true}``, ``{"rows": [...]}``, or a CSV body. While the
+    version is a draft (or sent back) its builders set it; from submission on, an independent
+    validator or deployer does (403 otherwise), and an API token needs the validate or deploy
+    scope."""
 
     parser_classes = [
         *APIView.parser_classes,
         CsvParser,
     ]
+    required_token_scopes = {"post": SCOPE_CHECKED_BY_SERVICE}  # by the view, per state
 
     @extend_schema(responses=s.BaselineSerializer(many=True))
     def get(self, request, model_name: str, version: int):
@@ -322,6 +348,7 @@ class BaselineView(APIView):
     @extend_schema(request=s.BaselineCreateSerializer, responses={201: s.BaselineSerializer})
     def post(self, request, model_name: str, version: int):
         found = _version(request, model_name, version)
+        _baseline_token_check(request, found)
         if (
             isinstance(request.data, dict)
             and "csv" in request.data

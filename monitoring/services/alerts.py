@@ -29,7 +29,6 @@ from accounts.access import team_scope
 from accounts.choices import Verb
 from accounts.models import Team, User
 from accounts.services.system import system_user_monitor
-from accounts.services.teams import is_administrator
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.eventlog import audit_event_append
 from core.outbound import outbound_url_check
@@ -52,7 +51,7 @@ from monitoring.models import (
     Kpi,
     KpiValue,
 )
-from monitoring.permissions import require_any
+from monitoring.permissions import may_manage_channels, require_any
 from registry.choices import VersionStatus
 from registry.models import RegisteredModel
 
@@ -120,8 +119,7 @@ def _is_email(address: str) -> bool:
 def channel_manager_require(actor: User, team: Team, *, existing: bool = False) -> None:
     """Refuse unless ``actor`` may manage ``team``'s channels (see the module docstring). For an
     existing channel, who may not even see the team's models gets a 404."""
-    scope = team_scope(actor, Verb.DEPLOY)
-    if scope.everywhere or team.pk in scope.team_ids or is_administrator(actor):
+    if may_manage_channels(actor, team):
         return
     viewers = team_scope(actor, Verb.VIEW)
     if existing and not (viewers.everywhere or team.pk in viewers.team_ids):

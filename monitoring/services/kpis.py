@@ -14,8 +14,7 @@ from core.errors import Conflict, InvalidInput
 from core.eventlog import audit_event_append
 from monitoring.choices import CheckKind, CheckStatus, KpiDirection, KpiSource
 from monitoring.models import Deployment, Kpi, KpiValue
-from monitoring.permissions import require_on
-from monitoring.services.ingestion import require_monitoring_writer
+from monitoring.permissions import require_logger, require_on
 from registry.models import RegisteredModel
 
 METRIC_KINDS = frozenset(
@@ -138,10 +137,11 @@ def kpi_value_record(
     value: float,
     measured_at: datetime | None = None,
 ) -> KpiValue:
-    """Record one value of ``kpi`` for ``deployment`` and judge it. ``actor`` None is the
-    check service recording a check metric; people and gateways need to be monitoring writers."""
+    """Record one value of ``kpi`` for ``deployment`` and judge it, in the audit chain.
+    ``actor`` None is the check service recording a check metric; a reported value is
+    production evidence, logged by a serving gateway (the ``log`` verb)."""
     if actor is not None:
-        require_monitoring_writer(actor, deployment)
+        require_logger(actor, deployment)
         if kpi.source != KpiSource.REPORTED:
             raise Conflict(f"KPI '{kpi.name}' is computed from checks; it takes no reports.")
     if not kpi_applies_to(kpi, deployment):
@@ -169,7 +169,29 @@ def kpi_value_record(
                 f"KPI '{kpi.name}' already has a different value at {measured_at.isoformat()}."
             ) from None
         return existing
+    _kpi_value_audit(actor, kpi_value)
     from monitoring.services.alerts import alerts_evaluate_kpi
 
     alerts_evaluate_kpi(kpi_value)
     return kpi_value
+
+
+def _kpi_value_audit(actor: User | None, kpi_value: KpiValue) -> None:
+    deployment = kpi_value.deployment
+    version = deployment.model_version
+    audit_event_append(
+        actor=actor,
+        action="kpi_value.record",
+        subject=kpi_value,
+        scope_model=version.registered_model.name,
+        scope_version=version.natural_key,
+        data={
+            "kpi": kpi_value.kpi.name,
+            "kpi_id": kpi_value.kpi_id,
+            "deployment": deployment.name,
+            "value": kpi_value.value,
+            "measured_at": kpi_value.measured_at.isoformat(),
+            "status": kpi_value.status,
+            "source": kpi_value.kpi.source,
+        },
+    )

@@ -18,6 +18,7 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
+from governance.models import Decision
 from monitoring.choices import (
     ChannelKind,
     CheckKind,
@@ -53,20 +54,54 @@ def version_status_set(version: ModelVersion, status: str) -> ModelVersion:
     return version
 
 
+def validation_record_make(version: ModelVersion, *, validated_at=None, promoted=True) -> None:
+    """Write the decisions the workflow would have left on a version that reached approval
+    (and production, if ``promoted``): a submission by its registrant, the sign-offs its policy
+    needs from independent validators, an approval. Rows only, test set-up only: a production
+    deployment asks for them (sign-offs complete, validation current)."""
+    from governance.choices import Action
+    from governance.guards import policy_for
+
+    S = VersionStatus
+    needed = policy_for(version).required_sign_offs
+    validated_at = validated_at or timezone.now()
+    steps = [(Action.SUBMIT, S.DRAFT, S.SUBMITTED, version.registered_by)]
+    steps += [(Action.CLAIM, S.SUBMITTED, S.IN_VALIDATION, None)]
+    for i in range(needed):
+        reached = S.VALIDATED if i == needed - 1 else S.IN_VALIDATION
+        steps += [(Action.SIGN_OFF, S.IN_VALIDATION, reached, None)]
+    steps += [(Action.APPROVE, S.VALIDATED, S.APPROVED, None)]
+    if promoted:
+        steps += [(Action.PROMOTE, S.APPROVED, S.PRODUCTION, None)]
+    for action, source, target, actor in steps:
+        decision = Decision.objects.create(
+            version=version,
+            action=action,
+            from_state=source,
+            to_state=target,
+            actor=actor or UserFactory(),
+            motivation="Test set-up: the workflow's record.",
+            round=1,
+        )
+        Decision.objects.filter(pk=decision.pk).update(created_at=validated_at)
+
+
 class ProductionVersionFactory(ModelVersionFactory):
-    """A registered version already in production (as if validated, approved and promoted)."""
+    """A registered version already in production, with the record of its validation,
+    approval and promotion (``validation_record_make``)."""
 
     status = VersionStatus.PRODUCTION
 
     @classmethod
     def _create(cls, model_class, status, **kwargs):
-        return version_status_set(super()._create(model_class, **kwargs), status)
+        version = version_status_set(super()._create(model_class, **kwargs), status)
+        validation_record_make(version, promoted=status != VersionStatus.APPROVED)
+        return version
 
 
 class ApprovedVersionFactory(ProductionVersionFactory):
-    """A version approved for production but not promoted yet. Deploy it as a canary, shadow
-    or warm-up: a live production deployment would promote it, which needs a validation
-    record these factories do not make."""
+    """A version approved for production but not promoted yet. A production deployment that
+    serves traffic (live or canary) promotes it; shadow and warm-up do not."""
 
     status = VersionStatus.APPROVED
 

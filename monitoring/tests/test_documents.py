@@ -19,10 +19,12 @@ _baseline, _records = base._baseline, base._records
 pytestmark = pytest.mark.django_db
 
 
-def test_the_model_card_reports_deployments_checks_and_the_baseline(live, version, contributor):
-    _baseline(version, contributor, np.random.default_rng(1))
+def test_the_model_card_reports_deployments_checks_and_the_baseline(
+    live, version, contributor, validator, gateway
+):
+    _baseline(version, validator, np.random.default_rng(1))
     predictions_ingest(
-        actor=contributor,
+        actor=gateway,
         deployment=live,
         records=_records(500, np.random.default_rng(2), shift=1.0),
     )

@@ -71,8 +71,8 @@ def test_a_manager_deploys_and_the_version_goes_to_production(deployed, version,
     )
 
 
-def test_a_gateway_logs_a_batch_with_a_token(deployed, contributor):
-    _, secret = token_create(actor=contributor, name="gateway", scopes=["read", "write"])
+def test_a_gateway_logs_a_batch_with_a_token(deployed, gateway):
+    _, secret = token_create(actor=gateway, name="gateway", scopes=["read", "write"])
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     records = _records(20, np.random.default_rng(0))
@@ -93,8 +93,8 @@ def test_a_gateway_logs_a_batch_with_a_token(deployed, contributor):
     assert Prediction.objects.count() == 19
 
 
-def test_a_read_token_cannot_log(deployed, contributor):
-    _, secret = token_create(actor=contributor, name="reader", scopes=["read"])
+def test_a_read_token_cannot_log(deployed, gateway):
+    _, secret = token_create(actor=gateway, name="reader", scopes=["read"])
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     response = client.post(
@@ -110,8 +110,8 @@ def test_a_read_token_cannot_log(deployed, contributor):
     "body",
     [{}, {"records": "x"}, {"records": []}, {"records": [{"request_id": "a"}]}, [1, 2]],
 )
-def test_bad_batches_are_400_with_a_message(deployed, contributor, body):
-    response = client_for(contributor).post(
+def test_bad_batches_are_400_with_a_message(deployed, gateway, body):
+    response = client_for(gateway).post(
         "/api/v1/deployments/credit-prod/predictions/", body, format="json"
     )
     assert response.status_code == 400
@@ -119,22 +119,22 @@ def test_bad_batches_are_400_with_a_message(deployed, contributor, body):
     assert Prediction.objects.count() == 0
 
 
-def test_a_batch_too_large_is_refused(deployed, contributor):
+def test_a_batch_too_large_is_refused(deployed, gateway):
     records = [{"request_id": str(i)} for i in range(10_001)]
-    response = client_for(contributor).post(
+    response = client_for(gateway).post(
         "/api/v1/deployments/credit-prod/predictions/", {"records": records}, format="json"
     )
     assert response.status_code == 400
     assert "at most 10000" in response.json()["message"]
 
 
-def test_which_model_said_this_and_who_approved_it(deployed, contributor, outsider, auditor):
-    client_for(contributor).post(
+def test_which_model_said_this_and_who_approved_it(deployed, gateway, outsider, auditor):
+    client_for(gateway).post(
         "/api/v1/deployments/credit-prod/predictions/",
         {"records": _records(3, np.random.default_rng(1))},
         format="json",
     )
-    client_for(contributor).post(
+    client_for(gateway).post(
         "/api/v1/deployments/credit-prod/feedback/",
         {"records": [{"request_id": "r-1", "ground_truth": 1}]},
         format="json",
@@ -155,8 +155,8 @@ def test_which_model_said_this_and_who_approved_it(deployed, contributor, outsid
     assert client_for(auditor).get("/api/v1/predictions/unknown/").status_code == 404
 
 
-def test_checks_and_health_are_read_back(deployed, contributor, manager):
-    client_for(contributor).post(
+def test_checks_and_health_are_read_back(deployed, validator, manager):
+    baseline = client_for(validator).post(
         "/api/v1/models/credit-scoring/versions/1/baselines/",
         {
             "rows": [
@@ -166,6 +166,7 @@ def test_checks_and_health_are_read_back(deployed, contributor, manager):
         },
         format="json",
     )
+    assert baseline.status_code == 201, baseline.content
     end = timezone.now()
     checks_run(deployment=deployed, window_start=end - timedelta(days=1), window_end=end)
     results = client_for(manager).get("/api/v1/deployments/credit-prod/checks/?kind=drift").json()
@@ -176,18 +177,18 @@ def test_checks_and_health_are_read_back(deployed, contributor, manager):
     assert bad.status_code == 400
 
 
-def test_a_baseline_from_a_csv_body(deployed, contributor):
+def test_a_baseline_from_a_csv_body(deployed, validator):
     csv = "income,age,segment,label\n" + "\n".join(
         f"{1000 * i},{20 + i % 40},{'ab'[i % 2]},{i % 2}" for i in range(200)
     )
-    response = client_for(contributor).post(
+    response = client_for(validator).post(
         "/api/v1/models/credit-scoring/versions/1/baselines/", csv, content_type="text/csv"
     )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["row_count"] == 200
     assert body["features"] == ["age", "income", "segment"]
-    missing = client_for(contributor).post(
+    missing = client_for(validator).post(
         "/api/v1/models/credit-scoring/versions/1/baselines/",
         {"from_training_data": True},
         format="json",
@@ -196,7 +197,7 @@ def test_a_baseline_from_a_csv_body(deployed, contributor):
     assert "training dataset" in missing.json()["message"]
 
 
-def test_kpis_take_reported_values(deployed, manager, contributor):
+def test_kpis_take_reported_values(deployed, manager, gateway):
     created = client_for(manager).post(
         "/api/v1/kpis/",
         {
@@ -211,7 +212,7 @@ def test_kpis_take_reported_values(deployed, manager, contributor):
     )
     assert created.status_code == 201, created.content
     kpi = created.json()["id"]
-    value = client_for(contributor).post(
+    value = client_for(gateway).post(
         f"/api/v1/kpis/{kpi}/values/", {"deployment": "credit-prod", "value": 0.5}, format="json"
     )
     assert value.status_code == 201, value.content
@@ -232,10 +233,10 @@ def test_kpis_take_reported_values(deployed, manager, contributor):
     assert inverted.status_code == 400
 
 
-def test_feedback_with_no_usable_record_is_a_400_and_records_nothing(deployed, contributor):
+def test_feedback_with_no_usable_record_is_a_400_and_records_nothing(deployed, gateway):
     """Found by the API fuzzer: the same rule as for predictions, a batch of only bad records
     is the client's error."""
-    api = client_for(contributor)
+    api = client_for(gateway)
     api.post(
         "/api/v1/deployments/credit-prod/predictions/",
         {"records": _records(1, np.random.default_rng(2))},

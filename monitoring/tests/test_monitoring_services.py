@@ -18,6 +18,7 @@ from monitoring.services.baselines import baseline_create
 from monitoring.services.checks import checks_run
 from monitoring.services.deployments import deployment_create, deployment_retire
 from monitoring.services.ingestion import predictions_feedback, predictions_ingest
+from monitoring.tests.factories import validation_record_make
 from registry.choices import VersionStatus
 from registry.models import LineageEdge
 from tests.factories import ModelVersionFactory, RegisteredModelFactory
@@ -144,11 +145,16 @@ def test_it_deploys_an_approved_version_live_and_puts_it_in_production(live, ver
         (VersionStatus.IN_VALIDATION, "shadow", False),
         (VersionStatus.DRAFT, "warm_up", False),
         (VersionStatus.APPROVED, "canary", True),
+        (VersionStatus.PRODUCTION, "canary", True),
+        (VersionStatus.PRODUCTION, "live", True),
         (VersionStatus.FLAGGED, "live", False),
+        (VersionStatus.FLAGGED, "canary", False),
     ],
 )
 def test_it_enforces_the_workflow_gate_in_production(version, manager, status, mode, allowed):
     _with_status(version, status)
+    if status in (VersionStatus.APPROVED, VersionStatus.PRODUCTION):
+        validation_record_make(version, promoted=status == VersionStatus.PRODUCTION)
     kwargs = {
         "actor": manager,
         "version": version,
@@ -162,6 +168,47 @@ def test_it_enforces_the_workflow_gate_in_production(version, manager, status, m
     else:
         with pytest.raises(Conflict):
             deployment_create(**kwargs)
+
+
+@pytest.mark.parametrize("status", [VersionStatus.APPROVED, VersionStatus.PRODUCTION])
+@pytest.mark.parametrize(("mode", "traffic"), [("canary", 1), ("live", None)])
+def test_serving_production_traffic_needs_a_validation_record(
+    version, manager, status, mode, traffic
+):
+    """A status alone (no sign-offs, never validated) serves no production traffic, at any
+    share; shadow watches without serving."""
+    _with_status(version, status)
+    with pytest.raises(Conflict, match="Independent sign-offs: 0 of 1") as refused:
+        deployment_create(
+            actor=manager,
+            version=version,
+            name="d1",
+            environment="production",
+            mode=mode,
+            traffic_percent=traffic,
+        )
+    assert "The version was never validated" in str(refused.value)
+    shadow = deployment_create(
+        actor=manager, version=version, name="d2", environment="production", mode="shadow"
+    )
+    assert shadow.mode == "shadow"
+
+
+def test_a_canary_of_an_approved_version_promotes_it(version, manager):
+    _with_status(version, VersionStatus.APPROVED)
+    validation_record_make(version, promoted=False)
+    deployment_create(
+        actor=manager,
+        version=version,
+        name="c",
+        environment="production",
+        mode="canary",
+        traffic_percent=5,
+    )
+    version.refresh_from_db()
+    assert version.status == VersionStatus.PRODUCTION
+    promote = Decision.objects.get(version=version, action="promote")
+    assert promote.motivation == "Deployed as a canary on 5 % of the traffic in production as 'c'."
 
 
 def test_it_lets_a_draft_run_in_staging(version, manager):
@@ -202,7 +249,7 @@ def test_it_validates_canary_traffic(version, manager):
         )
 
 
-def test_it_replaces_and_retires(live, version, contributor, validator, manager):
+def test_it_replaces_and_retires(live, version, contributor, validator, manager, gateway):
     v2 = approve(
         ModelVersionFactory(
             registered_model=version.registered_model,
@@ -233,7 +280,7 @@ def test_it_replaces_and_retires(live, version, contributor, validator, manager)
     deployment_retire(actor=manager, deployment=new, reason="Business line closed for good.")
     with pytest.raises(Conflict):
         predictions_ingest(
-            actor=manager, deployment=new, records=_records(1, np.random.default_rng(0))
+            actor=gateway, deployment=new, records=_records(1, np.random.default_rng(0))
         )
 
 
@@ -258,7 +305,7 @@ def test_retiring_resolves_its_open_alerts(live, manager):
     assert alert.resolution_note == "Deployment retired: Replaced by the new scorecard."
 
 
-def test_it_keeps_good_records_and_reports_bad_ones(live, contributor):
+def test_it_keeps_good_records_and_reports_bad_ones(live, gateway):
     rng = np.random.default_rng(1)
     records = _records(5, rng)
     records[1]["inputs"]["income"] = "lots"
@@ -266,7 +313,7 @@ def test_it_keeps_good_records_and_reports_bad_ones(live, contributor):
     del records[3]["request_id"]
     records.append({"request_id": "x", "inputs": {}, "outputs": {}, "surprise": 1})
     records.append("not an object")
-    result = predictions_ingest(actor=contributor, deployment=live, records=records)
+    result = predictions_ingest(actor=gateway, deployment=live, records=records)
     assert result.accepted == 2
     assert [r["index"] for r in result.rejected] == [1, 2, 3, 5, 6]
     assert "inputs: 'income' must be a number" in result.rejected[0]["errors"]
@@ -275,23 +322,26 @@ def test_it_keeps_good_records_and_reports_bad_ones(live, contributor):
     assert set(Prediction.objects.values_list("request_id", flat=True)) == {"r-0", "r-4"}
 
 
-def test_it_is_idempotent_by_request_id(live, contributor):
+def test_it_is_idempotent_by_request_id(live, gateway):
     records = _records(10, np.random.default_rng(2))
-    first = predictions_ingest(actor=contributor, deployment=live, records=records)
-    again = predictions_ingest(actor=contributor, deployment=live, records=records + records[:2])
+    first = predictions_ingest(actor=gateway, deployment=live, records=records)
+    again = predictions_ingest(actor=gateway, deployment=live, records=records + records[:2])
     assert (first.accepted, first.duplicates) == (10, 0)
     assert (again.accepted, again.duplicates) == (0, 12)
     assert Prediction.objects.count() == 10
 
 
-def test_it_refuses_batches_it_cannot_read(live, contributor, member, outsider):
+def test_it_refuses_batches_it_cannot_read(live, gateway, contributor, manager, member, outsider):
     for bad in (None, {}, [], "x"):
         with pytest.raises(InvalidInput):
-            predictions_ingest(actor=contributor, deployment=live, records=bad)
-    with pytest.raises(Forbidden):
-        predictions_ingest(
-            actor=member, deployment=live, records=_records(1, np.random.default_rng(0))
-        )
+            predictions_ingest(actor=gateway, deployment=live, records=bad)
+    # Production evidence is the gateway's to log: not a member's, the model's developer's
+    # or its deployer's.
+    for someone in (member, contributor, manager):
+        with pytest.raises(Forbidden, match="Only a serving gateway logs"):
+            predictions_ingest(
+                actor=someone, deployment=live, records=_records(1, np.random.default_rng(0))
+            )
     with pytest.raises(NotFound):
         predictions_ingest(
             actor=outsider, deployment=live, records=_records(1, np.random.default_rng(0))
@@ -299,12 +349,12 @@ def test_it_refuses_batches_it_cannot_read(live, contributor, member, outsider):
     assert Prediction.objects.count() == 0
 
 
-def test_it_joins_ground_truth_by_request_id(live, contributor):
+def test_it_joins_ground_truth_by_request_id(live, gateway):
     predictions_ingest(
-        actor=contributor, deployment=live, records=_records(3, np.random.default_rng(3))
+        actor=gateway, deployment=live, records=_records(3, np.random.default_rng(3))
     )
     result = predictions_feedback(
-        actor=contributor,
+        actor=gateway,
         deployment=live,
         records=[
             {"request_id": "r-0", "ground_truth": 1},
@@ -317,7 +367,7 @@ def test_it_joins_ground_truth_by_request_id(live, contributor):
     assert result.unknown == ["nope"]
     assert result.rejected[0]["index"] == 3
     again = predictions_feedback(
-        actor=contributor,
+        actor=gateway,
         deployment=live,
         records=[
             {"request_id": "r-0", "ground_truth": 1},
@@ -329,24 +379,24 @@ def test_it_joins_ground_truth_by_request_id(live, contributor):
     assert Prediction.objects.get(request_id="r-1").ground_truth == "yes"
 
 
-def _baseline(version, contributor, rng, n=5000):
+def _baseline(version, actor, rng, n=5000):
     income, age, segment = _rows(n, rng)
     labels = (income > 50_000).astype(int)
     rows = [
         {"income": float(a), "age": float(b), "segment": str(c), "label": int(d)}
         for a, b, c, d in zip(income, age, segment, labels, strict=True)
     ]
-    return baseline_create(actor=contributor, version=version, rows=rows, source_label="test")
+    return baseline_create(actor=actor, version=version, rows=rows, source_label="test")
 
 
-def test_it_profiles_a_baseline_once(live, version, contributor):
-    baseline = _baseline(version, contributor, np.random.default_rng(4))
+def test_it_profiles_a_baseline_once(live, version, validator):
+    baseline = _baseline(version, validator, np.random.default_rng(4))
     assert baseline.row_count == 5000
     assert set(baseline.inputs["features"]) == {"income", "age", "segment"}
     assert baseline.inputs["features"]["segment"]["kind"] == "categorical"
     assert set(baseline.outputs["features"]) == {"label"}
     with pytest.raises(InvalidInput):
-        baseline_create(actor=contributor, version=version, rows=[{"age": 1}])
+        baseline_create(actor=validator, version=version, rows=[{"age": 1}])
 
 
 def _window(live):
@@ -354,10 +404,10 @@ def _window(live):
     return {"deployment": live, "window_start": end - timedelta(hours=24), "window_end": end}
 
 
-def test_it_detects_an_injected_shift_and_not_a_stable_stream(live, version, contributor):
-    _baseline(version, contributor, np.random.default_rng(5))
+def test_it_detects_an_injected_shift_and_not_a_stable_stream(live, version, validator, gateway):
+    _baseline(version, validator, np.random.default_rng(5))
     predictions_ingest(
-        actor=contributor, deployment=live, records=_records(3000, np.random.default_rng(6))
+        actor=gateway, deployment=live, records=_records(3000, np.random.default_rng(6))
     )
     stable = {r.kind: r for r in checks_run(**_window(live))}
     assert stable[CheckKind.DRIFT].status == CheckStatus.OK, stable[CheckKind.DRIFT].summary
@@ -365,7 +415,7 @@ def test_it_detects_an_injected_shift_and_not_a_stable_stream(live, version, con
 
     Prediction.objects.all().delete()
     predictions_ingest(
-        actor=contributor,
+        actor=gateway,
         deployment=live,
         records=_records(3000, np.random.default_rng(7), shift=1.0, prefix="s"),
     )
@@ -377,10 +427,10 @@ def test_it_detects_an_injected_shift_and_not_a_stable_stream(live, version, con
     assert drifted[CheckKind.HEALTH].score < stable[CheckKind.HEALTH].score
 
 
-def test_it_is_idempotent_per_window(live, version, contributor):
-    _baseline(version, contributor, np.random.default_rng(8))
+def test_it_is_idempotent_per_window(live, version, validator, gateway):
+    _baseline(version, validator, np.random.default_rng(8))
     predictions_ingest(
-        actor=contributor, deployment=live, records=_records(200, np.random.default_rng(9))
+        actor=gateway, deployment=live, records=_records(200, np.random.default_rng(9))
     )
     window = _window(live)
     first = checks_run(**window)
@@ -389,10 +439,10 @@ def test_it_is_idempotent_per_window(live, version, contributor):
     assert len(first) == 5
 
 
-def test_it_measures_performance_and_bias_when_it_can(live, version, contributor):
+def test_it_measures_performance_and_bias_when_it_can(live, version, gateway):
     rng = np.random.default_rng(10)
     records = _records(400, rng, protected=True)
-    predictions_ingest(actor=contributor, deployment=live, records=records)
+    predictions_ingest(actor=gateway, deployment=live, records=records)
     truth = [
         {
             "request_id": r["request_id"],
@@ -400,7 +450,7 @@ def test_it_measures_performance_and_bias_when_it_can(live, version, contributor
         }
         for i, r in enumerate(records)
     ]
-    predictions_feedback(actor=contributor, deployment=live, records=truth)
+    predictions_feedback(actor=gateway, deployment=live, records=truth)
     results = {r.kind: r for r in checks_run(**_window(live))}
     performance = results[CheckKind.PERFORMANCE]
     assert performance.details["metrics"]["accuracy"] == pytest.approx(0.8)
@@ -421,7 +471,7 @@ def test_it_says_unknown_without_predictions(live):
     assert results[CheckKind.HEALTH].status == CheckStatus.UNKNOWN
 
 
-def test_the_stored_vectors_read_as_the_json_does(live, contributor):
+def test_the_stored_vectors_read_as_the_json_does(live, gateway):
     """Checks read numeric inputs from the float64 vectors ingestion stores; the window must be
     the same as reading the JSON (which is what a prediction without a vector falls back to)."""
     from monitoring.schema import schema_columns
@@ -430,7 +480,7 @@ def test_the_stored_vectors_read_as_the_json_does(live, contributor):
     records = _records(300, np.random.default_rng(11))
     records[5]["inputs"]["income"] = 7  # an integer is a number too
     records[6]["inputs"]["segment"] = "odd\x1fname"  # holds the separator of the fast read
-    predictions_ingest(actor=contributor, deployment=live, records=records)
+    predictions_ingest(actor=gateway, deployment=live, records=records)
     columns = schema_columns(INPUT_SCHEMA)
     end = timezone.now()
     window = {"start": end - timedelta(days=1), "end": end, "inputs": columns, "outputs": []}
@@ -445,13 +495,13 @@ def test_the_stored_vectors_read_as_the_json_does(live, contributor):
     assert "odd\x1fname" in list(from_vectors.inputs["segment"])
 
 
-def test_it_refuses_times_it_cannot_place(live, contributor):
+def test_it_refuses_times_it_cannot_place(live, gateway):
     records = _records(4, np.random.default_rng(12))
     records[0]["predicted_at"] = (timezone.now() + timedelta(hours=1)).isoformat()
     records[1]["predicted_at"] = "2026-01-31T12:00:00"  # no time zone
     records[2]["predicted_at"] = "yesterday"
     del records[3]["predicted_at"]  # stamped with the time of receipt
-    result = predictions_ingest(actor=contributor, deployment=live, records=records)
+    result = predictions_ingest(actor=gateway, deployment=live, records=records)
     assert [r["errors"] for r in result.rejected] == [
         ["predicted_at is in the future"],
         ["predicted_at needs a time zone (e.g. 2026-01-31T12:00:00Z)"],
@@ -460,7 +510,7 @@ def test_it_refuses_times_it_cannot_place(live, contributor):
     logged = Prediction.objects.get()
     assert abs((logged.predicted_at - logged.received_at).total_seconds()) < 1
     feedback = predictions_feedback(
-        actor=contributor,
+        actor=gateway,
         deployment=live,
         records=[{"request_id": logged.request_id, "ground_truth": 1}],
     )

@@ -249,7 +249,7 @@ class Drifting:
 
 
 @pytest.fixture
-def drifting(team, contributor, receiver) -> Drifting:
+def drifting(team, validator, gateway, receiver) -> Drifting:
     model = RegisteredModelFactory(owner_team=team, name="credit-scoring")
     version = ProductionVersionFactory(
         registered_model=model,
@@ -258,9 +258,9 @@ def drifting(team, contributor, receiver) -> Drifting:
         metrics={"auc": 0.90, "accuracy": 0.85},
     )
     deployment = DeploymentFactory(model_version=version, name="credit-prod")
-    _baseline(version, contributor, np.random.default_rng(5), n=2000)
+    _baseline(version, validator, np.random.default_rng(5), n=2000)
     records = _records(1000, np.random.default_rng(7), shift=1.0)
-    predictions_ingest(actor=contributor, deployment=deployment, records=records)
+    predictions_ingest(actor=gateway, deployment=deployment, records=records)
     channel = AlertChannelFactory(
         owner_team=team, name="on-call hook", kind=ChannelKind.WEBHOOK, target=receiver.url
     )

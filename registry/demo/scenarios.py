@@ -62,6 +62,10 @@ DEMO_USERS = (
     DemoUser("manager", "Maria", "Manager", (CREDIT,), ((RoleName.MANAGER, CREDIT),)),
     DemoUser("auditor", "Aude", "Auditor", (CREDIT,), ((RoleName.AUDITOR, None),)),
     DemoUser("outsider", "Oscar", "Outsider", (MARKETING,), ((RoleName.CONTRIBUTOR, MARKETING),)),
+    # The screening clinic's serving gateway: logs predictions, diagnoses and KPI values of
+    # Credit Risk's deployments, and may do nothing else (production evidence is not written by
+    # a model's developers).
+    DemoUser("gateway", "Gus", "Gateway", roles=((RoleName.GATEWAY, CREDIT),)),
 )
 
 

@@ -32,6 +32,7 @@ DEMO_USERNAMES = [
     "admin",
     "auditor",
     "contributor",
+    "gateway",
     "manager",
     "outsider",
     "validator",
@@ -111,6 +112,7 @@ def test_it_grants_each_persona_their_role(seeded):
         ("manager", RoleName.MANAGER, "credit-risk"),
         ("auditor", RoleName.AUDITOR, None),
         ("outsider", RoleName.CONTRIBUTOR, "marketing"),
+        ("gateway", RoleName.GATEWAY, "credit-risk"),
     } == grants
 
 
