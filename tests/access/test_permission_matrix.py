@@ -355,7 +355,8 @@ MATRIX: dict[tuple[str, str], tuple[Request, dict[str, object]]] = {
         VIEW,
     ),
     ("inbox", "GET"): (lambda w: ("/api/v1/inbox/", None), everyone(200)),
-    # documentation: read with the version; generate and write free text with annotate
+    # documentation: read with the version; generate with annotate; a free-text section is
+    # written by the role it names (intended use: the developers, i.e. the change verb)
     ("version-documents", "GET"): (lambda w: (_documents_url(w), None), VIEW),
     ("version-documents", "POST"): (
         lambda w: (_documents_url(w), {"template": "model-card"}),
@@ -378,7 +379,7 @@ MATRIX: dict[tuple[str, str], tuple[Request, dict[str, object]]] = {
             f"/api/v1/models/{w.model.name}/versions/1/free-text/model-card/intended_use/",
             {"text": "Pre-screening of loan applications."},
         ),
-        only(200, ANNOTATORS, **{OUTSIDER: 404}),
+        CHANGE,
     ),
     ("annotation-list", "GET"): (
         lambda w: (f"/api/v1/annotations/?target_type=model_version&target={w.model.name}/1", None),
