@@ -76,8 +76,7 @@ class PolicyForm(forms.ModelForm):
 @admin.register(Policy)
 class PolicyAdmin(admin.ModelAdmin):
     """One policy per risk tier. A policy is never deleted (the defaults would silently come
-    back); one is added only for a tier that has none. Changes are recorded by auditlog and,
-    with their before and after values, in the audit chain (``policy_save``)."""
+    back); one is added only for a tier that has none. Changes are recorded by auditlog."""
 
     form = PolicyForm
     list_display = [
@@ -108,12 +107,6 @@ class PolicyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-    def save_model(self, request, obj, form, change):
-        # Through the service: the edit and its before/after go into the audit chain together.
-        from governance.services.policy_edits import policy_save
-
-        policy_save(actor=request.user, policy=obj)
 
 
 # --- Decisions and annotations --------------------------------------------------------------
@@ -157,12 +150,47 @@ class AnnotationAdmin(ReadOnlyAdmin):
     def summary(self, annotation: Annotation) -> str:
         return Truncator(annotation.body).chars(SUMMARY_LENGTH)
 
-    @admin.action(description="Resolve the selected annotations")
-    def resolve_selected(self, request: HttpRequest, queryset: QuerySet[Annotation]) -> None:
+    @admin.action(description="Resolve the selected annotations…")
+    def resolve_selected(self, request: HttpRequest, queryset: QuerySet[Annotation]):
+        """Asks for the motivation (recorded as a reply in each thread), then resolves each
+        annotation through the service, which decides who may (never the version's
+        developer)."""
+        motivation = request.POST.get("motivation", "")
+        error = ""
+        if "apply" in request.POST:
+            try:
+                motivation = services.motivation_clean(motivation)
+            except StewardError as exc:
+                error = exc.message
+            else:
+                self._resolve(request, queryset, motivation)
+                return None
+        rows = [
+            (a, services.annotation_resolve_refusal(request.user, a) or "Ready.")
+            for a in queryset.select_related("author", "target_type")
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Resolve: give your motivation",
+            "opts": self.model._meta,
+            "action": "resolve",
+            "admin_action": "resolve_selected",
+            "action_label": "Resolve",
+            "rows": rows,
+            "motivation": motivation,
+            "min_motivation": MIN_MOTIVATION_LENGTH,
+            "error": error,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "governance/admin_transition.html", context)
+
+    def _resolve(self, request: HttpRequest, queryset, motivation: str) -> None:
         resolved = 0
         for annotation in queryset:
             try:
-                services.annotation_resolve(actor=request.user, annotation=annotation)
+                services.annotation_resolve(
+                    actor=request.user, annotation=annotation, motivation=motivation
+                )
             except StewardError as exc:
                 self.message_user(request, f"{annotation}: {exc.message}", messages.WARNING)
             else:

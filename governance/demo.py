@@ -52,6 +52,7 @@ class Note:
 class Resolve:
     actor: str
     key: str
+    motivation: str
 
 
 Step = Decide | Note | Resolve
@@ -89,7 +90,11 @@ SCRIPTS: dict[tuple[str, int], tuple[Step, ...]] = {
             "model description and the runbook.",
             reply_to="threshold",
         ),
-        Resolve("validator", "threshold"),
+        Resolve(
+            "validator",
+            "threshold",
+            "The operating threshold and the recall there are now documented; finding closed.",
+        ),
         Decide(
             "validator",
             Action.SIGN_OFF,
@@ -205,7 +210,9 @@ def _play(version: ModelVersion, steps: tuple[Step, ...], people: dict[str, User
                 if step.key:
                     notes[step.key] = note
             else:
-                annotation_resolve(actor=actor, annotation=notes[step.key])
+                annotation_resolve(
+                    actor=actor, annotation=notes[step.key], motivation=step.motivation
+                )
 
 
 def governance_demo_seed() -> list[str]:

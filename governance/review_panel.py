@@ -20,7 +20,7 @@ from governance.constants import MIN_MOTIVATION_LENGTH
 from governance.forms import MAX_MOTIVATION, THREAD_KINDS
 from governance.guards import GuardResult, policy_for
 from governance.models import Annotation
-from governance.services.annotations import annotation_resolve_refusal
+from governance.services.annotations import annotation_resolve_refusal, version_developer_ids
 from registry.choices import VersionStatus
 from registry.models import ModelVersion
 
@@ -115,6 +115,7 @@ def review_panel_context(
     open_entries = [
         e for t in threads for e in (t.root, *t.replies) if e.tracked and e.annotation.is_open
     ]
+    developers = version_developer_ids(version)
     return {
         "mv": version,
         "summary": summary,
@@ -128,7 +129,9 @@ def review_panel_context(
         "may_resolve": {
             e.annotation.pk
             for e in open_entries
-            if not annotation_resolve_refusal(user, e.annotation, target=version)
+            if not annotation_resolve_refusal(
+                user, e.annotation, target=version, developers=developers
+            )
         },
         "may_annotate": user.has_perm(perm_for(Verb.ANNOTATE, version), version),
         "annotation_kinds": [(kind.value, kind.label) for kind in THREAD_KINDS],

@@ -44,7 +44,9 @@ class TransitionRequestSerializer(serializers.Serializer):
 
 
 class AnnotationResolveSerializer(serializers.Serializer):
-    motivation = serializers.CharField(max_length=10_000, allow_blank=True)
+    # Optional here so that an invisible annotation answers 404 before a missing motivation
+    # answers 400; the service refuses an empty one.
+    motivation = serializers.CharField(max_length=10_000, allow_blank=True, required=False)
 
 
 class ReclassifyRequestSerializer(serializers.Serializer):

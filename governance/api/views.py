@@ -149,7 +149,7 @@ class AnnotationResolveView(APIView):
         annotation = services.annotation_resolve(
             actor=request.user,
             annotation=annotation,
-            motivation=serializer.validated_data["motivation"],
+            motivation=serializer.validated_data.get("motivation", ""),
         )
         return Response(s.AnnotationSerializer(annotation).data)
 

@@ -91,16 +91,21 @@ def annotation_resolve(*, actor: User, annotation: Annotation, motivation: str) 
     return annotation
 
 
-def annotation_resolve_refusal(actor: User, annotation: Annotation, target=None) -> str:
+def annotation_resolve_refusal(
+    actor: User, annotation: Annotation, target=None, developers: set[int] | None = None
+) -> str:
     """Why ``actor`` may not resolve ``annotation`` ("" if they may).
 
     A finding is the reviewer's: its author, or anyone who may validate or approve the model,
     resolves it, and never the registrant or a submitter of the version it is about, however
     many roles they hold, because the developer does not close the validator's objection.
-    ``target`` is the annotation's target when the caller already has it."""
+    ``target`` (the annotation's target) and ``developers`` (``version_developer_ids`` of its
+    version) are passed by callers that ask for many annotations at once."""
     target = target if target is not None else annotation.target
     version = _version_of(target)
-    if version is not None and actor.pk in _developers_of(version):
+    if developers is None and version is not None:
+        developers = version_developer_ids(version)
+    if version is not None and actor.pk in developers:
         return (
             "You registered or submitted this version; a finding on it is resolved by its "
             "author or by a validator or approver."
@@ -124,7 +129,8 @@ def _version_of(target) -> ModelVersion | None:
     return None
 
 
-def _developers_of(version: ModelVersion) -> set[int]:
+def version_developer_ids(version: ModelVersion) -> set[int]:
+    """The registrant and every submitter of ``version``: never its reviewers."""
     submitters = version.decisions.filter(action=Action.SUBMIT).values_list("actor_id", flat=True)
     return {version.registered_by_id, *submitters}
 

@@ -117,9 +117,20 @@ def test_annotations_are_written_rendered_safely_and_resolved(version, contribut
         .json()
     )
     assert [a["kind"] for a in listed] == ["finding", "note"]
-    resolved = api(contributor).post(f"/api/v1/annotations/{note['id']}/resolve/")
+    url = f"/api/v1/annotations/{note['id']}/resolve/"
+    refused = api(contributor).post(url, {"motivation": "Fixed in v2, closing."}, format="json")
+    assert refused.status_code == 403
+    assert "registered or submitted" in refused.json()["message"]
+    assert api(validator).post(url, {}, format="json").status_code == 400
+    resolved = api(validator).post(url, {"motivation": "Checked v2: fixed."}, format="json")
     assert resolved.status_code == 200
-    assert resolved.json()["resolved_by"] == "carol"
+    assert resolved.json()["resolved_by"] == "vera"
+    thread = (
+        api(contributor)
+        .get("/api/v1/annotations/?target_type=model_version&target=credit/1")
+        .json()
+    )
+    assert [(a["kind"], a["body"]) for a in thread][-1] == ("motivation", "Checked v2: fixed.")
 
 
 def test_annotations_on_invisible_things_are_404(version, outsider, validator):

@@ -94,7 +94,8 @@ def test_the_high_risk_version_in_production_had_two_independent_sign_offs(seede
 def test_the_discussion_holds_a_resolved_finding_and_an_open_question(seeded):
     finding = annotations_on(version("cancer-screening/1")).get(kind=AnnotationKind.FINDING)
     assert finding.resolved_by.username == "validator"
-    assert finding.replies.get().author.username == "contributor"
+    assert finding.replies.get(kind=AnnotationKind.NOTE).author.username == "contributor"
+    assert finding.replies.get(kind=AnnotationKind.MOTIVATION).author.username == "validator"
 
     question = annotations_on(version("cancer-screening/2")).get(kind=AnnotationKind.QUESTION)
     assert question.is_open

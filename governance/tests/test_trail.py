@@ -169,9 +169,17 @@ def test_it_answers_bad_filters_with_400(client, auditor):
 # --- Filters --------------------------------------------------------------------------------
 
 
+def chain_pks(**scope) -> set[int]:
+    from core.models import AuditEvent
+
+    return set(AuditEvent.objects.filter(**scope).values_list("pk", flat=True))
+
+
 def test_the_model_filter_keeps_the_models_events_and_its_records_changes(client, auditor, trail):
     keys = api_keys(as_user(client, auditor), "model=credit-risk")
+    # The decisions, and every other chained event of the model (its registrations, ...).
     expected = {("chain", trail["e_v1"].pk), ("chain", trail["e_v2"].pk)}
+    expected |= {("chain", pk) for pk in chain_pks(scope_model="credit-risk")}
     for obj in (trail["credit"], trail["v1"], trail["v2"]):
         expected |= changes_of(obj)
     assert keys == expected
@@ -180,7 +188,9 @@ def test_the_model_filter_keeps_the_models_events_and_its_records_changes(client
 
 def test_the_version_filter_keeps_one_version(client, auditor, trail):
     keys = api_keys(as_user(client, auditor), "version=credit-risk/2")
-    assert keys == {("chain", trail["e_v2"].pk)} | changes_of(trail["v2"])
+    chained = {("chain", pk) for pk in chain_pks(scope_version="credit-risk/2")}
+    assert ("chain", trail["e_v2"].pk) in chained
+    assert keys == chained | changes_of(trail["v2"])
 
 
 def test_the_user_filter_keeps_what_one_person_did(client, auditor, manager, trail):

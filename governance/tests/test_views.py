@@ -318,9 +318,18 @@ def test_a_note_a_reply_and_a_resolution_from_the_page(client, submitted, valida
         "governance:version-annotation-resolve",
         args=[submitted.registered_model.name, submitted.version, finding.pk],
     )
-    assert client.post(resolve).status_code == 302
+    page = client.get(page_url(submitted)).content.decode()
+    assert 'data-testid="annotation-resolve"' not in page  # the developer is not offered it
+    refused = client.post(resolve, {"motivation": "Fixed in v2, closing it."})
+    assert refused.status_code == 403
     finding.refresh_from_db()
-    assert finding.resolved_by == contributor
+    assert finding.is_open
+
+    client.force_login(validator)
+    assert client.post(resolve, {"motivation": "x"}).status_code == 400
+    assert client.post(resolve, {"motivation": "Checked v2: the split is clean."}).status_code == 302
+    finding.refresh_from_db()
+    assert finding.resolved_by == validator
 
     html = client.get(page_url(submitted)).content.decode()
     assert "Resolved by" in html
@@ -343,9 +352,9 @@ def test_resolving_twice_is_a_conflict(client, submitted, validator):
         "governance:version-annotation-resolve",
         args=[submitted.registered_model.name, submitted.version, finding.pk],
     )
-    client.post(resolve)
+    client.post(resolve, {"motivation": "Checked, not an issue."})
 
-    response = client.post(resolve)
+    response = client.post(resolve, {"motivation": "Checked, not an issue."})
 
     assert response.status_code == 409
     assert "already resolved" in response.content.decode()

@@ -1,9 +1,15 @@
-"""Random sequences of decisions by random people, through the one transition service: after
-every step no state is illegal, nobody approved or validated their own work, sign-offs are
-counted as the policy says, and every state change has exactly one decision and one chained
-audit event."""
+"""Random sequences of decisions by random people, through the one transition service, mixed
+with the attacks an insider would try between them: lowering or raising the risk tier and
+moving the model to another team (by plain edit and by reclassification), rewriting the
+description, and resolving findings as every persona. After every step no state is illegal,
+nobody approved or validated their own work, sign-offs are counted as the policy says, nothing
+is approved or in production without the sign-offs of the strictest policy it was under (by
+people other than its registrant and submitter), a finding is never closed by the version's
+developer, and every state change has exactly one decision and one chained audit event."""
 
 from __future__ import annotations
+
+import contextlib
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -19,10 +25,22 @@ from core.models import AuditEvent
 from governance import workflow
 from governance.choices import Action
 from governance.guards import policy_for
-from governance.models import Decision
-from governance.services import version_transition
+from governance.models import Annotation, Decision, Policy
+from governance.services import (
+    annotation_create,
+    annotation_resolve,
+    model_reclassify,
+    version_transition,
+)
+from governance.services.annotations import version_developer_ids
 from registry.choices import RiskTier, VersionStatus
-from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory
+from registry.services import model_version_update, registered_model_update
+from tests.factories import (
+    ModelVersionFactory,
+    RegisteredModelFactory,
+    TeamFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 REVIEW_ACTIONS = {
@@ -72,6 +90,10 @@ class WorkflowMachine(RuleBasedStateMachine):
             actor=self.author, registered_model=model, metrics={"auc": 0.9}
         )
         self.changes = 0
+        self.other_team = TeamFactory()
+        # The strictest sign-off count of every tier the model had since the version was
+        # first submitted: computed here, independently of the implementation's snapshots.
+        self.strictest = 0
 
     @rule(data=st.data())
     def decide(self, data):
@@ -118,6 +140,141 @@ class WorkflowMachine(RuleBasedStateMachine):
         assert AuditEvent.objects.count() == before_events + 1
         assert self.version.status == decision.to_state
         assert decision.from_state == before_state
+        self._note_tier()
+
+    def _note_tier(self):
+        if Decision.objects.filter(version=self.version, action=Action.SUBMIT).exists():
+            tier = (
+                type(self.version.registered_model)
+                .objects.get(pk=self.version.registered_model_id)
+                .risk_tier
+            )
+            required = Policy.objects.get(risk_tier=tier).required_sign_offs
+            self.strictest = max(self.strictest, required)
+
+    def _unchanged_on_refusal(self, attempt):
+        """Run ``attempt``; if refused, nothing at all changed."""
+        model = type(self.version.registered_model).objects.get(pk=self.version.registered_model_id)
+        before = (
+            self.version.status,
+            self.version.description,
+            model.risk_tier,
+            model.owner_team_id,
+            Decision.objects.count(),
+            AuditEvent.objects.count(),
+            Annotation.objects.filter(resolved_at__isnull=True, target_id=self.version.pk).count(),
+        )
+        try:
+            attempt()
+        except StewardError:
+            self.version.refresh_from_db()
+            model.refresh_from_db()
+            after = (
+                self.version.status,
+                self.version.description,
+                model.risk_tier,
+                model.owner_team_id,
+                Decision.objects.count(),
+                AuditEvent.objects.count(),
+                Annotation.objects.filter(
+                    resolved_at__isnull=True, target_id=self.version.pk
+                ).count(),
+            )
+            assert after == before
+            return False
+        self.version.refresh_from_db()
+        self._note_tier()
+        return True
+
+    @rule(who=st.integers(0, 10), tier=st.sampled_from(RiskTier.values), move=st.booleans())
+    def edit_tier_or_team(self, who, tier, move):
+        """The plain edit: refused while a version is under review or in production."""
+        actor = self.people[who]
+        model = self.version.registered_model
+        model.refresh_from_db()
+        tier_before = model.risk_tier
+        team = self.other_team if move else None
+        under_review = self.version.status in workflow.GOVERNED_STATES
+        done = self._unchanged_on_refusal(
+            lambda: registered_model_update(
+                actor=actor, model=model, risk_tier=tier, owner_team=team
+            )
+        )
+        if done and under_review:
+            assert tier == tier_before and not move, "tier or team changed under review"
+
+    @rule(who=st.integers(0, 10), tier=st.sampled_from(RiskTier.values), motivated=st.booleans())
+    def reclassify(self, who, tier, motivated):
+        actor = self.people[who]
+        self._unchanged_on_refusal(
+            lambda: model_reclassify(
+                actor=actor,
+                model=self.version.registered_model,
+                risk_tier=tier,
+                motivation="Reassessed the impact of the model." if motivated else "",
+            )
+        )
+
+    @rule(who=st.integers(0, 10))
+    def rewrite_description(self, who):
+        actor = self.people[who]
+        state, before = self.version.status, self.version.description
+        done = self._unchanged_on_refusal(
+            lambda: model_version_update(
+                actor=actor, version=self.version, description=f"## Governance record {who}"
+            )
+        )
+        if done and self.version.description != before:
+            assert state in (VersionStatus.DRAFT, VersionStatus.CHANGES_REQUESTED)
+
+    @rule(author=st.sampled_from([2, 3, 5, 7]))
+    def raise_finding(self, author):
+        with contextlib.suppress(StewardError):
+            annotation_create(
+                actor=self.people[author],
+                target=self.version,
+                kind="finding",
+                body="The split leaks future data.",
+            )
+
+    @rule(who=st.integers(0, 10), data=st.data())
+    def resolve_finding(self, who, data):
+        findings = list(
+            Annotation.objects.filter(
+                kind="finding", resolved_at__isnull=True, target_id=self.version.pk
+            ).order_by("id")
+        )
+        if not findings:
+            return
+        finding = data.draw(st.sampled_from(findings))
+        actor = self.people[who]
+        developers = version_developer_ids(self.version)
+        done = self._unchanged_on_refusal(
+            lambda: annotation_resolve(
+                actor=actor, annotation=finding, motivation="Checked and fixed in the code."
+            )
+        )
+        if done:
+            assert actor.pk not in developers
+
+    @invariant()
+    def approved_only_with_the_strictest_sign_offs(self):
+        """Whatever the tier is now, a version approved or in production has, in its current
+        round, independent sign-offs from as many people as the strictest tier it had since
+        submission requires."""
+        if self.version.status not in (VersionStatus.APPROVED, VersionStatus.PRODUCTION):
+            return
+        decisions = list(Decision.objects.filter(version=self.version).order_by("id"))
+        current = max(d.round for d in decisions if d.action == Action.SUBMIT)
+        developers = {self.version.registered_by_id} | {
+            d.actor_id for d in decisions if d.action == Action.SUBMIT and d.round == current
+        }
+        signers = {
+            d.actor_id
+            for d in decisions
+            if d.action == Action.SIGN_OFF and d.round == current and d.actor_id not in developers
+        }
+        assert len(signers) >= self.strictest, (len(signers), self.strictest)
 
     @invariant()
     def state_is_legal(self):
@@ -139,15 +296,19 @@ class WorkflowMachine(RuleBasedStateMachine):
     @invariant()
     def sign_offs_are_counted_as_the_policy_says(self):
         decisions = list(Decision.objects.filter(version=self.version).order_by("id"))
-        required = policy_for(self.version).required_sign_offs
         for d in decisions:
+            # What the decision was judged by (stored with it); the strictest-policy invariant
+            # checks the same from outside.
+            required = (
+                d.policy.get("required_sign_offs") or policy_for(self.version).required_sign_offs
+            )
             signers = [
                 s.actor_id
                 for s in decisions
                 if s.action == Action.SIGN_OFF and s.round == d.round and s.id <= d.id
             ]
             assert len(signers) == len(set(signers)), "one person signed twice"
-            if d.action == Action.SIGN_OFF:
+            if d.action == Action.SIGN_OFF and d.from_state == VersionStatus.IN_VALIDATION:
                 reached = d.to_state == VersionStatus.VALIDATED
                 assert reached == (len(signers) >= required)
             if d.action == Action.APPROVE:
@@ -173,7 +334,7 @@ def test_random_decision_sequences_keep_the_invariants(team):
     WorkflowMachine.people = _cast(team)
     machine = WorkflowMachine.TestCase
     machine.settings = settings(
-        max_examples=25,
+        max_examples=30,
         stateful_step_count=30,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

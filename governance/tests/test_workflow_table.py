@@ -33,14 +33,18 @@ def test_only_archived_is_a_dead_end():
 def test_production_is_reached_only_through_approval():
     """Into production from an approved version, or back from 'flagged' (which only a version
     in production can become) when a manager clears the flag."""
-    into_production = [t for t in TRANSITIONS if t.target == S.PRODUCTION]
+    # Self-loops (a reclassification, a sign-off gathered while flagged) leave the state as it
+    # is; a reclassification only ever re-opens (reopen_to), never advances.
+    assert {t.reopen_to for t in TRANSITIONS if t.reopen_to} == {S.IN_VALIDATION, S.FLAGGED}
+    TRANSITIONS_ = [t for t in TRANSITIONS if t.source != t.target]
+    into_production = [t for t in TRANSITIONS_ if t.target == S.PRODUCTION]
     assert [(t.source, t.action) for t in into_production] == [
         (S.APPROVED, Action.PROMOTE),
         (S.FLAGGED, Action.CLEAR_FLAG),
     ]
-    into_flagged = [t for t in TRANSITIONS if t.target == S.FLAGGED]
+    into_flagged = [t for t in TRANSITIONS_ if t.target == S.FLAGGED]
     assert [(t.source, t.action) for t in into_flagged] == [(S.PRODUCTION, Action.FLAG)]
-    into_approved = [t for t in TRANSITIONS if t.target == S.APPROVED]
+    into_approved = [t for t in TRANSITIONS_ if t.target == S.APPROVED]
     assert [(t.source, t.action) for t in into_approved] == [(S.VALIDATED, Action.APPROVE)]
 
 
