@@ -182,7 +182,7 @@ def test_an_open_finding_blocks_approval_until_resolved(
         act(manager, version, Action.APPROVE)
     assert "open finding" in excinfo.value.message
     with pytest.raises(Forbidden, match="registered or submitted"):
-        annotation_resolve(actor=contributor, annotation=finding, motivation="Not an issue, really.")
+        annotation_resolve(actor=contributor, annotation=finding, motivation="Not an issue.")
     annotation_resolve(
         actor=validator, annotation=finding, motivation="Recalibrated; the drift is gone."
     )

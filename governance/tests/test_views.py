@@ -327,7 +327,7 @@ def test_a_note_a_reply_and_a_resolution_from_the_page(client, submitted, valida
 
     client.force_login(validator)
     assert client.post(resolve, {"motivation": "x"}).status_code == 400
-    assert client.post(resolve, {"motivation": "Checked v2: the split is clean."}).status_code == 302
+    assert client.post(resolve, {"motivation": "Checked v2: it is clean."}).status_code == 302
     finding.refresh_from_db()
     assert finding.resolved_by == validator
 
