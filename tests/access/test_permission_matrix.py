@@ -60,10 +60,13 @@ VALIDATOR = "validator"
 MANAGER = "manager"
 ADMINISTRATOR = "administrator"
 AUDITOR = "auditor"
+# The serving gateway's account of Credit Risk: it views and logs production evidence, nothing
+# else.
+GATEWAY = "gateway"
 # The contributor's API token with the read scope only: it reads what she reads and writes
 # nothing.
 READ_TOKEN = "read_token"
-PERSONAS = [ANONYMOUS, CONTRIBUTOR, OUTSIDER, VALIDATOR, MANAGER, ADMINISTRATOR, AUDITOR]
+PERSONAS = [ANONYMOUS, CONTRIBUTOR, OUTSIDER, VALIDATOR, MANAGER, ADMINISTRATOR, AUDITOR, GATEWAY]
 ALL_CALLERS = [*PERSONAS, READ_TOKEN]
 DENIED = "denied"  # 401 or 403 for anonymous callers, depending on the authenticator
 
@@ -111,7 +114,7 @@ class World:
 
 
 @pytest.fixture
-def personas(contributor, outsider, validator, manager, administrator, auditor):
+def personas(contributor, outsider, validator, manager, administrator, auditor, gateway):
     return {
         ANONYMOUS: None,
         CONTRIBUTOR: contributor,
@@ -120,6 +123,7 @@ def personas(contributor, outsider, validator, manager, administrator, auditor):
         MANAGER: manager,
         ADMINISTRATOR: administrator,
         AUDITOR: auditor,
+        GATEWAY: gateway,
     }
 
 
@@ -254,7 +258,8 @@ def _deployment_url(w: World, suffix: str = "") -> str:
     return f"/api/v1/deployments/{_monitored(w).deployment.name}/{suffix}"
 
 
-WRITERS = only(200, {CONTRIBUTOR, ADMINISTRATOR, MANAGER}, **{OUTSIDER: 404})
+# Production evidence (predictions, ground truth, KPI values) is logged by the gateway only.
+LOGGERS = only(200, {GATEWAY}, **{OUTSIDER: 404})
 DEPLOYERS = only(200, {MANAGER}, **{OUTSIDER: 404})
 
 
@@ -507,7 +512,8 @@ MATRIX: dict[tuple[str, str], tuple[Request, dict[str, object]]] = {
         ADMIN_DELETE,
     ),
     # monitoring: who may see the model sees its deployments and everything about them;
-    # managers deploy; builders and deployers log predictions, truth, baselines and KPI values
+    # managers deploy; the gateway logs predictions, truth and KPI values; a draft's baseline is
+    # its builders' and deployers' (after submission: an independent validator's or deployer's)
     ("deployment-list", "GET"): (lambda w: ("/api/v1/deployments/", None), everyone(200)),
     ("deployment-list", "POST"): (
         lambda w: (
@@ -530,14 +536,14 @@ MATRIX: dict[tuple[str, str], tuple[Request, dict[str, object]]] = {
     ("prediction-log", "GET"): (lambda w: (_deployment_url(w, "predictions/"), None), VIEW),
     ("prediction-log", "POST"): (
         lambda w: (_deployment_url(w, "predictions/"), {"records": [_prediction(9)]}),
-        WRITERS,
+        LOGGERS,
     ),
     ("prediction-feedback", "POST"): (
         lambda w: (
             _deployment_url(w, "feedback/"),
             {"records": [{"request_id": "m-1", "ground_truth": 1}]},
         ),
-        WRITERS,
+        LOGGERS,
     ),
     ("check-results", "GET"): (lambda w: (_deployment_url(w, "checks/"), None), VIEW),
     ("check-results", "POST"): (
@@ -582,7 +588,7 @@ MATRIX: dict[tuple[str, str], tuple[Request, dict[str, object]]] = {
             f"/api/v1/kpis/{_monitored(w).kpi.pk}/values/",
             {"deployment": "credit-staging", "value": 0.7},
         ),
-        only(201, {CONTRIBUTOR, ADMINISTRATOR, MANAGER}, **{OUTSIDER: 404}),
+        only(201, {GATEWAY}, **{OUTSIDER: 404}),
     ),
     ("alert-list", "GET"): (lambda w: ("/api/v1/alerts/", None), everyone(200)),
     ("alert-detail", "GET"): (
