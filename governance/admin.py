@@ -76,7 +76,8 @@ class PolicyForm(forms.ModelForm):
 @admin.register(Policy)
 class PolicyAdmin(admin.ModelAdmin):
     """One policy per risk tier. A policy is never deleted (the defaults would silently come
-    back); one is added only for a tier that has none. Changes are recorded by auditlog."""
+    back); one is added only for a tier that has none. Changes are recorded by auditlog and,
+    with their before and after values, in the audit chain (``policy_save``)."""
 
     form = PolicyForm
     list_display = [
@@ -107,6 +108,12 @@ class PolicyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def save_model(self, request, obj, form, change):
+        # Through the service: the edit and its before/after go into the audit chain together.
+        from governance.services.policy_edits import policy_save
+
+        policy_save(actor=request.user, policy=obj)
 
 
 # --- Decisions and annotations --------------------------------------------------------------
