@@ -58,10 +58,16 @@ class GuardContext:
         return submits[-1].actor_id if submits else None
 
     @property
+    def submitter_ids(self) -> set[int]:
+        """Everyone who ever submitted the version, in any round: none of them is independent
+        of it, even after a colleague resubmitted it."""
+        return {d.actor_id for d in self.decisions if d.action == Action.SUBMIT}
+
+    @property
     def sign_off_actor_ids(self) -> set[int]:
         """Who signed off this round. The registrant and this round's submitter never count,
         whatever the record says: a sign-off is independent or it is not one."""
-        not_independent = {self.version.registered_by_id, self.submitter_id}
+        not_independent = {self.version.registered_by_id, *self.submitter_ids}
         return {
             d.actor_id
             for d in self.decisions
@@ -103,7 +109,7 @@ def _separation_of_duties(ctx: GuardContext) -> GuardResult:
             False,
             "You registered this version; someone independent must review it.",
         )
-    if ctx.submitter_id is not None and ctx.submitter_id == ctx.actor.pk:
+    if ctx.actor.pk in ctx.submitter_ids:
         return GuardResult(
             w.SEPARATION_OF_DUTIES,
             label,

@@ -286,10 +286,9 @@ class WorkflowMachine(RuleBasedStateMachine):
         for d in decisions:
             if d.action in REVIEW_ACTIONS:
                 assert d.actor_id != self.version.registered_by_id
+                # Whoever submitted it in any round up to this decision.
                 submitters = {
-                    s.actor_id
-                    for s in decisions
-                    if s.action == Action.SUBMIT and s.round == d.round
+                    s.actor_id for s in decisions if s.action == Action.SUBMIT and s.id < d.id
                 }
                 assert d.actor_id not in submitters
 

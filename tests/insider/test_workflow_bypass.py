@@ -212,6 +212,30 @@ def test_the_admin_console_refuses_a_tier_change_under_review(client, in_validat
     assert RegisteredModel.objects.get(pk=model.pk).risk_tier == RiskTier.HIGH
 
 
+def test_a_former_submitter_cannot_validate_after_a_colleague_resubmits(
+    high_model, team, contributor, teammate, validator
+):
+    """Beyond the assessment: Carol (also a validator) submits, changes are requested, her
+    colleague resubmits, and Carol tries to sign off the new round as if independent."""
+    role_assign(user=contributor, role=RoleName.VALIDATOR)
+    version = ModelVersionFactory(actor=teammate, registered_model=high_model)
+    act(contributor, version, Action.SUBMIT)
+    act(validator, version, Action.CLAIM)
+    act(validator, version, Action.REQUEST_CHANGES)
+    act(teammate, version, Action.SUBMIT)
+    act(validator, version, Action.CLAIM)
+
+    response = api(contributor).post(
+        "/api/v1/models/credit/versions/1/transitions/",
+        {"action": "sign_off", "motivation": WHY},
+        format="json",
+    )
+
+    assert response.status_code == 403
+    assert "You submitted this version" in response.json()["message"]
+    assert not Decision.objects.filter(action=Action.SIGN_OFF).exists()
+
+
 # --- 2. Findings resolved by the developer, and a rewritten description -----------------------
 
 
