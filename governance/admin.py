@@ -327,3 +327,7 @@ class GovernedModelVersionAdmin(_RegistryModelVersionAdmin):
             self.message_user(request, f"Model card requested for {queued} version(s).")
         for message in refused:
             self.message_user(request, message, messages.ERROR)
+
+
+# Reclassification of registered models (an action on the registry's model admin).
+import governance.admin_reclassify  # noqa: E402, F401

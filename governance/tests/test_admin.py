@@ -206,3 +206,35 @@ def test_annotations_are_resolved_through_the_service(client, staff_validator, m
         changelist, {**form, "apply": "1", "motivation": "Fixed by the new split."}, follow=True
     )
     assert any("already resolved" in m for _, m in notices(again))
+
+
+def test_an_administrator_reclassifies_from_the_admin_with_a_motivation(
+    client, administrator, contributor, team
+):
+    """The action asks for the tier and the motivation, then records a reclassify decision
+    on the version under review; without a motivation nothing changes."""
+    model = RegisteredModelFactory(name="limits", owner_team=team, risk_tier=RiskTier.LOW)
+    version = ModelVersionFactory(actor=contributor, registered_model=model)
+    version_transition(
+        actor=contributor, version=version, action=Action.SUBMIT, motivation="Ready for review."
+    )
+    client.force_login(administrator)
+    changelist = reverse("admin:registry_registeredmodel_changelist")
+    form = {"action": "reclassify_models", "_selected_action": [model.pk], "index": 0}
+
+    asked = client.post(changelist, form)
+    assert b"Reclassify: the new tier or team" in asked.content
+    client.post(changelist, {**form, "apply": "1", "risk_tier": "high", "motivation": ""})
+    model.refresh_from_db()
+    assert model.risk_tier == RiskTier.LOW
+
+    response = client.post(
+        changelist,
+        {**form, "apply": "1", "risk_tier": "high", "motivation": "It now sets credit limits."},
+        follow=True,
+    )
+    model.refresh_from_db()
+    assert model.risk_tier == RiskTier.HIGH
+    assert any("reclassified" in m for _, m in notices(response))
+    decision = Decision.objects.get(action=Action.RECLASSIFY)
+    assert decision.policy["required_sign_offs"] == 2
