@@ -355,6 +355,14 @@ MATRIX: dict[tuple[str, str], tuple[Request, dict[str, object]]] = {
         ),
         only(201, {CONTRIBUTOR}, **{OUTSIDER: 404}),
     ),
+    # reclassification (tier or team of a model under review): administrators only
+    ("model-reclassify", "POST"): (
+        lambda w: (
+            f"/api/v1/models/{w.model.name}/reclassify/",
+            {"risk_tier": "high", "motivation": WHY},
+        ),
+        only(201, {ADMINISTRATOR}, **{OUTSIDER: 404}),
+    ),
     ("version-governance", "GET"): (
         lambda w: (f"/api/v1/models/{w.model.name}/versions/1/governance/", None),
         VIEW,
@@ -397,9 +405,11 @@ MATRIX: dict[tuple[str, str], tuple[Request, dict[str, object]]] = {
         ),
         only(201, ANNOTATORS, **{OUTSIDER: 404}),
     ),
+    # A finding is resolved by its author (here the contributor, who did not register the
+    # version) or a validator or approver; an administrator's annotate verb is not enough.
     ("annotation-resolve", "POST"): (
-        lambda w: (f"/api/v1/annotations/{w.finding.pk}/resolve/", None),
-        only(200, ANNOTATORS, **{OUTSIDER: 404}),
+        lambda w: (f"/api/v1/annotations/{w.finding.pk}/resolve/", {"motivation": WHY}),
+        only(200, {CONTRIBUTOR, VALIDATOR, MANAGER}, **{OUTSIDER: 404}),
     ),
     # model-scoped roles
     ("model-role-assignment-list", "GET"): (
