@@ -370,3 +370,35 @@ def test_a_forged_governance_heading_in_the_description_stays_the_developers_wor
     )
     challenge = report.html.split("Effective challenge</h2>", 1)[1].split("<h2", 1)[0]
     assert challenge.count("<li>") == 1  # her note is one item, not a forged sign-off
+
+
+def test_a_baseline_from_another_teams_dataset_is_not_named_in_the_documents(
+    mixed_version, marketing, administrator, contributor, django_capture_on_commit_callbacks
+):
+    """Monitoring's part of the context is the owning team's view too: a baseline an
+    administrator took from Marketing's leads is described without naming them or their
+    columns (setup through the ORM: how the baseline came to be is not the point here)."""
+    from monitoring.choices import BaselineSource
+    from monitoring.models import BaselineProfile
+
+    leads, _ = marketing
+    BaselineProfile.objects.create(
+        model_version=mixed_version,
+        source=BaselineSource.DATASET_VERSION,
+        dataset_version=leads,
+        source_label=str(leads),
+        content_sha256=leads.content_hash,
+        row_count=300,
+        inputs={"features": {"household_income": {}}},
+        created_by=administrator,
+    )
+    document = _generate(
+        django_capture_on_commit_callbacks,
+        actor=administrator,
+        version=mixed_version,
+        template_name="model-card",
+    )
+    baseline = document.inputs["monitoring"]["baseline"]
+    assert baseline["hidden"] is True and baseline["features"] == []
+    assert not any(secret in str(document.inputs) for secret in SECRETS)
+    assert not any(secret in document.markdown for secret in SECRETS)
