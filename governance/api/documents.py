@@ -30,6 +30,7 @@ from governance.documents.selectors import (
 )
 from governance.models import GeneratedDocument
 from governance.services.documents import document_request, free_text_write
+from registry.permissions import Visibility
 
 
 class GeneratedDocumentSerializer(serializers.ModelSerializer):
@@ -72,7 +73,10 @@ class GeneratedDocumentSerializer(serializers.ModelSerializer):
 
     def get_readable(self, obj) -> bool:
         """Whether you may read its files: false when it names records you may not see."""
-        return document_readable(self.context["request"].user, obj)
+        user = self.context["request"].user
+        if "visibility" not in self.context:  # one per response: a page costs no more queries
+            self.context["visibility"] = Visibility(user)
+        return document_readable(user, obj, self.context["visibility"])
 
 
 class DocumentRequestSerializer(serializers.Serializer):

@@ -193,3 +193,40 @@ def test_free_text_is_a_quotation_under_its_author_with_headings_demoted():
         context={"free_text": {"s": {"text": "Fine.", "written_by": "vera", "written_at": ""}}},
     )
     assert "> *Written by vera (validator):*" in text
+
+
+def test_the_document_list_costs_the_same_queries_for_one_or_many_documents(
+    doc_version, contributor, django_capture_on_commit_callbacks
+):
+    """Readability is judged per document from one view of the reader (no query each)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(contributor)
+    url = f"/api/v1/models/credit-model/versions/{doc_version.version}/documents/"
+
+    def listed() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    def model_card(intended_use: str) -> None:
+        free_text_write(
+            actor=contributor,
+            version=doc_version,
+            template_name="model-card",
+            section_key="intended_use",
+            text=intended_use,
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            document_request(actor=contributor, version=doc_version, template_name="model-card")
+
+    model_card("Loans.")
+    one = listed()
+    model_card("Consumer loans.")
+    model_card("Consumer loans in the EU.")
+    GeneratedDocument.objects.update(references=[[0, None]])  # none readable: worst case
+    assert GeneratedDocument.objects.count() == 3
+    assert listed() == one
