@@ -56,8 +56,10 @@ def _page(view, queryset, serializer_class):
 @extend_schema(tags=["monitoring"])
 class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Deployments of the models you may see. ``POST`` deploys a version (deploy verb; only an
-    approved version goes live or canary in production, warm-up and shadow need at least
-    validated: 409 otherwise)."""
+    approved version, or one in production, serves production traffic as live or canary, and
+    only with the policy's sign-offs and a current validation; warm-up and shadow need at least
+    validated: 409 otherwise). Serving production traffic (live, or a canary at any share) is
+    the promote decision of an approved version."""
 
     serializer_class = s.DeploymentSerializer
     lookup_field = "name"
@@ -118,10 +120,11 @@ PREDICTION_FILTERS = [
 @extend_schema(tags=["monitoring"])
 class PredictionLogView(APIView):
     """``POST``: log a batch of predictions ``{"records": [{request_id, predicted_at, inputs,
-    outputs, latency_ms, protected}]}`` (at most 10,000). Each record is checked against the
-    version's schemas; bad ones are listed with their index and errors and the good ones kept.
-    Idempotent by request id. 200 with the counts; 400 when no record was good. ``GET``: the
-    deployment's logged predictions, newest first."""
+    outputs, latency_ms, protected}]}`` (at most 10,000), as a serving gateway (the log verb of
+    the gateway role; 403 for anyone else, the model's developers and deployers included). Each
+    record is checked against the version's schemas; bad ones are listed with their index and
+    errors and the good ones kept. Idempotent by request id. 200 with the counts; 400 when no
+    record was good. ``GET``: the deployment's logged predictions, newest first."""
 
     @extend_schema(parameters=PREDICTION_FILTERS, responses=s.PredictionSerializer(many=True))
     def get(self, request, name: str):
@@ -197,7 +200,8 @@ def _records(request):
 
 @extend_schema(tags=["monitoring"])
 class FeedbackView(APIView):
-    """``POST``: ground truth that arrived later, joined to logged predictions by request id:
+    """``POST`` (a serving gateway, as for predictions): ground truth that arrived later, joined
+    to logged predictions by request id:
     ``{"records": [{request_id, ground_truth, observed_at}]}``. Unknown request ids are listed;
     a different truth for one already recorded is refused for that record; 400 when no record
     was usable."""
@@ -386,7 +390,8 @@ class BaselineView(APIView):
 @extend_schema(tags=["monitoring"])
 class KpiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """KPIs with thresholds and a direction, for a deployment or for every deployment of a
-    model. ``POST /kpis/{id}/values/`` reports a value of a reported KPI."""
+    model. ``POST /kpis/{id}/values/`` reports a value of a reported KPI (a serving gateway's
+    write, in the audit chain)."""
 
     serializer_class = s.KpiSerializer
     required_token_scopes = {"create": "deploy"}
