@@ -376,3 +376,24 @@ def test_the_login_event_admin_is_read_only(client, administrator, events):
     event = events.first()
     client.post(reverse("admin:accounts_loginevent_delete", args=[event.pk]), {"post": "yes"})
     assert LoginEvent.objects.filter(pk=event.pk).exists()
+
+
+# --- Keeping -------------------------------------------------------------------------------
+
+
+def test_old_unsuccessful_attempts_are_pruned_and_the_pruning_is_in_the_chain(contributor):
+    from accounts.tasks import prune_login_events
+    from core.models import AuditEvent
+
+    login_event_record(
+        request=None, username="carol", user=contributor, method="password", outcome="success"
+    )
+    login_event_record(request=None, username="mallory", method="password", outcome="failure")
+    login_event_record(request=None, username="mallory", method="password", outcome="throttled")
+    LoginEvent.objects.update(created_at=timezone.now() - timedelta(days=91))
+    login_event_record(request=None, username="eve", method="password", outcome="failure")
+    assert prune_login_events.delay().get() == 2
+    assert sorted(LoginEvent.objects.values_list("username", flat=True)) == ["carol", "eve"]
+    assert AuditEvent.objects.get(action="login.prune").data["deleted"] == 2
+    assert prune_login_events.delay().get() == 0
+    assert AuditEvent.objects.filter(action="login.prune").count() == 1
