@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from auditlog.cid import correlation_id, get_cid
+from auditlog.cid import correlation_id
 from auditlog.context import set_extra_data
 from auditlog.middleware import AuditlogMiddleware
 from django.conf import settings
@@ -15,11 +15,6 @@ from core.net import client_ip, request_from_trusted_proxy
 
 # The response header that tells a client the id its request was recorded under.
 REQUEST_ID_HEADER = "X-Request-ID"
-
-
-def request_id_current() -> str:
-    """The id the server gave the request being handled ("" outside a request)."""
-    return get_cid() or ""
 
 
 class RejectNulBytesMiddleware:
