@@ -25,7 +25,9 @@ from registry.choices import VersionStatus
 from registry.models import ModelVersion
 
 # Guards whose failure means "not you" (403) rather than "not now" (409).
-PERSONAL_GUARDS = frozenset({w.SEPARATION_OF_DUTIES, w.ONE_SIGN_OFF_EACH, w.NOT_A_VALIDATOR_OF_IT})
+PERSONAL_GUARDS = frozenset(
+    {w.SEPARATION_OF_DUTIES, w.ONE_SIGN_OFF_EACH, w.NOT_A_VALIDATOR_OF_IT, w.NOT_ITS_APPROVER}
+)
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,23 @@ def _not_a_validator_of_it(ctx: GuardContext) -> GuardResult:
     return GuardResult(w.NOT_A_VALIDATOR_OF_IT, label, True, "Approver did not validate it.")
 
 
+def _not_its_approver(ctx: GuardContext) -> GuardResult:
+    """Whoever approved the version in this round cannot then validate it (after a
+    reclassification re-opened its validation): approver and validators stay different
+    people."""
+    label = "Validator is not its approver"
+    approvers = {
+        d.actor_id
+        for d in ctx.decisions
+        if d.action == Action.APPROVE and d.round == ctx.current_round
+    }
+    if ctx.actor is not None and ctx.actor.pk in approvers:
+        return GuardResult(
+            w.NOT_ITS_APPROVER, label, False, "You approved this version; another must validate."
+        )
+    return GuardResult(w.NOT_ITS_APPROVER, label, True, "Validator did not approve it.")
+
+
 def _enough_sign_offs(ctx: GuardContext, *, counting_actor: bool = False) -> GuardResult:
     signers = set(ctx.sign_off_actor_ids)
     if counting_actor and ctx.actor is not None:
@@ -231,6 +250,7 @@ GUARDS: dict[str, Callable[[GuardContext], GuardResult]] = {
     w.SEPARATION_OF_DUTIES: _separation_of_duties,
     w.ONE_SIGN_OFF_EACH: _one_sign_off_each,
     w.NOT_A_VALIDATOR_OF_IT: _not_a_validator_of_it,
+    w.NOT_ITS_APPROVER: _not_its_approver,
     w.ENOUGH_SIGN_OFFS: _enough_sign_offs,
     w.METRIC_CHECKS: _metric_checks,
     w.NO_OPEN_FINDINGS: _no_open_findings,

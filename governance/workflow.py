@@ -24,6 +24,7 @@ NO_OPEN_FINDINGS = "no_open_findings"
 VALIDATION_CURRENT = "validation_current"
 REQUIRED_DOCUMENTS = "required_documents"
 NOT_A_VALIDATOR_OF_IT = "not_a_validator_of_it"
+NOT_ITS_APPROVER = "not_its_approver"
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         S.VALIDATED,
         Verb.VALIDATE,
         TokenScope.VALIDATE,
-        (SEPARATION_OF_DUTIES, ONE_SIGN_OFF_EACH, METRIC_CHECKS),
+        (SEPARATION_OF_DUTIES, ONE_SIGN_OFF_EACH, NOT_ITS_APPROVER, METRIC_CHECKS),
         advance_when=ENOUGH_SIGN_OFFS,
     ),
     Transition(
@@ -152,7 +153,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         S.FLAGGED,
         Verb.VALIDATE,
         TokenScope.VALIDATE,
-        (SEPARATION_OF_DUTIES, ONE_SIGN_OFF_EACH, METRIC_CHECKS),
+        (SEPARATION_OF_DUTIES, ONE_SIGN_OFF_EACH, NOT_ITS_APPROVER, METRIC_CHECKS),
     ),
     Transition(S.FLAGGED, Action.DEPRECATE, S.DEPRECATED, Verb.APPROVE, TokenScope.APPROVE),
     Transition(S.APPROVED, Action.DEPRECATE, S.DEPRECATED, Verb.APPROVE, TokenScope.APPROVE),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -43,6 +43,24 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+INPUTS = {"columns": [{"name": "income", "type": "float64"}]}
+OUTPUTS = {"columns": [{"name": "label", "type": "int64", "labels": ["no", "yes"]}]}
+BASELINE_ROWS = [{"income": float(i), "label": i % 2} for i in range(120)]
+START_STATES = [
+    VersionStatus.DRAFT,
+    VersionStatus.IN_VALIDATION,
+    VersionStatus.VALIDATED,
+    VersionStatus.APPROVED,
+    VersionStatus.PRODUCTION,
+]
+FORWARD = [
+    Action.SUBMIT,
+    Action.CLAIM,
+    Action.SIGN_OFF,
+    Action.APPROVE,
+    Action.PROMOTE,
+    Action.CLEAR_FLAG,
+]
 REVIEW_ACTIONS = {
     Action.CLAIM,
     Action.SIGN_OFF,
@@ -82,29 +100,42 @@ class WorkflowMachine(RuleBasedStateMachine):
     team = None
     people: list = []
 
-    @initialize(tier=st.sampled_from(RiskTier.values), author_index=st.sampled_from([0, 6]))
-    def register(self, tier, author_index):
+    @initialize(
+        tier=st.sampled_from(RiskTier.values),
+        author_index=st.sampled_from([0, 6]),
+        start=st.sampled_from(START_STATES),
+    )
+    def register(self, tier, author_index, start):
         model = RegisteredModelFactory(owner_team=self.team, risk_tier=tier)
         self.author = self.people[author_index]
         self.version = ModelVersionFactory(
-            actor=self.author, registered_model=model, metrics={"auc": 0.9}
+            actor=self.author,
+            registered_model=model,
+            metrics={"auc": 0.9},
+            input_schema=INPUTS,
+            output_schema=OUTPUTS,
         )
+        self.deployments = 0
         self.changes = 0
-        self.other_team = TeamFactory()
+        self.other_team = TeamFactory(name="Elsewhere", slug="elsewhere")
         # The strictest sign-off count of every tier the model had since the version was
         # first submitted: computed here, independently of the implementation's snapshots.
         self.strictest = 0
+        self._fast_forward(start)
 
     @rule(data=st.data())
     def decide(self, data):
-        # Mostly an action that leaves the current state (else the walk rarely gets far), now
-        # and then any action at all; mostly with a motivation.
+        # Mostly an action that moves the version on (else walks rarely reach approval), now and
+        # then any legal action or any action at all; mostly with a motivation.
         legal = [t.action for t in workflow.actions_from(self.version.status)]
-        action = data.draw(
-            st.sampled_from(legal)
-            if legal and data.draw(st.integers(0, 9))
-            else st.sampled_from(Action.values)
-        )
+        forward = [a for a in legal if a in FORWARD]
+        roll = data.draw(st.integers(0, 9))
+        if forward and roll >= 3:
+            action = data.draw(st.sampled_from(forward))
+        elif legal and roll:
+            action = data.draw(st.sampled_from(legal))
+        else:
+            action = data.draw(st.sampled_from(Action.values))
         step = workflow.transition_for(self.version.status, action)
         entitled = [
             i
@@ -140,7 +171,28 @@ class WorkflowMachine(RuleBasedStateMachine):
         assert AuditEvent.objects.count() == before_events + 1
         assert self.version.status == decision.to_state
         assert decision.from_state == before_state
+        event(f"reached {decision.to_state}")
         self._note_tier()
+
+    def _fast_forward(self, start):
+        """Walk the version, legitimately, to ``start``, so that the attacks are tried on
+        versions in review and in production as often as on drafts."""
+        val = [self.people[2], self.people[3], self.people[4]]
+        mgr = self.people[7]
+        script = [(self.author, Action.SUBMIT), (val[0], Action.CLAIM)]
+        script += [(v, Action.SIGN_OFF) for v in val]
+        script += [(mgr, Action.APPROVE), (mgr, Action.PROMOTE)]
+        for actor, action in script:
+            if self.version.status == start:
+                break
+            if workflow.transition_for(self.version.status, action) is None:
+                continue
+            version_transition(
+                actor=actor, version=self.version, action=action, motivation="As the policy asks."
+            )
+            self.version.refresh_from_db()
+            self._note_tier()
+        assert self.version.status == start
 
     def _note_tier(self):
         if Decision.objects.filter(version=self.version, action=Action.SUBMIT).exists():
@@ -257,6 +309,58 @@ class WorkflowMachine(RuleBasedStateMachine):
         if done:
             assert actor.pk not in developers
 
+    @rule(
+        who=st.integers(0, 10),
+        mode=st.sampled_from(["canary", "live", "shadow", "warm_up"]),
+        share=st.integers(1, 99),
+    )
+    def deploy_to_production(self, who, mode, share):
+        """A production deployment that serves traffic (a 99% canary included) is the promote
+        decision: only from approved (or already in production), with its guards."""
+        from monitoring.services.deployments import deployment_create
+
+        state = self.version.status
+        self.deployments += 1
+        done = self._unchanged_on_refusal(
+            lambda: deployment_create(
+                actor=self.people[who],
+                version=self.version,
+                name=f"prod-{self.version.pk}-{self.deployments}",
+                environment="production",
+                mode=mode,
+                traffic_percent=share if mode == "canary" else None,
+            )
+        )
+        if done:
+            event(f"deployed {mode} from {state}")
+        if done and mode in ("canary", "live"):
+            assert state in (VersionStatus.APPROVED, VersionStatus.PRODUCTION), state
+            assert self.version.status == VersionStatus.PRODUCTION
+
+    @rule(who=st.integers(0, 10))
+    def replace_baseline(self, who):
+        """After submission the baseline is review evidence: never set by the developer."""
+        from monitoring.services.baselines import baseline_create
+
+        actor = self.people[who]
+        state = self.version.status
+        developers = version_developer_ids(self.version)
+        done = self._unchanged_on_refusal(
+            lambda: baseline_create(actor=actor, version=self.version, rows=BASELINE_ROWS)
+        )
+        if done and state not in (VersionStatus.DRAFT, VersionStatus.CHANGES_REQUESTED):
+            assert actor.pk not in developers
+
+    # Decisions are what moves a version on; drawn as often as all the attacks together, so
+    # that walks reach approval and production, where the attacks matter most.
+    @rule(data=st.data())
+    def decide_again(self, data):
+        self.decide(data)
+
+    @rule(data=st.data())
+    def decide_once_more(self, data):
+        self.decide(data)
+
     @invariant()
     def approved_only_with_the_strictest_sign_offs(self):
         """Whatever the tier is now, a version approved or in production has, in its current
@@ -334,7 +438,7 @@ def test_random_decision_sequences_keep_the_invariants(team):
     machine = WorkflowMachine.TestCase
     machine.settings = settings(
         max_examples=30,
-        stateful_step_count=30,
+        stateful_step_count=50,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
