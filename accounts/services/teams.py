@@ -56,7 +56,10 @@ def team_create(
         raise Conflict(f"A team named '{name}' already exists.")
     try:
         with transaction.atomic():
-            return Team.objects.create(name=name, slug=slug, description=description)
+            team = Team.objects.create(name=name, slug=slug, description=description)
+            # A team decides who sees and changes what: its creation is in the chain.
+            _audit(actor, "team.create", team, team=slug, name=name)
+            return team
     except IntegrityError as exc:  # created by someone else in the meantime
         raise Conflict(f"A team with slug '{slug}' or name '{name}' already exists.") from exc
 

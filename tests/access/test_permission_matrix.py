@@ -1,5 +1,6 @@
 """The permission matrix: every API route and method, tried by every persona, with the status
-each must get. Forbidden attempts must also leave the database exactly as it was.
+each must get. Forbidden attempts must also leave the database exactly as it was, and append
+nothing to the audit chain; every allowed write appends its expected events (``AUDIT_EVENTS``).
 
 ``test_every_api_route_is_in_the_matrix`` walks the URL configuration, so a new endpoint
 cannot be added without saying here who may call it."""
@@ -716,6 +717,77 @@ def snapshot() -> dict[str, list[tuple]]:
     return rows
 
 
+# The audit contract: what each allowed write appends to the hash chain (at least these
+# actions, in the same transaction as the change). A refused write appends nothing but the
+# login audit's record of a token's first use that day.
+AUDIT_EVENTS: dict[tuple[str, str], set[str]] = {
+    ("alert-acknowledge", "POST"): {"alert.acknowledge"},
+    ("alert-channel-detail", "DELETE"): {"alert_channel.delete"},
+    ("alert-channel-detail", "PATCH"): {"alert_channel.update"},
+    ("alert-channel-list", "POST"): {"alert_channel.create"},
+    ("alert-resolve", "POST"): {"alert.resolve"},
+    ("alert-rule-detail", "DELETE"): {"alert_rule.delete"},
+    ("alert-rule-detail", "PATCH"): {"alert_rule.update"},
+    ("alert-rule-list", "POST"): {"alert_rule.create"},
+    ("annotation-list", "POST"): {"annotation.create"},
+    ("annotation-resolve", "POST"): {"annotation.resolve"},
+    ("artifact-list", "POST"): {"artifact.upload"},
+    ("baselines", "POST"): {"baseline.create"},
+    ("dataset-detail", "PATCH"): {"dataset.update"},
+    ("dataset-list", "POST"): {"dataset.register"},
+    ("dataset-version-list", "POST"): {"dataset_version.register"},
+    ("deployment-list", "POST"): {"deployment.create"},
+    ("deployment-retire", "POST"): {"deployment.retire", "alert.resolve"},
+    ("kpi-list", "POST"): {"kpi.create"},
+    ("kpi-values", "POST"): {"kpi_value.record"},
+    ("model-detail", "PATCH"): {"model.update"},
+    ("model-list", "POST"): {"model.register"},
+    ("model-reclassify", "POST"): {"model.reclassify"},
+    ("model-role-assignment-detail", "DELETE"): {"role.revoke"},
+    ("model-role-assignment-list", "POST"): {"role.grant"},
+    ("model-version-detail", "PATCH"): {"version.update"},
+    ("model-version-list", "POST"): {"version.register"},
+    ("role-assignment-detail", "DELETE"): {"role.revoke"},
+    ("role-assignment-list", "POST"): {"role.grant"},
+    ("role-detail", "PATCH"): {"role.describe"},
+    ("run-detail", "PATCH"): {"run.update"},
+    ("run-list", "POST"): {"run.register"},
+    ("team-list", "POST"): {"team.create"},
+    ("team-members", "POST"): {"team.join"},
+    ("team-remove-member", "DELETE"): {"team.leave"},
+    ("token-detail", "DELETE"): {"token.revoke"},
+    ("token-list", "POST"): {"token.create"},
+    ("version-documents", "POST"): {"document.request"},
+    ("version-free-text", "PUT"): {"document.free_text_write"},
+    ("version-transitions", "POST"): {"version.submit"},
+}
+# Writes that append nothing to the chain, and why.
+UNCHAINED_WRITES = {
+    ("check-results", "POST"): "queues the checks; their results and any alert are recorded",
+    ("prediction-log", "POST"): "the prediction rows are the record (append-only, unique ids)",
+    ("prediction-feedback", "POST"): "ground truth rows are the record (never overwritten)",
+}
+CHAIN_BOOKKEEPING = {"token.success"}
+
+
+def _chain_actions_after(sequence: int) -> set[str]:
+    from core.models import AuditEvent
+
+    return set(AuditEvent.objects.filter(sequence__gt=sequence).values_list("action", flat=True))
+
+
+def test_every_write_route_says_what_it_appends_to_the_audit_chain():
+    writes = {key for key in MATRIX if key[1] != "GET"}
+    assert writes - AUDIT_EVENTS.keys() - UNCHAINED_WRITES.keys() == set()
+    assert not AUDIT_EVENTS.keys() & UNCHAINED_WRITES.keys()
+
+
+def _chain_head() -> int:
+    from core.models import AuditEvent
+
+    return AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+
+
 def call(client: APIClient, method: str, path: str, data):
     if isinstance(data, bytes):
         return client.generic(method, path, data, content_type="application/octet-stream")
@@ -746,6 +818,7 @@ def test_permission_matrix(world, personas, route, method, persona):
     elif personas[persona] is not None:
         client.force_authenticate(personas[persona])
     before = snapshot() if method != "GET" else None
+    chain_head = _chain_head()
 
     response = call(client, method, path, data)
 
@@ -756,6 +829,13 @@ def test_permission_matrix(world, personas, route, method, persona):
         assert response.status_code == want, response.content[:300]
     if method != "GET" and response.status_code >= 400:
         assert snapshot() == before, "a refused request changed the database"
+    if method != "GET":
+        appended = _chain_actions_after(chain_head) - CHAIN_BOOKKEEPING
+        if response.status_code >= 400:
+            assert not appended, f"a refused request appended {appended} to the audit chain"
+        else:
+            want_events = AUDIT_EVENTS.get((route, method), set())
+            assert want_events <= appended, f"expected {want_events} in the chain, got {appended}"
 
 
 def test_lists_show_only_what_each_persona_may_view(world, personas):
