@@ -26,7 +26,8 @@ from monitoring.models import BaselineProfile
 from monitoring.permissions import require_any
 from monitoring.schema import Column, schema_columns
 from registry.choices import DatasetRole, VersionStatus
-from registry.models import Artifact, DatasetVersion, ModelVersion
+from registry.models import DatasetVersion, ModelVersion
+from registry.selectors import artifact_readable
 from registry.services.artifacts import artifact_open
 
 MAX_REFERENCE_ROWS = 2_000_000
@@ -207,7 +208,10 @@ def baseline_create_from_training_data(
         raise InvalidInput(
             f"{version} names no training dataset version; upload reference data instead."
         )
-    artifact = Artifact.objects.filter(sha256=dataset_version.content_hash).first()
+    # Only bytes the actor may read: their own upload, or one a record they may view links.
+    # A dataset version's declared hash grants nothing, and bytes held for someone else get
+    # the same answer as bytes Steward does not hold (no oracle).
+    artifact = artifact_readable(actor, dataset_version.content_hash)
     if artifact is None:
         raise InvalidInput(
             f"The bytes of {dataset_version} (sha256 {dataset_version.content_hash[:12]}…) are "
