@@ -4,7 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-stamp
-SYSTEM_PACKAGES := graphviz chromium libldap2-dev libsasl2-dev slapd ldap-utils \
+# Everything the build and the tests need on a bare Debian/Ubuntu machine: a compiler and the
+# Python headers (python-ldap builds from source), the venv module, the PostgreSQL client tools
+# (the backup/restore test calls pg_dump), and what the tests start or drive themselves.
+SYSTEM_PACKAGES := build-essential python3-dev python3-venv postgresql-client \
+	graphviz chromium libldap2-dev libsasl2-dev slapd ldap-utils \
 	libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils redis-server
 PG_URL ?= postgres://postgres@127.0.0.1:5432/steward
 HOST ?= 127.0.0.1
