@@ -113,11 +113,17 @@ class World:
 
 
 def _administrator(team):
-    """Ada holds every governance role globally and is a contributor of the team: she can do
-    nearly everything a person can (separation of duties still applies)."""
+    """Ada holds every governance role globally (the gateway's included) and is a contributor
+    of the team: she can do nearly everything (separation of duties still applies)."""
     admin = user_create(actor=None, username="ada", email="ada@example.org", is_staff=True)
     team_add_member(team=team, user=admin)
-    for role in (RoleName.ADMINISTRATOR, RoleName.MANAGER, RoleName.VALIDATOR, RoleName.AUDITOR):
+    for role in (
+        RoleName.ADMINISTRATOR,
+        RoleName.MANAGER,
+        RoleName.VALIDATOR,
+        RoleName.AUDITOR,
+        RoleName.GATEWAY,
+    ):
         role_assign(user=admin, role=role)
     role_assign(user=admin, role=RoleName.CONTRIBUTOR, team=team)
     return admin
@@ -190,8 +196,10 @@ def world_seed() -> World:
         actor=admin,
     )
     records = _predictions(admin, deployment)
+    # The baseline of a reviewed version is set by someone independent of it: Tom validates
+    # this model; Ada registered it.
     baseline_create(
-        actor=admin, version=live, rows=[{**r["inputs"], **r["outputs"]} for r in records]
+        actor=tom, version=live, rows=[{**r["inputs"], **r["outputs"]} for r in records]
     )
     kpi = kpi_create(
         actor=admin,
