@@ -107,6 +107,16 @@ def test_a_version_goes_from_draft_to_approved_and_the_auditor_sees_why(
     expect(note.locator("strong", has_text="cut-off")).to_be_visible()  # Markdown rendered
     page.get_by_test_id("review-panel").scroll_into_view_if_needed()
     page.get_by_test_id("review-panel").screenshot(path=screenshot_dir / "review-section.png")
+    # She resolves her question, saying why: the motivation becomes a reply in the thread.
+    page.get_by_test_id("annotation-resolve-motivation").fill("Answered: 0.5, in the runbook.")
+    page.get_by_test_id("annotation-resolve").click()
+    expect(page.get_by_test_id("annotation-state").first).to_contain_text("Resolved by")
+    expect(page.get_by_test_id("annotation").nth(1)).to_contain_text(
+        "Answered: 0.5, in the runbook."
+    )
+    expect(page.get_by_test_id("annotation-resolve")).to_have_count(0)
+    page.get_by_test_id("annotation").first.scroll_into_view_if_needed()
+    page.screenshot(path=screenshot_dir / "review-resolved-question.png")
     decide(page, "sign_off", SIGN_OFF_WHY)
     expect(page.get_by_test_id("review-status")).to_have_text("Validated")
     expect(page.get_by_test_id("sign-offs")).to_have_text("1 of 1")
