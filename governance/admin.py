@@ -162,34 +162,18 @@ class AnnotationAdmin(ReadOnlyAdmin):
         """Asks for the motivation (recorded as a reply in each thread), then resolves each
         annotation through the service, which decides who may (never the version's
         developer)."""
-        motivation = request.POST.get("motivation", "")
-        error = ""
-        if "apply" in request.POST:
-            try:
-                motivation = services.motivation_clean(motivation)
-            except StewardError as exc:
-                error = exc.message
-            else:
-                self._resolve(request, queryset, motivation)
-                return None
-        rows = [
-            (a, services.annotation_resolve_refusal(request.user, a) or "Ready.")
-            for a in queryset.select_related("author", "target_type")
-        ]
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Resolve: give your motivation",
-            "opts": self.model._meta,
-            "action": "resolve",
-            "admin_action": "resolve_selected",
-            "action_label": "Resolve",
-            "rows": rows,
-            "motivation": motivation,
-            "min_motivation": MIN_MOTIVATION_LENGTH,
-            "error": error,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "governance/admin_transition.html", context)
+        return motivated_action_page(
+            self,
+            request,
+            label="Resolve",
+            action="resolve",
+            admin_action="resolve_selected",
+            rows=lambda: [
+                (a, services.annotation_resolve_refusal(request.user, a) or "Ready.")
+                for a in queryset.select_related("author", "target_type")
+            ],
+            apply=lambda motivation: self._resolve(request, queryset, motivation),
+        )
 
     def _resolve(self, request: HttpRequest, queryset, motivation: str) -> None:
         resolved = 0
@@ -256,35 +240,63 @@ def _transition_versions(model_admin, request, queryset, action: str, motivation
         model_admin.message_user(request, f"{label} refused for {refusal}", messages.WARNING)
 
 
+def motivated_action_page(
+    model_admin,
+    request: HttpRequest,
+    *,
+    label: str,
+    action: str,
+    rows: Callable[[], list],
+    apply: Callable[[str], None],
+    admin_action: str = "",
+) -> HttpResponse | None:
+    """The confirmation step of an admin action that needs a written motivation: with a valid
+    one posted, ``apply(motivation)`` runs and the list shows again with its messages (None);
+    otherwise the page lists ``rows()`` (object, what will happen) and asks for it."""
+    motivation = request.POST.get("motivation", "")
+    error = ""
+    if "apply" in request.POST:
+        try:
+            motivation = services.motivation_clean(motivation)
+        except StewardError as exc:
+            error = exc.message
+        else:
+            apply(motivation)
+            return None
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": f"{label}: give your motivation",
+        "opts": model_admin.model._meta,
+        "action": action,
+        "admin_action": admin_action,
+        "action_label": label,
+        "rows": rows(),
+        "motivation": motivation,
+        "min_motivation": MIN_MOTIVATION_LENGTH,
+        "error": error,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "governance/admin_transition.html", context)
+
+
 def transition_action(action: str) -> Callable:
     """An admin action that asks for a motivation, then takes ``action`` on each version."""
     label = Action(action).label
 
     def take(model_admin, request: HttpRequest, queryset) -> HttpResponse | None:
-        motivation = request.POST.get("motivation", "")
-        error = ""
-        if "apply" in request.POST:
-            try:
-                motivation = services.motivation_clean(motivation)
-            except StewardError as exc:
-                error = exc.message
-            else:
-                _transition_versions(model_admin, request, queryset, action, motivation)
-                return None  # back to the list, with the messages
-        versions = list(queryset.select_related("registered_model"))
-        context = {
-            **model_admin.admin_site.each_context(request),
-            "title": f"{label}: give your motivation",
-            "opts": model_admin.model._meta,
-            "action": action,
-            "action_label": label,
-            "rows": [(v, transition_preview(request.user, v, action)) for v in versions],
-            "motivation": motivation,
-            "min_motivation": MIN_MOTIVATION_LENGTH,
-            "error": error,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "governance/admin_transition.html", context)
+        return motivated_action_page(
+            model_admin,
+            request,
+            label=label,
+            action=action,
+            rows=lambda: [
+                (v, transition_preview(request.user, v, action))
+                for v in queryset.select_related("registered_model")
+            ],
+            apply=lambda motivation: _transition_versions(
+                model_admin, request, queryset, action, motivation
+            ),
+        )
 
     take.__name__ = f"transition_{action}"
     return admin.action(description=f"{label}…")(take)

@@ -26,7 +26,11 @@ from governance.choices import Action
 from governance.errors import NotPermittedToDecide
 from governance.guards import guard_context, guards_evaluate
 from governance.models import Decision
-from governance.services.transitions import _after_decision, motivation_clean, server_request_id
+from governance.services.transitions import (
+    decision_effects_apply,
+    motivation_clean,
+    server_request_id,
+)
 from registry.choices import RiskTier
 from registry.models import ModelVersion, RegisteredModel
 from registry.permissions import require
@@ -142,5 +146,5 @@ def _version_reclassify(
     if target != version.status:
         version.status = target
         version.save(update_fields=["status", "updated_at"])
-    _after_decision(decision)
+    decision_effects_apply(decision)
     return decision

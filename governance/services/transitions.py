@@ -106,7 +106,7 @@ def version_transition(
     if target != version.status:
         version.status = target
         version.save(update_fields=["status", "updated_at"])
-    _after_decision(decision)
+    decision_effects_apply(decision)
     return decision
 
 
@@ -138,7 +138,7 @@ def version_flag_by_monitoring(*, version: ModelVersion, motivation: str) -> Dec
     )
     version.status = step.target
     version.save(update_fields=["status", "updated_at"])
-    _after_decision(decision)
+    decision_effects_apply(decision)
     return decision
 
 
@@ -147,7 +147,7 @@ def server_request_id() -> str:
     return (get_cid() or "")[:64]
 
 
-def _after_decision(decision: Decision) -> None:
+def decision_effects_apply(decision: Decision) -> None:
     """Side effects that belong to every decision: the audit chain, notifications, and the
     regeneration of the version's documents so that a review always reads current ones."""
     from governance.notifications import decision_recorded
