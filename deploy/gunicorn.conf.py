@@ -70,8 +70,9 @@ workers = _int("WEB_WORKERS", 2 * (os.cpu_count() or 1) + 1)
 threads = _int("WEB_THREADS", 1)
 worker_class = "gthread" if threads > 1 else "sync"
 # The workers' heartbeat files on a RAM disk: a slow or full /tmp cannot make the master think
-# a busy worker is stuck.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# a busy worker is stuck. (gunicorn makes them with mkstemp and unlinks them at once.)
+_SHM = "/dev/shm"  # noqa: S108
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 
 # Import Django and the apps once in the master, then fork: workers start (and restart after
 # max_requests) in milliseconds and share the loaded code's memory (config/wsgi.py freezes it
