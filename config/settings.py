@@ -362,6 +362,13 @@ STEWARD_OUTBOX_RESEND_AFTER_MINUTES = env_int("STEWARD_OUTBOX_RESEND_AFTER_MINUT
 STEWARD_OUTBOX_KEEP_DAYS = env_int("STEWARD_OUTBOX_KEEP_DAYS", 30, minimum=1)
 # Publishing must fail fast when the broker is down (the request then waits in the outbox),
 # not hold a web request while kombu retries the connection.
+# Create requests sent with an Idempotency-Key keep their first answer this long (core.idempotency);
+# older ones are pruned hourly and their keys may be used again.
+STEWARD_IDEMPOTENCY_KEEP_HOURS = env_int("STEWARD_IDEMPOTENCY_KEEP_HOURS", 24, minimum=1)
+CELERY_BEAT_SCHEDULE["prune-idempotency-records"] = {
+    "task": "core.prune_idempotency_records",
+    "schedule": 3600.0,
+}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "max_retries": 0}
 

@@ -206,3 +206,36 @@ class TaskRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{tuple(self.args)} ({self.state})"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a create request sent with an ``Idempotency-Key`` header, kept so a
+    client that lost the answer (a dropped connection, a timeout) can send the request again and
+    get that answer instead of a second row. Keys are per user: the same key from someone else
+    is a different record, so one user's key never reveals another's answer.
+
+    ``status_code`` is null while the first request is still being served (a concurrent
+    duplicate then gets 409); only successful (2xx) answers are kept, a failed request's row is
+    removed so the client may retry it. ``fingerprint`` is the SHA-256 of the method, path and
+    body: the same key with another request is refused. Rows older than
+    ``STEWARD_IDEMPOTENCY_KEEP_HOURS`` are ignored and pruned (:mod:`core.idempotency`)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.BinaryField(default=b"", blank=True)
+    content_type = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="core_idempotency_user_key")
+        ]
+
+    def __str__(self) -> str:
+        state = self.status_code or "in flight"
+        return f"{self.method} {self.path} [{self.key}] ({state})"

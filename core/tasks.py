@@ -24,3 +24,11 @@ def anchor_audit_chain() -> int | None:
         # Not retried: a chain that does not verify needs a person, and the log says why.
         raise RuntimeError(f"audit chain {outcome.problem}")
     return outcome.anchor.sequence if outcome.anchor else None
+
+
+@shared_task(name="core.prune_idempotency_records", acks_late=True)
+def prune_idempotency_records() -> int:
+    """Celery beat's tick: forget Idempotency-Keys older than STEWARD_IDEMPOTENCY_KEEP_HOURS."""
+    from core.idempotency import idempotency_records_prune
+
+    return idempotency_records_prune()

@@ -72,6 +72,15 @@ def error_responses_document(result, generator, request, public):
                         "content": {"application/json": {"schema": reference}},
                     },
                 )
+            if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])):
+                # core.idempotency: the same key sent with another request.
+                responses.setdefault(
+                    "422",
+                    {
+                        "description": "The Idempotency-Key was already used for another request.",
+                        "content": {"application/json": {"schema": reference}},
+                    },
+                )
     return result
 
 

@@ -16,6 +16,7 @@ from accounts.choices import TokenScope
 from core.api.pagination import StewardPagination
 from core.dates import filter_moment
 from core.errors import Forbidden, InvalidInput, NotFound
+from core.idempotency import idempotent_create
 from monitoring import selectors
 from monitoring.api import serializers as s
 from monitoring.choices import CheckKind
@@ -150,6 +151,7 @@ class PredictionLogView(APIView):
         return _page(self, qs.order_by("-predicted_at", "-id"), s.PredictionSerializer)
 
     @extend_schema(request=s.BatchSerializer, responses=s.BatchResultSerializer)
+    @idempotent_create
     def post(self, request, name: str):
         deployment = _deployment(request, name)
         result = ingestion.predictions_ingest(

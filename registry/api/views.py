@@ -17,6 +17,7 @@ from accounts.selectors import can_read_access_records
 from accounts.services import require_administrator
 from core.downloads import mark_as_download
 from core.errors import InvalidInput, NotFound, PayloadTooLarge
+from core.idempotency import idempotent_create
 from core.safe_files import StoredFileMissing
 from registry import selectors, services
 from registry.api import serializers as s
@@ -105,6 +106,7 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, S
     @extend_schema(
         request=s.RegisteredModelCreateSerializer, responses={201: s.RegisteredModelSerializer}
     )
+    @idempotent_create
     def create(self, request):
         data = self.parse(request)
         model = services.registered_model_create(actor=request.user, **data)
@@ -150,6 +152,7 @@ class ModelVersionViewSet(
     @extend_schema(
         request=s.ModelVersionCreateSerializer, responses={201: s.ModelVersionSerializer}
     )
+    @idempotent_create
     def create(self, request, model_name=None):
         registered_model = self.registered_model()
         data = self.parse(request)
@@ -184,6 +187,7 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceVi
         return selectors.dataset_list(self.request.user)
 
     @extend_schema(request=s.DatasetCreateSerializer, responses={201: s.DatasetSerializer})
+    @idempotent_create
     def create(self, request):
         data = self.parse(request)
         dataset = services.dataset_create(actor=request.user, **data)
@@ -226,6 +230,7 @@ class DatasetVersionViewSet(
     @extend_schema(
         request=s.DatasetVersionCreateSerializer, responses={201: s.DatasetVersionSerializer}
     )
+    @idempotent_create
     def create(self, request, dataset_name=None):
         dataset = self.dataset()
         data = self.parse(request)
@@ -248,6 +253,7 @@ class RunViewSet(LineageMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return selectors.run_list(self.request.user)
 
     @extend_schema(request=s.RunCreateSerializer, responses={201: s.RunSerializer})
+    @idempotent_create
     def create(self, request):
         data = self.parse(request)
         run = services.run_create(actor=request.user, **data)
