@@ -4,6 +4,7 @@ from registry.services.access import model_role_assign, model_role_revoke
 from registry.services.artifacts import artifact_store
 from registry.services.catalogue import (
     model_version_register,
+    model_version_run_attach,
     model_version_update,
     registered_model_classification_set,
     registered_model_create,
@@ -11,7 +12,7 @@ from registry.services.catalogue import (
 )
 from registry.services.datasets import dataset_create, dataset_update, dataset_version_create
 from registry.services.lineage import lineage_edge_add, lineage_node_ensure
-from registry.services.runs import run_create, run_update
+from registry.services.runs import run_create, run_inputs_add, run_update
 
 __all__ = [
     "artifact_store",
@@ -23,10 +24,12 @@ __all__ = [
     "model_role_assign",
     "model_role_revoke",
     "model_version_register",
+    "model_version_run_attach",
     "model_version_update",
     "registered_model_classification_set",
     "registered_model_create",
     "registered_model_update",
     "run_create",
+    "run_inputs_add",
     "run_update",
 ]

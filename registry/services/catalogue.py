@@ -360,3 +360,39 @@ def model_version_update(
         data={"changes": {"description": {"from": before, "to": description}}},
     )
     return version
+
+
+@transaction.atomic
+def model_version_run_attach(*, actor: User, version: ModelVersion, run: Run) -> ModelVersion:
+    """Name the run that produced a version registered without one (a training job that
+    reports its lineage afterwards, e.g. through OpenLineage). Provenance is filled in, never
+    rewritten: a version that already names another run is refused, and so is one already
+    submitted for review, whose evidence is what reviewers saw."""
+    require(actor, Verb.CHANGE, version)
+    require(actor, Verb.VIEW, run)
+    version = (
+        ModelVersion.objects.select_for_update()
+        .select_related("registered_model")
+        .get(pk=version.pk)
+    )
+    if version.run_id == run.pk:
+        return version
+    if version.run_id is not None:
+        raise Conflict(f"{version} already names the run that produced it.")
+    if version.status not in EDITABLE_STATES:
+        raise Conflict(
+            f"{version} is {version.get_status_display().lower()}: its provenance was part of "
+            "what was submitted for review and can no longer change."
+        )
+    version.run = run
+    version.save(update_fields=["run", "updated_at"])
+    lineage_edge_add(source=run, target=version, relation="produced")
+    audit_event_append(
+        actor=actor,
+        action="version.run_attach",
+        subject=version,
+        scope_model=version.registered_model.name,
+        scope_version=version.natural_key,
+        data={"run": str(run.uuid)},
+    )
+    return version

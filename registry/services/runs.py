@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -9,7 +10,7 @@ from django.db import transaction
 
 from accounts.choices import Verb
 from accounts.models import Team, User
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput
 from core.eventlog import audit_event_append
 from registry.choices import DatasetRole, RunKind, RunStatus
 from registry.models import DatasetVersion, Run, RunInput
@@ -39,8 +40,11 @@ def run_create(
     python_version: str = "",
     packages: dict | None = None,
     image_digest: str = "",
+    run_uuid: uuid.UUID | None = None,
 ) -> Run:
-    """Record a training, transformation or evaluation run and the data it read."""
+    """Record a training, transformation or evaluation run and the data it read. ``run_uuid``
+    keeps an identifier the run already has elsewhere (an OpenLineage runId); by default a new
+    one is drawn."""
     require_in_team(actor, Verb.CHANGE, team)
     for dataset_version, _ in inputs:
         require(actor, Verb.VIEW, dataset_version)
@@ -50,7 +54,10 @@ def run_create(
         raise InvalidInput(
             "ended_at is before started_at.", field_errors={"ended_at": ["Before start."]}
         )
+    if run_uuid is not None and Run.objects.filter(uuid=run_uuid).exists():
+        raise Conflict(f"A run with id {run_uuid} already exists.")
     run = Run(
+        uuid=run_uuid or uuid.uuid4(),
         kind=kind,
         team=team,
         name=name,
@@ -109,16 +116,31 @@ def run_update(
     run: Run,
     status: str | None = None,
     metrics: dict | None = None,
+    started_at: datetime | None = None,
     ended_at: datetime | None = None,
     notes: str | None = None,
+    kind: str | None = None,
 ) -> Run:
-    """Report progress of a run: its status, final metrics, end time and notes. What it read
-    and its code stay as recorded."""
+    """Report progress of a run: its status, final metrics, start and end times, notes, and
+    its kind once known (a job first reported as a transformation turns out to train a
+    model). What it read and its code stay as recorded."""
     require(actor, Verb.CHANGE, run)
     run = Run.objects.select_for_update().get(pk=run.pk)
     before = _run_record(run)
     if status is not None:
         run.status = status
+    if kind is not None:
+        if kind not in RunKind.values:
+            raise InvalidInput(
+                f"Unknown run kind '{kind}'.", field_errors={"kind": ["Unknown kind."]}
+            )
+        run.kind = kind
+    if started_at is not None:
+        if run.ended_at and started_at > run.ended_at:
+            raise InvalidInput(
+                "started_at is after ended_at.", field_errors={"started_at": ["After end."]}
+            )
+        run.started_at = started_at
     if metrics is not None:
         run.metrics = {**run.metrics, **require_metrics("metrics", metrics)}
     if ended_at is not None:
@@ -144,10 +166,54 @@ def run_update(
     return run
 
 
+@transaction.atomic
+def run_inputs_add(
+    *, actor: User, run: Run, inputs: Sequence[tuple[DatasetVersion, str]]
+) -> list[RunInput]:
+    """Add dataset versions a run read to those already recorded (a run reported in stages,
+    as OpenLineage does, names its inputs event by event). Nothing recorded is removed;
+    inputs already recorded are skipped. Returns the links added."""
+    require(actor, Verb.CHANGE, run)
+    for dataset_version, role in inputs:
+        require(actor, Verb.VIEW, dataset_version)
+        if role not in DatasetRole.values:
+            raise InvalidInput(
+                f"Unknown dataset role '{role}'.",
+                field_errors={"inputs": [f"Unknown role '{role}'."]},
+            )
+    run = Run.objects.select_for_update().get(pk=run.pk)
+    known = set(run.input_links.values_list("dataset_version_id", "role"))
+    added = [
+        RunInput(run=run, dataset_version=dv, role=role)
+        for dv, role in dict.fromkeys(inputs)
+        if (dv.pk, role) not in known
+    ]
+    if not added:
+        return []
+    RunInput.objects.bulk_create(added)
+    for link in added:
+        lineage_edge_add(source=link.dataset_version, target=run, relation=link.role)
+    audit_event_append(
+        actor=actor,
+        action="run.inputs_add",
+        subject=run,
+        data={
+            "uuid": str(run.uuid),
+            "inputs": [
+                {"dataset_version": link.dataset_version.natural_key, "role": link.role}
+                for link in added
+            ],
+        },
+    )
+    return added
+
+
 def _run_record(run: Run) -> dict:
     return {
         "status": run.status,
+        "kind": run.kind,
         "metrics": dict(run.metrics),
+        "started_at": run.started_at.isoformat() if run.started_at else None,
         "ended_at": run.ended_at.isoformat() if run.ended_at else None,
         "notes": run.notes,
     }
