@@ -58,3 +58,32 @@ def version_panels(
         RenderedPanel(panel.template_name, panel.context_function(request, version, state))
         for panel in _version_panels
     ]
+
+
+# The run and dataset version pages take panels too, without forms: a section another app adds
+# (where a run reported through a lineage protocol came from, its column lineage). A context
+# function that returns None has nothing to show for this object, and its panel is left out.
+RUN_PAGE = "run"
+DATASET_VERSION_PAGE = "dataset_version"
+PagePanelContext = Callable[[HttpRequest, Any], dict[str, Any] | None]
+
+_page_panels: dict[str, list[tuple[str, PagePanelContext]]] = {}
+
+
+def page_panel_register(page: str, template_name: str, context_function: PagePanelContext) -> None:
+    """Add a panel to the ``page`` (RUN_PAGE or DATASET_VERSION_PAGE) of every object.
+    Registering the same template again replaces the earlier registration."""
+    panels = _page_panels.setdefault(page, [])
+    panels[:] = [p for p in panels if p[0] != template_name]
+    panels.append((template_name, context_function))
+
+
+def page_panels(page: str, request: HttpRequest, obj: Any) -> list[RenderedPanel]:
+    """The panels of ``page`` that have something to show for ``obj`` as ``request.user``
+    sees it."""
+    rendered = []
+    for template_name, context_function in _page_panels.get(page, []):
+        context = context_function(request, obj)
+        if context is not None:
+            rendered.append(RenderedPanel(template_name, context))
+    return rendered

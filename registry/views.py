@@ -159,6 +159,7 @@ def dataset_version_detail(request: HttpRequest, name: str, version: int) -> Htt
             "profile": structured(dataset_version.profile, "Column"),
             **page_selectors.dataset_version_usage(request.user, dataset_version),
             **_lineage(request, dataset_version),
+            "panels": panels.page_panels(panels.DATASET_VERSION_PAGE, request, dataset_version),
         },
     )
 
@@ -177,6 +178,7 @@ def run_detail(request: HttpRequest, run_uuid: uuid.UUID) -> HttpResponse:
             "params": structured(run.params, "Parameter"),
             "metrics": structured(run.metrics, "Metric"),
             "outputs": page_selectors.run_outputs(request.user, run),
+            "panels": panels.page_panels(panels.RUN_PAGE, request, run),
             **_environment(run),
             **_lineage(request, run),
         },

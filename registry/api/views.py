@@ -29,6 +29,7 @@ from registry.api.filters import (
     RunFilter,
 )
 from registry.choices import Direction
+from registry.lineage_exports import lineage_export_chosen, lineage_export_renderers
 from registry.models import Artifact, ModelRoleAssignment
 from registry.services.artifacts import artifact_open
 from registry.uploads import HashingUploadHandler
@@ -42,7 +43,15 @@ LINEAGE_PARAMETERS = [
 
 
 class LineageMixin:
-    """Adds ``GET .../lineage/?direction=&depth=`` to a detail route."""
+    """Adds ``GET .../lineage/?direction=&depth=`` to a detail route: the registry's JSON graph,
+    or any representation another app registered in ``registry.lineage_exports``
+    (``?format=prov-json``)."""
+
+    def get_renderers(self):
+        renderers = super().get_renderers()
+        if getattr(self, "action", None) == "lineage":
+            renderers += [renderer() for renderer in lineage_export_renderers()]
+        return renderers
 
     @extend_schema(parameters=LINEAGE_PARAMETERS, responses=s.LineageGraphSerializer)
     @action(detail=True, methods=["get"])
@@ -54,6 +63,8 @@ class LineageMixin:
             direction=request.query_params.get("direction", Direction.BOTH),
             depth=selectors.lineage_depth_clean(request.query_params.get("depth")),
         )
+        if lineage_export_chosen(request.accepted_renderer):
+            return Response(graph)  # the export's renderer reads the closure itself
         return Response(s.LineageGraphSerializer(graph).data)
 
 
