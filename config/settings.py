@@ -130,10 +130,15 @@ TEMPLATES = [
     },
 ]
 
+# Connections persist across requests (opening one per request cost about half the CPU of a
+# request under load); Django checks a reused connection before each request, so a restarted
+# database costs one failed check, not a 500 (and a lost one is still a 503, see
+# core.database_errors). STEWARD_DB_CONN_MAX_AGE=0 restores one connection per request.
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'steward.sqlite3'}",
-        conn_max_age=env_int("STEWARD_DB_CONN_MAX_AGE", 0, minimum=0),
+        conn_max_age=env_int("STEWARD_DB_CONN_MAX_AGE", 600, minimum=0),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -357,11 +362,6 @@ CELERY_BEAT_SCHEDULE["prune-login-events"] = {
     "task": "accounts.prune_login_events",
     "schedule": 24 * 3600.0,
 }
-STEWARD_OUTBOX_RESEND_AFTER_MINUTES = env_int("STEWARD_OUTBOX_RESEND_AFTER_MINUTES", 360, minimum=1)
-# Requests done longer ago than this are deleted by the relay (failed ones are kept).
-STEWARD_OUTBOX_KEEP_DAYS = env_int("STEWARD_OUTBOX_KEEP_DAYS", 30, minimum=1)
-# Publishing must fail fast when the broker is down (the request then waits in the outbox),
-# not hold a web request while kombu retries the connection.
 # Create requests sent with an Idempotency-Key keep their first answer this long (core.idempotency);
 # older ones are pruned hourly and their keys may be used again.
 STEWARD_IDEMPOTENCY_KEEP_HOURS = env_int("STEWARD_IDEMPOTENCY_KEEP_HOURS", 24, minimum=1)
@@ -369,6 +369,11 @@ CELERY_BEAT_SCHEDULE["prune-idempotency-records"] = {
     "task": "core.prune_idempotency_records",
     "schedule": 3600.0,
 }
+STEWARD_OUTBOX_RESEND_AFTER_MINUTES = env_int("STEWARD_OUTBOX_RESEND_AFTER_MINUTES", 360, minimum=1)
+# Requests done longer ago than this are deleted by the relay (failed ones are kept).
+STEWARD_OUTBOX_KEEP_DAYS = env_int("STEWARD_OUTBOX_KEEP_DAYS", 30, minimum=1)
+# Publishing must fail fast when the broker is down (the request then waits in the outbox),
+# not hold a web request while kombu retries the connection.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "max_retries": 0}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from accounts.access import TeamScope, governed_register, perm_for, team_scope
+from accounts.access import TeamScope, governed_register, object_grants, perm_for, team_scope
 from accounts.choices import Verb
 from accounts.models import Team, User
 from core.errors import Forbidden, NotFound
@@ -40,17 +40,9 @@ def register_governed_models() -> None:
     governed_register(Run, owner_team_id=lambda r: r.team_id)
 
 
-def granted_model_ids(user: User, verb: str) -> QuerySet:
+def granted_model_ids(user: User, verb: str) -> frozenset[int]:
     """Models on which guardian grants ``user`` the verb (model-scoped roles, direct grants)."""
-    from guardian.shortcuts import get_objects_for_user
-
-    return get_objects_for_user(
-        user,
-        f"registry.{verb}_registeredmodel",
-        klass=RegisteredModel,
-        accept_global_perms=False,
-        with_superuser=False,
-    ).values("pk")
+    return object_grants(user, RegisteredModel).get(verb, frozenset())
 
 
 def model_visibility(user: User, verb: str = Verb.VIEW, *, prefix: str = "") -> Q | None:
@@ -59,9 +51,11 @@ def model_visibility(user: User, verb: str = Verb.VIEW, *, prefix: str = "") -> 
     scope = team_scope(user, verb)
     if scope.everywhere:
         return None
-    return Q(**{f"{prefix}owner_team__in": scope.team_ids}) | Q(
-        **{f"{prefix}pk__in": granted_model_ids(user, verb)}
-    )
+    visible = Q(**{f"{prefix}owner_team__in": scope.team_ids})
+    granted = granted_model_ids(user, verb)
+    if granted:
+        visible |= Q(**{f"{prefix}pk__in": granted})
+    return visible
 
 
 def restrict_models(qs: QuerySet, user: User, verb: str = Verb.VIEW) -> QuerySet:
@@ -179,7 +173,7 @@ class Visibility:
         if model_id is None:
             return False
         if self._granted is None:
-            self._granted = {row["pk"] for row in granted_model_ids(self.user, Verb.VIEW)}
+            self._granted = granted_model_ids(self.user, Verb.VIEW)
         return model_id in self._granted
 
     def model_version(self, version: ModelVersion) -> bool:

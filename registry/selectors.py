@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Case, Count, Max, Prefetch, QuerySet, Value, When
 
+from accounts.choices import Verb
 from accounts.models import User
 from core.errors import InvalidInput
 from core.hashing import is_sha256
@@ -47,6 +48,11 @@ def registered_model_list(user: User) -> QuerySet[RegisteredModel]:
         ),
         user,
     )
+
+
+def registered_model_visible(user: User, verb: str = Verb.VIEW) -> QuerySet[RegisteredModel]:
+    """The models the user may ``verb``, bare: for looking one up by name (no counts)."""
+    return restrict_models(RegisteredModel.objects.select_related("owner_team"), user, verb)
 
 
 def model_version_list(user: User) -> QuerySet[ModelVersion]:

@@ -148,7 +148,7 @@ class ModelVersionViewSet(
 
     def registered_model(self):
         return get_object_or_404(
-            selectors.registered_model_list(self.request.user), name=self.kwargs["model_name"]
+            selectors.registered_model_visible(self.request.user), name=self.kwargs["model_name"]
         )
 
     def base_queryset(self):
@@ -407,7 +407,7 @@ class ModelRoleAssignmentViewSet(
 
     def registered_model(self):
         return get_object_or_404(
-            selectors.registered_model_list(self.request.user), name=self.kwargs["model_name"]
+            selectors.registered_model_visible(self.request.user), name=self.kwargs["model_name"]
         )
 
     def get_queryset(self):
