@@ -14,7 +14,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/steward
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test system-deps deps lint test-postgres test-sqlite bench-lineage bench-ingest clean
+.PHONY: demo serve test system-deps deps lint test-postgres test-sqlite bench-lineage bench-ingest clean
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -42,6 +42,12 @@ demo: deps
 	@echo "Password for every demo user: steward-demo (exists only in demo mode)"
 	@echo
 	STEWARD_DEMO=true $(PY) manage.py runserver $(HOST):$(PORT)
+
+# Production on this machine, in the foreground (scripts/serve.py): migrations and static files,
+# then gunicorn (deploy/gunicorn.conf.py), a Celery worker and Celery beat; Ctrl-C stops all three.
+# Needs DATABASE_URL, REDIS_URL, STEWARD_SECRET_KEY and STEWARD_AUDIT_KEY (docs/deployment.md).
+serve: deps
+	HOST=$(HOST) PORT=$(PORT) $(PY) scripts/serve.py
 
 # ruff, then bandit (fails on HIGH severity) and the dependency vulnerability audit (skips with
 # its reason when the vulnerability service is unreachable): scripts/security_checks.sh.

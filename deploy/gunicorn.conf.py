@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 
 
 def _int(name: str, default: int, minimum: int = 1) -> int:
@@ -115,6 +116,7 @@ proc_name = "steward-web"
 def when_ready(server) -> None:
     """The master loaded the app (preload_app): make sure no database connection made while
     loading is inherited by the workers, where several processes would share one socket."""
-    from django.db import connections
+    if "django.db" in sys.modules:
+        from django.db import connections
 
-    connections.close_all()
+        connections.close_all()
