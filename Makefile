@@ -14,7 +14,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/steward
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo serve test system-deps deps lint test-postgres test-sqlite bench-lineage bench-ingest clean
+.PHONY: demo serve test system-deps deps lint test-postgres test-sqlite bench-lineage bench-ingest bench-registry clean
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -67,6 +67,10 @@ bench-lineage: deps
 
 bench-ingest: deps
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) bench/ingest.py
+
+# Steward under gunicorn against MLflow's server (installed in var/bench-mlflow-venv on first use).
+bench-registry: deps
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) bench/registry.py
 
 clean:
 	rm -rf var test-artifacts .pytest_cache
