@@ -17,10 +17,12 @@ Steward), on a fresh ``mlflow_bench_registry``, without authentication. One serv
 time; each is stopped before the next starts. Without MLflow (not installable, or
 ``--skip-mlflow``) the reason is printed and Steward is measured alone.
 
-The load generator is this process: ``--clients`` threads, each with one persistent HTTP/1.1
-connection (http.client; it reconnects when a server closes the connection after a response, as
-gunicorn's sync workers do, and the connections opened are counted). Steward's requests carry
-``Authorization: Bearer <token>``. The workload, seeded, the same for both:
+The load generator is this process (bench/registry_load.py): ``--clients`` threads, each with
+one persistent HTTP/1.1 connection (http.client; it reconnects when a server closes the
+connection after a response, as gunicorn's sync workers do, and the connections opened are
+counted). Steward's requests carry ``Authorization: Bearer <token>``. Each server is first left
+to settle (its start-up work done, MLflow's job runner included), then warmed up untimed. The
+workload, seeded, the same for both:
 
 1. create ``--models`` models with ``--versions`` versions each (a client registers a model and
    then its versions in order; Steward: POST /api/v1/models/ and /api/v1/models/{name}/versions/,
@@ -35,11 +37,11 @@ gunicorn's sync workers do, and the connections opened are counted). Steward's r
    are split into families (``bench-a-0000``...) of at most 100, at least two, so that a prefix
    matches exactly one family: 2 x 100 with the defaults.
 
-A small untimed warm-up precedes the workloads on each server. Every answer must be 2xx, every
-created version must have the expected number, every list and search exactly the expected
-models; any error ends the benchmark with its list and a non-zero status. A workload not done
-within ``--time-limit`` seconds is stopped and reported as "did not finish in N s", with what it
-did in that time (the workloads after an unfinished creation are skipped).
+Every answer must be 2xx, every created version must have the expected number, every list and
+search exactly the expected models; any error ends the benchmark with its list and a non-zero
+status. A workload not done within ``--time-limit`` seconds is stopped and reported as "did not
+finish in N s", with what it did in that time (the workloads after an unfinished creation are
+skipped).
 
 Printed per workload and server: requests/s, p50 and p99 latency, the CPU the server's process
 tree used (from /proc, workers replaced meanwhile included), PostgreSQL's CPU (the whole server,
@@ -52,29 +54,25 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import http.client
 import json
 import math
 import os
 import random
 import sys
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import dj_database_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import registry_servers as servers  # noqa: E402
+from bench.registry_load import Call, Check, Outcome, load_run  # noqa: E402
 
 FULL = {"models": 200, "versions": 10, "gets": 2000, "lists": 300, "searches": 300}
 QUICK = {"models": 20, "versions": 3, "gets": 100, "lists": 30, "searches": 30}
 FAMILY_SIZE = 100  # models per name prefix
-REQUEST_TIMEOUT = 60.0
 WARM_UP_ROUNDS = 5  # per client, of each read
 TARGET_RATIO = 1.5  # the issue's target: Steward at least 1.5x MLflow's throughput
 TARGET_GET_P99 = 0.100  # and p99 under 100 ms for gets
@@ -101,7 +99,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-mlflow", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep both benchmark databases")
     args = parser.parse_args()
-    if min(args.models, args.versions, args.gets, args.lists, args.searches, args.clients) < 1:
+    sizes = (args.models, args.versions, args.gets, args.lists, args.searches, args.clients)
+    if min(*sizes, args.web_workers) < 1:
         parser.error("every size must be at least 1")
     return args
 
@@ -144,15 +143,6 @@ def plan_make(args: argparse.Namespace) -> Plan:
 
 
 # --- the two APIs -------------------------------------------------------------------------------
-
-Check = Callable[[dict], str | None]  # the answer's JSON -> what is wrong with it, or None
-
-
-class Call(NamedTuple):
-    method: str
-    path: str
-    body: bytes | None
-    check: Check | None
 
 
 def post(path: str, payload: dict, check: Check | None = None) -> Call:
@@ -288,130 +278,7 @@ def warm_up_tasks(api: Api, clients: int) -> tuple[list[list[Call]], list[list[C
     ]
 
 
-# --- the load generator -------------------------------------------------------------------------
-
-
-@dataclass
-class ClientTally:
-    latencies: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    connections: int = 0
-    retries: int = 0
-
-
-class Feed:
-    """Hands out task indexes to the clients until the tasks or the time run out."""
-
-    def __init__(self, count: int, deadline: float):
-        self.count, self.deadline = count, deadline
-        self.next, self.lock, self.stopped = 0, threading.Lock(), False
-
-    def take(self) -> int | None:
-        with self.lock:
-            if self.next >= self.count:
-                return None
-            if time.perf_counter() > self.deadline:
-                self.stopped = True
-                return None
-            self.next += 1
-            return self.next - 1
-
-
-def call_once(conn: http.client.HTTPConnection, call: Call, headers, tally: ClientTally) -> bool:
-    """One request on the client's connection; its latency, or an error. A reused connection the
-    server had closed is reopened once, as any keep-alive client does."""
-    started = time.perf_counter()
-    for attempt in (1, 2):
-        fresh = conn.sock is None
-        try:
-            conn.request(call.method, call.path, call.body, headers)
-            response = conn.getresponse()
-            data = response.read()
-        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as error:
-            conn.close()
-            if not fresh and attempt == 1:
-                tally.retries += 1
-                continue
-            tally.errors.append(f"{call.method} {call.path}: {error!r}")
-            return False
-        except (OSError, http.client.HTTPException) as error:
-            conn.close()
-            tally.errors.append(f"{call.method} {call.path}: {error!r}")
-            return False
-        break
-    tally.latencies.append(time.perf_counter() - started)
-    tally.connections += fresh
-    if not 200 <= response.status < 300:
-        tally.errors.append(f"{call.method} {call.path}: {response.status} {data[:300]!r}")
-        return False
-    if call.check is not None:
-        try:
-            problem = call.check(json.loads(data))
-        except ValueError as error:
-            problem = f"not JSON ({error})"
-        if problem:
-            tally.errors.append(f"{call.method} {call.path}: {problem}")
-            return False
-    return True
-
-
-def client_run(port: int, headers: dict, tasks: list[list[Call]], feed: Feed, tally: ClientTally):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
-    try:
-        while (index := feed.take()) is not None:
-            for call in tasks[index]:
-                if not call_once(conn, call, headers, tally):
-                    break  # the task's later calls need this one
-    finally:
-        conn.close()
-
-
-@dataclass
-class Outcome:
-    """What one workload did against one server."""
-
-    planned: int
-    seconds: float
-    finished: bool
-    latencies: list[float]
-    errors: list[str]
-    connections: int
-    retries: int
-    server_cpu: float | None = None
-    postgres_cpu: float | None = None
-    client_cpu: float = 0.0
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
-
-    def percentile(self, share: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else math.nan
-
-
-def load_run(port: int, headers: dict, tasks: list[list[Call]], clients: int, limit: float):
-    """Run ``tasks`` with ``clients`` concurrent clients for at most ``limit`` seconds."""
-    started = time.perf_counter()
-    feed = Feed(len(tasks), started + limit)
-    tallies = [ClientTally() for _ in range(clients)]
-    threads = [
-        threading.Thread(target=client_run, args=(port, headers, tasks, feed, tally))
-        for tally in tallies
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return Outcome(
-        planned=sum(map(len, tasks)),
-        seconds=time.perf_counter() - started,
-        finished=not feed.stopped,
-        latencies=[value for tally in tallies for value in tally.latencies],
-        errors=[error for tally in tallies for error in tally.errors],
-        connections=sum(tally.connections for tally in tallies),
-        retries=sum(tally.retries for tally in tallies),
-    )
+# --- measuring ----------------------------------------------------------------------------------
 
 
 def cpu_delta(before: float | None, after: float | None) -> float | None:
