@@ -23,6 +23,7 @@ from config.env import (
     env_str,
     secret_key_refuse_weak,
 )
+from integrations.openlineage.namespace_teams import namespace_teams_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("STEWARD_VAR_DIR", str(BASE_DIR / "var")))
@@ -88,6 +89,7 @@ INSTALLED_APPS = [
     "registry",
     "governance",
     "monitoring",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -243,6 +245,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("STEWARD_MAX_BODY_BYTES", 10 * 1024 * 1024
 
 # Lineage queries never walk further than this, whatever a client asks for.
 LINEAGE_MAX_DEPTH = env_int("STEWARD_LINEAGE_MAX_DEPTH", 50, minimum=1)
+
+# OpenLineage events: which team owns the runs and datasets of a namespace, as a JSON object
+# {"<namespace>" or "<prefix>*": "<team slug>"}; unmapped namespaces belong to the token user's
+# team. A malformed value stops start-up (integrations/openlineage/namespace_teams.py).
+STEWARD_OPENLINEAGE_NAMESPACE_TEAMS = namespace_teams_from_env(
+    "STEWARD_OPENLINEAGE_NAMESPACE_TEAMS"
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -20,6 +20,8 @@ urlpatterns = [
     ),
     path("api/v1/", include("config.api_urls")),
     path("api-auth/", include("rest_framework.urls", namespace="rest_framework")),
+    # Protocols other tools speak, at the paths their clients expect (/api/v1/lineage, ...).
+    path("", include("integrations.urls")),
     path("", include("accounts.urls")),
     path("", include("registry.urls")),
     path("", include("governance.urls")),
