@@ -21,6 +21,7 @@ from accounts.choices import RoleName
 from accounts.models import ApiToken, Role, RoleAssignment, Team, TeamMembership
 from accounts.services import role_assign, team_add_member, token_create
 from governance.models import Annotation, Decision, FreeTextSection, GeneratedDocument
+from integrations.models import OpenLineageDataset, OpenLineageEvent, OpenLineageRun
 from monitoring.models import (
     Alert,
     AlertChannel,
@@ -283,6 +284,27 @@ _unique = itertools.count()
 
 def _name(prefix: str) -> str:
     return f"{prefix}-{next(_unique)}"
+
+
+def _openlineage_event(w: World) -> dict:
+    """A START event with an input and an output, as openlineage-python sends it."""
+    facet = {"_producer": "https://example.org/p", "_schemaURL": "https://example.org/s"}
+    return {
+        "eventType": "START",
+        "eventTime": "2026-03-02T09:00:00Z",
+        "producer": "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/client/python",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": "0190e2d4-7b1c-7c3e-9a55-3f6d2e1b9a01"},
+        "job": {"namespace": "etl", "name": "daily_loans"},
+        "inputs": [{"namespace": "s3://lake", "name": "loans"}],
+        "outputs": [
+            {
+                "namespace": "s3://lake",
+                "name": "scores",
+                "facets": {"schema": {**facet, "fields": [{"name": "id", "type": "INT"}]}},
+            }
+        ],
+    }
 
 
 # (route name, method) -> (how to build the request, expected status per persona)
@@ -669,6 +691,12 @@ MATRIX: dict[tuple[str, str], tuple[Request, dict[str, object]]] = {
         lambda w: (f"/api/v1/alert-channels/{_monitored(w).deletable_channel.pk}/", None),
         only(204, {MANAGER, ADMINISTRATOR}, **{OUTSIDER: 404}),
     ),
+    # OpenLineage events are written as the token's user, for the one team it contributes to
+    # (Otto's land in Marketing); the administrator belongs to no team and has none to write for
+    ("openlineage-lineage", "POST"): (
+        lambda w: ("/api/v1/lineage", _openlineage_event(w)),
+        only(201, {CONTRIBUTOR, OUTSIDER}),
+    ),
 }
 
 MONITORING_MODELS = [
@@ -700,6 +728,9 @@ SNAPSHOT_MODELS = [
     GeneratedDocument,
     FreeTextSection,
     *MONITORING_MODELS,
+    OpenLineageEvent,
+    OpenLineageRun,
+    OpenLineageDataset,
 ]
 
 
@@ -747,6 +778,12 @@ AUDIT_EVENTS: dict[tuple[str, str], set[str]] = {
     ("model-role-assignment-list", "POST"): {"role.grant"},
     ("model-version-detail", "PATCH"): {"version.update"},
     ("model-version-list", "POST"): {"version.register"},
+    ("openlineage-lineage", "POST"): {
+        "openlineage.event",
+        "run.register",
+        "dataset.register",
+        "dataset_version.register",
+    },
     ("role-assignment-detail", "DELETE"): {"role.revoke"},
     ("role-assignment-list", "POST"): {"role.grant"},
     ("role-detail", "PATCH"): {"role.describe"},
