@@ -98,7 +98,8 @@ def user_access(user) -> UserAccess:
 def _ACCESS_SQL() -> str:  # noqa: N802 - a constant, built once the models are loaded
     """Roles, memberships, and direct and group object permissions (django-guardian) of one
     user, as (kind, role or codename, team, content type, object) rows. Table names come from
-    the models; the only parameter is the user's id."""
+    the models; the only parameter is the user's id. The first branch's NULLs are typed for
+    PostgreSQL, which types a UNION's columns from it."""
     from django.contrib.auth.models import Permission
     from guardian.models import GroupObjectPermission, UserObjectPermission
 
@@ -109,19 +110,19 @@ def _ACCESS_SQL() -> str:  # noqa: N802 - a constant, built once the models are 
     group_fk = User.groups.field.m2m_reverse_name()
     user_fk = User.groups.field.m2m_column_name()
     return f"""
-        SELECT 'role', r.name, ra.team_id, NULL, NULL
+        SELECT 'role', r.name, ra.team_id, CAST(NULL AS INTEGER), CAST(NULL AS VARCHAR(255))
           FROM {table(RoleAssignment)} ra JOIN {table(Role)} r ON r.id = ra.role_id
          WHERE ra.user_id = %s
         UNION ALL
-        SELECT 'member', NULL, tm.team_id, NULL, NULL
+        SELECT 'member', CAST(NULL AS VARCHAR(255)), tm.team_id, NULL, NULL
           FROM {table(TeamMembership)} tm WHERE tm.user_id = %s
         UNION ALL
-        SELECT 'grant', p.codename, NULL, p.content_type_id, uop.object_pk
+        SELECT 'grant', p.codename, CAST(NULL AS BIGINT), p.content_type_id, uop.object_pk
           FROM {table(UserObjectPermission)} uop JOIN {table(Permission)} p
             ON p.id = uop.permission_id
          WHERE uop.user_id = %s
         UNION ALL
-        SELECT 'grant', p.codename, NULL, p.content_type_id, gop.object_pk
+        SELECT 'grant', p.codename, CAST(NULL AS BIGINT), p.content_type_id, gop.object_pk
           FROM {table(GroupObjectPermission)} gop JOIN {table(Permission)} p
             ON p.id = gop.permission_id
           JOIN {user_groups} ug ON ug.{group_fk} = gop.group_id
