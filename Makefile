@@ -24,10 +24,11 @@ system-deps:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
 	fi
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[demo,test]'
+	$(PY) -m pip install -q -e ./client
 	touch $(STAMP)
 
 deps: system-deps $(STAMP)
@@ -40,6 +41,9 @@ demo: deps
 	@echo "Steward demo: http://$(HOST):$(PORT)/  (admin console: /admin/, API: /api/docs/)"
 	@echo "Demo users: admin, contributor, validator, validator2, manager, auditor, outsider, gateway"
 	@echo "Password for every demo user: steward-demo (exists only in demo mode)"
+	@echo "Python client (steward_client, the steward command), pointed at the demo:"
+	@echo "  export STEWARD_URL=http://$(HOST):$(PORT)"
+	@echo "  $(VENV)/bin/steward login --username contributor   # password steward-demo"
 	@echo
 	STEWARD_DEMO=true $(PY) manage.py runserver $(HOST):$(PORT)
 
