@@ -82,6 +82,17 @@ class DatasetResolver:
             return self._version(ol_dataset, ref, ref.version, derived=False, run=run)
         return self._version(ol_dataset, ref, f"run:{run.uuid}", derived=True, run=run)
 
+    def existing_output(self, ref: DatasetRef, run: Run) -> OpenLineageDatasetVersion | None:
+        """The version ``run`` wrote to ``ref`` when it completed, if it has."""
+        home, access = self._home(ref)
+        if access is not Access.CHANGE:
+            home = self.team
+        ol_dataset = self._ol_dataset(home, ref, create=False)
+        if ol_dataset is None:
+            return None
+        key = ref.version or f"run:{run.uuid}"
+        return ol_dataset.versions.filter(version_key=key).first()
+
     def described_version(self, ref: DatasetRef) -> OpenLineageDatasetVersion:
         """The version a DatasetEvent describes (its dataset is always the event's team's)."""
         return self._input_in(self.team, ref, None, create=True)

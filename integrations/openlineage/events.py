@@ -63,7 +63,9 @@ class DatasetRef:
     def schema(self) -> dict[str, Any]:
         """The schema facet as the registry stores it: ``{"fields": [...]}``."""
         fields = self.facet("schema").get("fields")
-        return {"fields": fields} if isinstance(fields, list) and fields else {}
+        if not isinstance(fields, list) or not fields:
+            return {}
+        return {"fields": [_field_clean(f) for f in fields]}
 
     @property
     def source_uri(self) -> str:
@@ -348,6 +350,15 @@ def _facets(owner: dict, path: str, errors: _Errors) -> dict[str, Any]:
         return {}
     # A facet that is not an object (null from some emitters) says nothing: left out.
     return {name: facet for name, facet in facets.items() if isinstance(facet, dict)}
+
+
+def _field_clean(field: dict[str, Any]) -> dict[str, Any]:
+    """A schema field without the empty values clients send (``"fields": []`` on a column
+    with no sub-fields), nested fields cleaned the same way."""
+    clean = {k: v for k, v in field.items() if v not in (None, [], {}, "")}
+    if isinstance(clean.get("fields"), list):
+        clean["fields"] = [_field_clean(f) for f in clean["fields"] if isinstance(f, dict)]
+    return clean
 
 
 def facet_content(facet: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -144,7 +145,12 @@ def _run_event_apply(
     else:
         run_inputs_add(actor=actor, run=run, inputs=links)
         _run_progress(actor, ol_run, event, kind)
-    outputs = [(ref, resolver.output_version(ref, run)) for ref in data_outputs]
+    if event.event_type == EventType.COMPLETE:
+        written = _outputs_so_far(ol_run, event, data_outputs)
+        outputs = [(ref, resolver.output_version(ref, run)) for ref in written]
+    else:  # an output exists once its run completed; later events add to what it says
+        outputs = [(ref, resolver.existing_output(ref, run)) for ref in data_outputs]
+        outputs = [(ref, version) for ref, version in outputs if version is not None]
     for ref in model_outputs:
         _model_version_attach(actor, ref, run)
     for use, pairs in ((DatasetUse.INPUT, inputs), (DatasetUse.OUTPUT, outputs)):
@@ -152,6 +158,32 @@ def _run_event_apply(
             _run_dataset_record(ol_run, version, use, ref)
     _run_details_update(ol_run, event)
     return ol_run
+
+
+def _outputs_so_far(
+    ol_run: OpenLineageRun, event: ParsedEvent, outputs: list[DatasetRef]
+) -> list[DatasetRef]:
+    """The outputs of a completing run, each with every facet the run's events gave it (START
+    often names an output without its schema; COMPLETE with it), a later eventTime's facets
+    winning."""
+    said: list[tuple[datetime, int, DatasetRef]] = []
+    for order, stored in enumerate(ol_run.events.all()):
+        earlier = event_parse(stored.body)
+        said += [
+            (earlier.event_time, order, ref) for ref in earlier.outputs if not ref.model_version
+        ]
+    said += [(event.event_time, len(said), ref) for ref in outputs]
+    merged: dict[tuple[str, str], DatasetRef] = {}
+    for _, _, ref in sorted(said, key=lambda item: (item[0], item[1])):
+        known = merged.get((ref.namespace, ref.name))
+        if known is not None:
+            ref = replace(
+                ref,
+                facets={**known.facets, **ref.facets},
+                use_facets={**known.use_facets, **ref.use_facets},
+            )
+        merged[(ref.namespace, ref.name)] = ref
+    return list(merged.values())
 
 
 def _run_create(actor: User, team: Team, event: ParsedEvent, kind: str, links: list) -> Run:

@@ -228,7 +228,10 @@ def test_the_namespace_mapping_names_the_team(contributor, teammate, team, other
     ingest(
         teammate,
         run_event(
-            "START", run_id, job=("airflow-marketing", "x"), outputs=[dataset("s3://mkt-lake", "t")]
+            "COMPLETE",
+            run_id,
+            job=("airflow-marketing", "x"),
+            outputs=[dataset("s3://mkt-lake", "t")],
         ),
     )
     assert Run.objects.get(uuid=run_id).team == other_team
