@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # config.settings, when started as scripts/serve.py
 PYTHON = sys.executable
+BIN = Path(sys.executable).parent  # the venv's bin/: gunicorn and celery beside python
 # How long the processes get to finish their work after SIGTERM before they are killed.
 STOP_TIMEOUT = float(os.environ.get("SERVE_STOP_TIMEOUT", "60"))
 PR_SET_PDEATHSIG = 1
@@ -124,17 +125,17 @@ class Child:
 
 
 def children_from_environment(env: dict[str, str], var_dir: Path) -> list[Child]:
-    concurrency = env.get("WORKER_CONCURRENCY", "").strip() or str(os.cpu_count() or 1)
-    if not (concurrency.isdigit() and int(concurrency) >= 1):
+    """The three commands, as the systemd units in deploy/systemd/ run them (a test holds the
+    two to the same commands), with this venv's executables."""
+    concurrency = env.get("WORKER_CONCURRENCY", "").strip()  # empty: Celery's, one per CPU
+    if concurrency and not (concurrency.isdigit() and int(concurrency) >= 1):
         raise SystemExit(f"serve: WORKER_CONCURRENCY must be a whole number >= 1: {concurrency!r}")
-    celery = [PYTHON, "-m", "celery", "-A", "config"]
+    celery = [str(BIN / "celery"), "-A", "config"]
+    log = ["--loglevel", "INFO"]
     return [
-        Child("web", [PYTHON, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"]),
-        Child("worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", concurrency]),
-        Child(
-            "beat",
-            [*celery, "beat", "--loglevel", "INFO", "--schedule", str(var_dir / "celerybeat")],
-        ),
+        Child("web", [str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "config.wsgi"]),
+        Child("worker", [*celery, "worker", *log, f"--concurrency={concurrency}"]),
+        Child("beat", [*celery, "beat", *log, "--schedule", f"{var_dir}/celerybeat"]),
     ]
 
 
