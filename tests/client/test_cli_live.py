@@ -196,3 +196,38 @@ def test_predictions_are_logged_from_a_file_with_per_record_errors(
     again = steward("predictions", "log", "credit-prod", str(file), "--json", env=env)
     assert json.loads(again.stdout)["duplicates"] == 4
     assert Prediction.objects.count() == 4
+
+    truth = tmp_path / "truth.csv"
+    truth.write_text("request_id,ground_truth\nr-0,1\nr-1,0\nnot-logged,1\n")
+    feedback = steward("feedback", "log", "credit-prod", str(truth), env=env)
+    assert feedback.returncode == 0, feedback.stderr
+    assert "2 updated, 0 unchanged, 0 rejected" in feedback.stdout
+    assert "unknown request ids: not-logged" in feedback.stdout
+    assert Prediction.objects.filter(ground_truth__isnull=False).count() == 2
+
+
+def test_docs_are_generated_and_downloaded(live_server, contributor, model, model_file, tmp_path):
+    from django.core.management import call_command
+
+    call_command("install_doc_templates", verbosity=0)  # a transactional test starts empty
+    _, secret = token_create(actor=contributor, name="docs", scopes=["read", "write", "annotate"])
+    env = {
+        "STEWARD_URL": live_server.url,
+        "STEWARD_TOKEN": secret,
+        "STEWARD_CONFIG_DIR": str(tmp_path / "config"),
+    }
+    assert steward("versions", "register", "credit-scoring", "--artifact", str(model_file),
+                   "--no-capture", env=env).returncode == 0  # fmt: skip
+
+    generated = steward("docs", "generate", "credit-scoring", "1", "--wait", env=env)
+    assert generated.returncode == 0, generated.stderr
+    assert "(model-card): done" in generated.stdout
+    target = tmp_path / "card.md"
+    downloaded = steward(
+        "docs", "download", "credit-scoring", "1", "--format", "md", "-o", str(target), env=env
+    )
+    assert downloaded.returncode == 0, downloaded.stderr
+    assert "credit-scoring" in target.read_text()
+
+    unknown = steward("docs", "download", "credit-scoring", "1", "--template", "sr-11-7", env=env)
+    assert_refused(unknown, "No finished 'sr-11-7' document")
