@@ -6,10 +6,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-stamp
 # Everything the build and the tests need on a bare Debian/Ubuntu machine: a compiler and the
 # Python headers (python-ldap builds from source), the venv module, the PostgreSQL client tools
-# (the backup/restore test calls pg_dump), and what the tests start or drive themselves.
+# (the backup/restore test calls pg_dump), and what the tests start or drive themselves (nginx
+# and openssl: the example site in deploy/nginx/ is run in front of gunicorn).
 SYSTEM_PACKAGES := build-essential python3-dev python3-venv postgresql-client \
 	graphviz chromium libldap2-dev libsasl2-dev slapd ldap-utils \
-	libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils redis-server
+	libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils redis-server \
+	nginx openssl
 PG_URL ?= postgres://postgres@127.0.0.1:5432/steward
 HOST ?= 127.0.0.1
 PORT ?= 8000
