@@ -28,7 +28,9 @@ import hashlib
 from collections import defaultdict
 
 from django.conf import settings
-from prov.model import PROV_ROLE, PROV_TYPE, ProvDocument
+from prov.model import PROV, PROV_ROLE, PROV_TYPE, ProvDocument
+from prov.serializers.provrdf import ProvRDFSerializer
+from rdflib import Namespace
 
 from accounts.choices import RoleName
 from accounts.models import RoleAssignment, User
@@ -158,7 +160,7 @@ class _Builder:
 
     def _agent(self, user: User):
         if user.pk not in self.agents:
-            kind = "prov:SoftwareAgent" if user.pk in self.software_agents else "prov:Person"
+            kind = PROV["SoftwareAgent"] if user.pk in self.software_agents else PROV["Person"]
             self.agents[user.pk] = self.doc.agent(
                 self.ns[f"users/{user.username}"], {PROV_TYPE: kind, "prov:label": str(user)}
             ).identifier
@@ -243,7 +245,7 @@ class _Builder:
         plan = self.doc.entity(
             self.ns[f"openlineage/jobs/{job.pk}"],
             {
-                PROV_TYPE: "prov:Plan",
+                PROV_TYPE: PROV["Plan"],
                 "prov:label": f"{job.namespace}/{job.name}",
                 self.stw["openlineageNamespace"]: job.namespace,
                 self.stw["openlineageName"]: job.name,
@@ -255,7 +257,7 @@ class _Builder:
         producer = self.doc.agent(
             self.ns[f"openlineage/producers/{digest}"],
             {
-                PROV_TYPE: "prov:SoftwareAgent",
+                PROV_TYPE: PROV["SoftwareAgent"],
                 "prov:label": ol_run.producer,
                 self.stw["integration"]: ol_run.integration,
             },
@@ -355,5 +357,26 @@ def prov_json(user: User, graph: LineageGraph) -> bytes:
     return prov_document_of(user, graph).serialize(format="json").encode()
 
 
+PROV_O = Namespace("http://www.w3.org/ns/prov#")
+# PROV-O's qualification pattern: a qualified relation (which carries the role) implies its
+# unqualified property. The prov library writes only the qualified form when a relation has
+# attributes; the shortcuts are added so that simple queries (?run prov:used ?data) work.
+SHORTCUTS = (
+    (PROV_O.qualifiedUsage, PROV_O.entity, PROV_O.used),
+    (PROV_O.qualifiedAssociation, PROV_O.agent, PROV_O.wasAssociatedWith),
+    (PROV_O.qualifiedGeneration, PROV_O.activity, PROV_O.wasGeneratedBy),
+    (PROV_O.qualifiedDerivation, PROV_O.entity, PROV_O.wasDerivedFrom),
+    (PROV_O.qualifiedAttribution, PROV_O.agent, PROV_O.wasAttributedTo),
+    (PROV_O.qualifiedInfluence, PROV_O.influencer, PROV_O.wasInfluencedBy),
+    (PROV_O.qualifiedDelegation, PROV_O.agent, PROV_O.actedOnBehalfOf),
+)
+
+
 def prov_turtle(user: User, graph: LineageGraph) -> bytes:
-    return prov_document_of(user, graph).serialize(format="rdf", rdf_format="turtle").encode()
+    document = prov_document_of(user, graph)
+    rdf = ProvRDFSerializer(document).encode_document(document)
+    for qualified, target, shortcut in SHORTCUTS:
+        for subject, node in list(rdf.subject_objects(qualified)):
+            for obj in list(rdf.objects(node, target)):
+                rdf.add((subject, shortcut, obj))
+    return rdf.serialize(format="turtle").encode()
