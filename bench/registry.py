@@ -342,7 +342,7 @@ def outcome_line(outcome: Outcome, limit: float) -> str:
     head = f"{done:>6,} req {outcome.rate:8.1f} req/s"
     if not outcome.finished:
         head = (
-            f"did not finish in {limit:.0f} s: {done:,} of {outcome.planned:,} req, "
+            f"did not finish in {limit:g} s: {done:,} of {outcome.planned:,} req, "
             f"{outcome.rate:.1f} req/s while it ran"
         )
     return (
