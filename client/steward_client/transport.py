@@ -153,13 +153,16 @@ class Transport:
                     data=data,
                     headers=headers,
                     auth=auth,
+                    # Given per request: a session's own verify loses to REQUESTS_CA_BUNDLE.
+                    verify=self.settings.verify,
                     timeout=self.timeout,
                     stream=stream,
                     allow_redirects=False,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self.attempts.append((method, url, type(exc).__name__))
-                if attempt < self.max_retries and (safe or _never_sent(exc)):
+                retryable = not isinstance(exc, requests.exceptions.SSLError)  # will not heal
+                if retryable and attempt < self.max_retries and (safe or _never_sent(exc)):
                     self._wait(attempt)
                     attempt += 1
                     continue

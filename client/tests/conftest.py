@@ -5,14 +5,18 @@ without a Steward."""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
+TLS = Path(__file__).parent / "tls"
+
 
 class StubServer:
-    def __init__(self, answers: list[tuple[int, dict, object]]):
+    def __init__(self, answers: list[tuple[int, dict, object]], tls: bool = False):
         self.answers = list(answers)
         self.requests: list[dict] = []
         stub = self
@@ -43,11 +47,17 @@ class StubServer:
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if tls:  # a certificate for 127.0.0.1 signed by the test CA in tls/ca.pem
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(TLS / "server.pem", TLS / "server-key.pem")
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self):
         self.thread.start()

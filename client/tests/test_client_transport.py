@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 from steward_client.config import Settings
@@ -138,3 +139,14 @@ def test_pages_are_followed_until_the_last(stub):
         rows = list(transport(server.url, []).paginate("models/"))
     assert [r["n"] for r in rows] == [1, 2, 3]
     assert "page=2" in server.requests[1]["path"]
+
+
+def test_tls_is_verified_and_a_ca_bundle_is_honoured(stub):
+    ca = Path(__file__).parent / "tls" / "ca.pem"
+    with stub([(200, {}, {"ok": True})], tls=True) as server:
+        untrusted = Transport(Settings(url=server.url, token="t"), max_retries=3, sleep=[].append)
+        with pytest.raises(ConnectionFailed, match="certificate could not be verified"):
+            untrusted.json("GET", "me/")
+        assert len(untrusted.attempts) == 1  # a certificate problem is not retried
+        trusted = Transport(Settings(url=server.url, token="t", verify=str(ca)), max_retries=0)
+        assert trusted.json("GET", "me/") == {"ok": True}
