@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import token_create
 from core.idempotency import idempotency_records_prune
-from core.models import IdempotencyRecord
+from core.models import AuditEvent, IdempotencyRecord
 from monitoring.models import Prediction
 from monitoring.tests.factories import DeploymentFactory, ProductionVersionFactory
 from monitoring.tests.test_monitoring_services import INPUT_SCHEMA, OUTPUT_SCHEMA, _records
@@ -64,6 +64,7 @@ def test_it_answers_a_repeated_key_with_the_first_answer_and_no_second_row(
     assert first.status_code == 201, first.content
     assert "Idempotent-Replayed" not in first
     count = model_class.objects.count()
+    chain = AuditEvent.objects.count()
 
     again = post(client, path, body(team), key="key-1")
 
@@ -72,6 +73,7 @@ def test_it_answers_a_repeated_key_with_the_first_answer_and_no_second_row(
     assert again.content == first.content
     assert again["Content-Type"] == first["Content-Type"]
     assert model_class.objects.count() == count
+    assert AuditEvent.objects.count() == chain  # a replay is no second write
 
 
 def test_a_dataset_version_is_registered_once(contributor, team):
