@@ -12,6 +12,7 @@ progress, the worker its tasks); a second one kills them. If one of them dies, t
 stopped and this exits non-zero. Each line a process prints is prefixed with its name.
 
 On a real host the systemd units in deploy/ run the same three commands (docs/deployment.md).
+SERVE_STOP_TIMEOUT (60) is how many seconds they get to stop before they are killed.
 """
 
 from __future__ import annotations

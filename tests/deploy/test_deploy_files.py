@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.test_serve import SERVE, production_env
+from tests.deploy.processes import SERVE, production_env
 from tests.services import service_missing
 
 ROOT = Path(__file__).resolve().parents[2]

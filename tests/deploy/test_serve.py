@@ -19,11 +19,11 @@ from urllib.parse import urlsplit, urlunsplit
 import dj_database_url
 import pytest
 
+from tests.deploy.processes import SERVE, pid_alive, production_env
 from tests.deploy.proxy_client import CLIENT_IP, ProxyClient, free_port, port_open, wait_until
 from tests.services import TEST_REDIS_URL, require_redis, service_missing
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVE = ROOT / "scripts" / "serve.py"
 SERVE_DATABASE = "steward_serve_test"
 # A Redis database of its own: the worker started here consumes the default queue, which must
 # not be shared with the documentation tests' workers (database 13).
@@ -33,22 +33,6 @@ START_TIMEOUT = 240
 DOCUMENT_TIMEOUT = 180
 STOP_TIMEOUT = 90
 ADMIN_PASSWORD = secrets.token_urlsafe(24)
-
-# What the test runner's own environment must not lend the production processes.
-_OWN_PREFIXES = ("STEWARD_", "DATABASE_URL", "REDIS_URL", "DJANGO_", "WEB_", "WORKER_")
-
-
-def production_env(**values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES)}
-    env.pop("HOST", None)
-    env.pop("PORT", None)
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        STEWARD_SECRET_KEY=secrets.token_urlsafe(48),
-        STEWARD_AUDIT_KEY=secrets.token_urlsafe(48),
-    )
-    env.update(values)
-    return env
 
 
 def serve(env: dict[str, str], **kwargs) -> subprocess.CompletedProcess:
@@ -61,15 +45,6 @@ def serve(env: dict[str, str], **kwargs) -> subprocess.CompletedProcess:
         timeout=120,
         **kwargs,
     )
-
-
-def pid_alive(pid: int) -> bool:
-    """Running (a zombie waiting for its parent counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 # --- without its services, it says what is missing --------------------------------------------

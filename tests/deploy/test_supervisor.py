@@ -13,8 +13,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from tests.deploy.processes import SERVE, pid_alive
 from tests.deploy.proxy_client import wait_until
-from tests.deploy.test_serve import SERVE, pid_alive
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 STUBBORN = [
