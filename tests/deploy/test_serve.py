@@ -29,7 +29,7 @@ SERVE_DATABASE = "steward_serve_test"
 # not be shared with the documentation tests' workers (database 13).
 SERVE_REDIS_DB = 12
 # Migrations on an empty database and collectstatic (it compresses every file) come first.
-START_TIMEOUT = 240
+START_TIMEOUT = 480  # about 40 s on an idle 2-core machine; far more when it is shared
 DOCUMENT_TIMEOUT = 180
 STOP_TIMEOUT = 90
 ADMIN_PASSWORD = secrets.token_urlsafe(24)
