@@ -50,6 +50,16 @@ def registered_model_list(user: User) -> QuerySet[RegisteredModel]:
     )
 
 
+def registered_model_list_brief(user: User) -> QuerySet[RegisteredModel]:
+    """:func:`registered_model_list` with only the columns the API shows of the team and the
+    creator (``RegisteredModelSerializer``)."""
+    return registered_model_list(user).only(
+        *(field.name for field in RegisteredModel._meta.concrete_fields),
+        "owner_team__slug",
+        "created_by__username",
+    )
+
+
 def registered_model_visible(user: User, verb: str = Verb.VIEW) -> QuerySet[RegisteredModel]:
     """The models the user may ``verb``, bare: for looking one up by name (no counts)."""
     return restrict_models(RegisteredModel.objects.select_related("owner_team"), user, verb)
@@ -72,6 +82,47 @@ def model_version_list(user: User) -> QuerySet[ModelVersion]:
         ),
         user,
     )
+
+
+def model_version_list_brief(user: User) -> QuerySet[ModelVersion]:
+    """What the API shows of a version (``ModelVersionSerializer``), read with only the columns
+    of the linked rows it names: the same rows as :func:`model_version_list`."""
+    return restrict_model_versions(
+        ModelVersion.objects.select_related(
+            "registered_model", "registered_by", "run", "derived_from__registered_model"
+        )
+        .only(
+            *_MODEL_VERSION_OWN_FIELDS,
+            "registered_model__name",
+            "registered_model__owner_team_id",
+            "registered_by__username",
+            "run__uuid",
+            "run__team_id",
+            "derived_from__version",
+            "derived_from__registered_model__name",
+            "derived_from__registered_model__owner_team_id",
+        )
+        .prefetch_related(
+            Prefetch(
+                "dataset_links",
+                queryset=ModelVersionDataset.objects.select_related(
+                    "dataset_version__dataset"
+                ).only(
+                    "model_version_id",
+                    "role",
+                    "dataset_version__version",
+                    "dataset_version__dataset__name",
+                    "dataset_version__dataset__owner_team_id",
+                ),
+            )
+        ),
+        user,
+    )
+
+
+_MODEL_VERSION_OWN_FIELDS = tuple(
+    field.name for field in ModelVersion._meta.concrete_fields if not field.is_relation
+) + ("registered_model", "registered_by", "run", "derived_from", "artifact")
 
 
 def dataset_list(user: User) -> QuerySet[Dataset]:

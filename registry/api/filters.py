@@ -9,13 +9,16 @@ from registry.models import Dataset, DatasetVersion, ModelVersion, RegisteredMod
 
 
 class RegisteredModelFilter(django_filters.FilterSet):
+    name__startswith = django_filters.CharFilter(
+        field_name="name", lookup_expr="startswith", label="Names beginning with this prefix"
+    )
     risk_tier = django_filters.ChoiceFilter(choices=RiskTier.choices)
     owner_team = django_filters.CharFilter(field_name="owner_team__slug")
     tag = django_filters.CharFilter(field_name="tags__name", distinct=True)
 
     class Meta:
         model = RegisteredModel
-        fields = ["risk_tier", "owner_team", "tag"]
+        fields = ["name__startswith", "risk_tier", "owner_team", "tag"]
 
 
 class ModelVersionFilter(django_filters.FilterSet):

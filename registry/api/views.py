@@ -112,7 +112,7 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, S
     ordering = ["name"]
 
     def base_queryset(self):
-        return selectors.registered_model_list(self.request.user)
+        return selectors.registered_model_list_brief(self.request.user)
 
     @extend_schema(
         request=s.RegisteredModelCreateSerializer, responses={201: s.RegisteredModelSerializer}
@@ -152,13 +152,15 @@ class ModelVersionViewSet(
         )
 
     def base_queryset(self):
-        return selectors.model_version_list(self.request.user).filter(
+        return selectors.model_version_list_brief(self.request.user).filter(
             registered_model__name=self.kwargs["model_name"]
         )
 
     def list(self, request, *args, **kwargs):
-        self.registered_model()  # an unknown model is a 404, not an empty list
-        return super().list(request, *args, **kwargs)
+        response = super().list(request, *args, **kwargs)
+        if not response.data["count"]:
+            self.registered_model()  # an unknown model is a 404, not an empty list
+        return response
 
     @extend_schema(
         request=s.ModelVersionCreateSerializer, responses={201: s.ModelVersionSerializer}

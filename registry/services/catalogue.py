@@ -60,7 +60,9 @@ def registered_model_create(
             model.save()
     except IntegrityError as exc:  # lost a race with an identical registration
         raise name_taken("model", name) from exc
-    model.tags.set(tags_resolve(tags))
+    resolved_tags = tags_resolve(tags)
+    if resolved_tags:  # a new row has none to replace
+        model.tags.set(resolved_tags)
     audit_event_append(
         actor=actor,
         action="model.register",
@@ -71,7 +73,7 @@ def registered_model_create(
             "owner_team": owner_team.slug,
             "risk_tier": model.risk_tier,
             "description": description,
-            "tags": sorted(tag.name for tag in model.tags.all()),
+            "tags": sorted(tag.name for tag in resolved_tags),
         },
     )
     return model

@@ -12,10 +12,17 @@ from registry.models import Tag
 
 
 def full_clean_or_invalid(instance: models.Model, *, exclude: Iterable[str] = ()) -> None:
-    """Run the model's field validators and turn failures into a 400 with field errors."""
+    """Run the model's field validators and turn failures into a 400 with field errors.
+    Foreign keys set from a row already read (the service holds the object) are not looked up
+    again: the database's foreign key constraint still holds them."""
+    loaded = [
+        field.name
+        for field in instance._meta.concrete_fields
+        if field.is_relation and field.is_cached(instance) and field.get_cached_value(instance)
+    ]
     try:
         instance.full_clean(
-            exclude=list(exclude), validate_unique=False, validate_constraints=False
+            exclude=[*exclude, *loaded], validate_unique=False, validate_constraints=False
         )
     except ValidationError as exc:
         errors = {field: [str(m) for m in messages] for field, messages in exc.message_dict.items()}

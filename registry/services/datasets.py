@@ -33,7 +33,9 @@ def dataset_create(
             dataset.save()
     except IntegrityError as exc:  # lost a race with an identical registration
         raise name_taken("dataset", name) from exc
-    dataset.tags.set(tags_resolve(tags))
+    resolved_tags = tags_resolve(tags)
+    if resolved_tags:  # a new row has none to replace
+        dataset.tags.set(resolved_tags)
     audit_event_append(
         actor=actor,
         action="dataset.register",
@@ -42,7 +44,7 @@ def dataset_create(
             "name": dataset.name,
             "owner_team": owner_team.slug,
             "description": description,
-            "tags": sorted(tag.name for tag in dataset.tags.all()),
+            "tags": sorted(tag.name for tag in resolved_tags),
         },
     )
     return dataset

@@ -1,0 +1,167 @@
+"""The hot API paths, as a CI pipeline or an MLflow client calls them with a bearer token: each
+answers in a pinned number of queries, the same for a page of 2 rows as for a page of 40. A
+change that adds a query per request (or per row) fails here first."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.serializers import ModelSerializer
+from rest_framework.test import APIClient
+
+from accounts.services.tokens import token_create
+from registry.api.serializers import RegisteredModelSerializer
+from registry.selectors import registered_model_list_brief
+from tests.factories import (
+    DatasetVersionFactory,
+    ModelVersionFactory,
+    RegisteredModelFactory,
+    fake_sha256,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(contributor) -> APIClient:
+    _, secret = token_create(actor=contributor, name="ci", scopes=["read", "write"])
+    client = APIClient(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    # The first use of a token records it (last use, the day's login event); later ones do not.
+    assert client.get("/api/v1/models/").status_code == 200
+    return client
+
+
+def _queries(call) -> tuple[object, list[str]]:
+    with CaptureQueriesContext(connection) as captured:
+        response = call()
+    return response, [query["sql"] for query in captured.captured_queries]
+
+
+def _models(team, count: int, prefix: str) -> None:
+    for i in range(count):
+        model = RegisteredModelFactory(name=f"{prefix}-{i:03d}", owner_team=team)
+        ModelVersionFactory(registered_model=model)
+
+
+# token (with its user) and the caller's roles, memberships and grants: every request
+AUTH = 2
+
+
+@pytest.mark.parametrize("rows", [2, 40])
+def test_a_prefix_search_costs_the_same_for_2_or_40_models(api, team, rows):
+    _models(team, rows, "churn")
+    _models(team, 3, "fraud")
+    response, queries = _queries(
+        lambda: api.get("/api/v1/models/", {"name__startswith": "churn-", "page_size": 100})
+    )
+    assert response.status_code == 200
+    assert [m["name"] for m in response.json()["results"]] == [
+        f"churn-{i:03d}" for i in range(rows)
+    ]
+    # count, the page (with version counts), the tags of the page
+    assert len(queries) == AUTH + 3, queries
+
+
+@pytest.mark.parametrize("rows", [2, 40])
+def test_listing_a_models_versions_costs_the_same_for_2_or_40(api, team, rows):
+    model = RegisteredModelFactory(name="churn", owner_team=team)
+    data = DatasetVersionFactory(dataset__owner_team=team)
+    for _ in range(rows):
+        version = ModelVersionFactory(registered_model=model)
+        version.dataset_links.create(dataset_version=data, role="train")
+    response, queries = _queries(lambda: api.get("/api/v1/models/churn/versions/?page_size=100"))
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == rows
+    assert response.json()["results"][0]["datasets"][0]["dataset"] == data.dataset.name
+    # count, the page, the data each version used
+    assert len(queries) == AUTH + 3, queries
+
+
+def test_an_empty_version_list_still_tells_an_unknown_model_from_a_model_without_versions(
+    api, team, other_team
+):
+    RegisteredModelFactory(name="fresh", owner_team=team)
+    RegisteredModelFactory(name="secret", owner_team=other_team)
+    assert api.get("/api/v1/models/fresh/versions/").json()["count"] == 0
+    assert api.get("/api/v1/models/nothing/versions/").status_code == 404
+    assert api.get("/api/v1/models/secret/versions/").status_code == 404
+
+
+def test_getting_a_version_takes_four_queries(api, team):
+    model = RegisteredModelFactory(name="churn", owner_team=team)
+    parent = ModelVersionFactory(registered_model=model)
+    ModelVersionFactory(registered_model=model, derived_from=parent)
+    response, queries = _queries(lambda: api.get("/api/v1/models/churn/versions/2/"))
+    assert response.status_code == 200
+    assert response.json()["derived_from"] == {"model": "churn", "version": 1}
+    # the version with its model, run and parent; the data it used
+    assert len(queries) == AUTH + 2, queries
+
+
+def test_getting_a_model_takes_four_queries(api, team):
+    ModelVersionFactory(registered_model=RegisteredModelFactory(name="churn", owner_team=team))
+    response, queries = _queries(lambda: api.get("/api/v1/models/churn/"))
+    assert response.status_code == 200
+    assert response.json()["version_count"] == 1
+    # the model with its counts, its tags
+    assert len(queries) == AUTH + 2, queries
+
+
+def test_registering_a_model_and_a_version_takes_a_pinned_number_of_queries(api, team):
+    response, queries = _queries(
+        lambda: api.post(
+            "/api/v1/models/", {"name": "churn", "owner_team": team.slug}, format="json"
+        )
+    )
+    assert response.status_code == 201, response.json()
+    writes = [q for q in queries if q.startswith("INSERT")]
+    # the model, its change-log entry and its audit event
+    assert len(writes) == 3, writes
+    model_queries = len(queries)
+    response, queries = _queries(
+        lambda: api.post(
+            "/api/v1/models/churn/versions/",
+            {"artifact_uri": "s3://models/churn/1", "artifact_sha256": fake_sha256(1)},
+            format="json",
+        )
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["version"] == 1
+    # PostgreSQL also takes an advisory lock for the audit chain: pinned per database.
+    expected = {"postgresql": (17, 20), "sqlite": (16, 19)}[connection.vendor]
+    assert (model_queries, len(queries)) == expected, queries
+
+
+def test_the_version_page_costs_the_same_with_2_or_12_versions_of_its_model(
+    contributor, team, client
+):
+    counts = []
+    for extra in (2, 12):
+        model = RegisteredModelFactory(name=f"churn-{extra}", owner_team=team)
+        for _ in range(extra):
+            ModelVersionFactory(registered_model=model)
+        client.force_login(contributor)
+        path = f"/models/churn-{extra}/versions/1/"
+        assert client.get(path).status_code == 200
+        response, queries = _queries(lambda path=path: client.get(path))
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    assert counts[0] == PAGE_QUERIES, counts
+
+
+# the page of a version: session, roles, the version, its reviews, panels, documents, lineage
+PAGE_QUERIES = 41
+
+
+def test_the_fast_model_representation_equals_the_declared_one(team, administrator):
+    model = RegisteredModelFactory(name="churn", owner_team=team, tags=["credit", "retail"])
+    ModelVersionFactory(registered_model=model)
+    ModelVersionFactory(registered_model=model)
+    row = registered_model_list_brief(administrator).get(name="churn")
+    fast = RegisteredModelSerializer(row).data
+    declared = ModelSerializer.to_representation(RegisteredModelSerializer(row), row)
+    assert fast == declared
+    assert fast["tags"] == ["credit", "retail"]
+    assert fast["version_count"] == 2 and fast["latest_version"] == 2
