@@ -49,7 +49,10 @@ class LineageMixin:
 
     def get_renderers(self):
         renderers = super().get_renderers()
-        if getattr(self, "action", None) == "lineage":
+        # The OpenAPI schema documents the JSON graph only: an export's body has a schema of
+        # its own, under a media type the JSON graph may share (PROV-JSON is application/json).
+        documenting = getattr(self, "swagger_fake_view", False)
+        if getattr(self, "action", None) == "lineage" and not documenting:
             renderers += [renderer() for renderer in lineage_export_renderers()]
         return renderers
 
