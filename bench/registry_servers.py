@@ -342,6 +342,19 @@ def mlflow_start(server_url: str, workers: int) -> Server:
     return Server.start("mlflow", command, env, folder, port)
 
 
+def autovacuum_setting(server_url: str) -> str:
+    with psycopg.connect(url_with_database(server_url, "postgres"), autocommit=True) as conn:
+        return conn.execute("SHOW autovacuum").fetchone()[0]
+
+
+def database_analyze(database_url: str) -> None:
+    """Statistics of every table, as autovacuum gathers them after a load. Without them (a
+    server with autovacuum off, or one not yet come round) the planner takes the freshly
+    filled tables for empty: MLflow's prefix search then took 4 s instead of 40 ms."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
 def databases_drop(server_url: str) -> None:
     for name in (STEWARD_DATABASE, MLFLOW_DATABASE):
         database_recreate(server_url, name, create=False)
