@@ -67,10 +67,17 @@ class InboxItem:
     waiting_since: datetime
 
 
-def _waiting_versions(user: User) -> QuerySet[ModelVersion]:
+def _waiting_versions(user: User, *, brief: bool = False) -> QuerySet[ModelVersion]:
     """Versions in a state one of the user's verbs can move on (authors: only their own
-    drafts and sent-back versions), before separation of duties is applied."""
-    base = registry_selectors.model_version_list(user).exclude(status=VersionStatus.ARCHIVED)
+    drafts and sent-back versions), before separation of duties is applied. ``brief``: with
+    their model only (what permissions and guards read), not everything a list shows."""
+    if brief:
+        visible = restrict_model_versions(
+            ModelVersion.objects.select_related("registered_model"), user
+        )
+    else:
+        visible = registry_selectors.model_version_list(user)
+    base = visible.exclude(status=VersionStatus.ARCHIVED)
     states_by_verb: dict[tuple[str, bool], set[str]] = {}
     for step in workflow.TRANSITIONS:
         key = (step.verb, step.source in AUTHOR_STATES)
@@ -107,7 +114,7 @@ def inbox_count(user: User) -> int:
     person-specific guards decide whether a version waits for someone, and they need nothing
     but the version's decisions, read here in one query for all of them."""
     versions = list(
-        _waiting_versions(user).prefetch_related(
+        _waiting_versions(user, brief=True).prefetch_related(
             Prefetch("decisions", queryset=Decision.objects.order_by("created_at", "id"))
         )
     )

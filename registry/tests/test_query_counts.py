@@ -152,7 +152,7 @@ def test_the_version_page_costs_the_same_with_2_or_12_versions_of_its_model(
 
 
 # the page of a version: session, roles, the version, its reviews, panels, documents, lineage
-PAGE_QUERIES = 41
+PAGE_QUERIES = 31
 
 
 def test_the_fast_model_representation_equals_the_declared_one(team, administrator):
