@@ -1,6 +1,9 @@
 """What OpenLineage adds to the earlier apps, from ``IntegrationsConfig.ready()``: its records
 in the field-level audit log, and the sections of the run and dataset version pages that show
-where a run came from and its column lineage."""
+where a run came from and its column lineage.
+
+No demo hook: every demo dataset version is a real file whose hash it records (the demo's
+tests check it), and a version known from OpenLineage has no file, only an identity hash."""
 
 from __future__ import annotations
 
