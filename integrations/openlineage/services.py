@@ -64,7 +64,7 @@ def openlineage_event_ingest(*, actor: User, body: Any, request=None) -> OpenLin
     team = event_team(actor, event.namespace)
     # One team's events are taken in one at a time: START and COMPLETE of one run, sent at
     # once, must not both create it.
-    Team.objects.select_for_update().filter(pk=team.pk).exists()
+    list(Team.objects.select_for_update().filter(pk=team.pk).values_list("pk", flat=True))
     if OpenLineageEvent.objects.filter(team=team, event_hash=event.sha256).exists():
         return None
     resolver = DatasetResolver(actor=actor, team=team)
