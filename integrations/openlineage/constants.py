@@ -17,6 +17,9 @@ MAX_NAMESPACE = 400
 MAX_NAME = 500
 MAX_VERSION = 255
 MAX_PRODUCER = 1000
+# Datasets one event may name in its inputs, and in its outputs: each is several writes, so a
+# body within the size limit still cannot ask for an unbounded amount of work.
+MAX_DATASETS = 500
 
 
 class EventKind(models.TextChoices):

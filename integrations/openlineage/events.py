@@ -17,6 +17,7 @@ import orjson
 
 from core.errors import InvalidInput
 from integrations.openlineage.constants import (
+    MAX_DATASETS,
     MAX_NAME,
     MAX_NAMESPACE,
     MAX_PRODUCER,
@@ -242,6 +243,9 @@ def _datasets(body: dict, key: str, use_key: str, errors: _Errors) -> tuple[Data
         return ()
     if not isinstance(items, list):
         errors.add(key, "A list of datasets.")
+        return ()
+    if len(items) > MAX_DATASETS:
+        errors.add(key, f"At most {MAX_DATASETS} datasets in one event.")
         return ()
     refs = []
     for index, item in enumerate(items):

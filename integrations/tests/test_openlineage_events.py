@@ -121,3 +121,8 @@ def test_a_well_formed_mapping_is_read(monkeypatch):
         "airflow-prod": "data-platform"
     }
     assert namespace_teams_clean("X", {}) == {}
+
+
+def test_an_event_naming_too_many_datasets_is_refused():
+    many = [{"namespace": "s3://x", "name": f"t{i}"} for i in range(501)]
+    assert "inputs" in reasons(run_event("START", uuid.uuid4(), inputs=many))
