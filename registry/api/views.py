@@ -175,7 +175,11 @@ class ModelVersionViewSet(
         version = services.model_version_register(
             actor=request.user, registered_model=registered_model, **data
         )
-        return self.render(version, status.HTTP_201_CREATED)
+        answer = selectors.model_version_answer_prepare(version)
+        context = self.get_serializer_context()
+        return Response(
+            self.serializer_class(answer, context=context).data, status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(request=s.ModelVersionUpdateSerializer, responses=s.ModelVersionSerializer)
     def partial_update(self, request, model_name=None, version=None):

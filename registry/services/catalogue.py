@@ -254,8 +254,10 @@ def model_version_register(
         if referenced is not None:
             require(actor, Verb.VIEW, referenced)
     # A version links only an upload its registrant may read (the API resolves no other).
-    readable = restrict_artifacts(Artifact.objects.all(), actor)
-    if artifact is not None and not readable.filter(pk=artifact.pk).exists():
+    if (
+        artifact is not None
+        and not restrict_artifacts(Artifact.objects.filter(pk=artifact.pk), actor).exists()
+    ):
         raise NotFound("Artifact not found.")
     uri, sha256, size = _resolve_artifact(
         artifact=artifact, uri=artifact_uri, sha256=artifact_sha256, size=artifact_size
