@@ -12,11 +12,11 @@ no key belongs to the team of the token's user.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 
 from django.core.exceptions import ImproperlyConfigured
+
+from config.directory import env_json_object
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 MAX_KEY = 400
@@ -24,14 +24,7 @@ MAX_KEY = 400
 
 def namespace_teams_from_env(name: str) -> dict[str, str]:
     """The mapping in the environment variable ``name`` ({} when unset or blank)."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ImproperlyConfigured(f"{name} must be a JSON object: {exc}") from exc
-    return namespace_teams_clean(name, value)
+    return namespace_teams_clean(name, env_json_object(name))
 
 
 def namespace_teams_clean(name: str, value: object) -> dict[str, str]:
