@@ -215,13 +215,8 @@ class RoleBackend:
 
 
 def _guardian_verbs(user, subject) -> set[str]:
-    """Verbs django-guardian grants ``user`` on ``subject`` (from :func:`user_access`)."""
-    from django.contrib.contenttypes.models import ContentType
-
-    content_type_id = ContentType.objects.get_for_model(subject).pk
-    by_verb = user_access(user).object_grants.get(content_type_id, {})
-    object_pk = str(subject.pk)
-    return {verb for verb, pks in by_verb.items() if object_pk in pks}
+    """Verbs django-guardian grants ``user`` on ``subject`` (from :func:`object_grants`)."""
+    return {verb for verb, pks in object_grants(user, type(subject)).items() if subject.pk in pks}
 
 
 def perm_for(verb: str, obj: models.Model) -> str:

@@ -151,7 +151,7 @@ class Visibility:
     def __init__(self, user: User):
         self.user = user
         self.scope = team_scope(user, Verb.VIEW)
-        self._granted: set[int] | None = None
+        self._granted: frozenset[int] | None = None
 
     @classmethod
     def of_team(cls, team_id: int) -> Visibility:
