@@ -5,4 +5,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("integrations.openlineage.urls")),
+    path("", include("integrations.mlflow.urls")),
 ]

@@ -1,0 +1,3 @@
+"""MLflow artifacts routes."""
+
+urlpatterns: list = []

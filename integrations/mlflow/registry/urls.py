@@ -1,0 +1,3 @@
+"""MLflow registry routes."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""MLflow tracking routes."""
+
+urlpatterns: list = []
