@@ -10,8 +10,12 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Integrations"
 
     def ready(self) -> None:
+        from integrations.mlflow.registry.plugins import mlflow_registry_plugins_register
+        from integrations.mlflow.tracking.plugins import mlflow_tracking_plugins_register
         from integrations.openlineage.plugins import openlineage_plugins_register
         from integrations.prov.plugins import prov_plugins_register
 
         openlineage_plugins_register()
         prov_plugins_register()
+        mlflow_tracking_plugins_register()
+        mlflow_registry_plugins_register()
