@@ -241,7 +241,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 NODE_MODULES_DIR = BASE_DIR / "node_modules"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "core.static_storage.IncrementalCompressedStaticFilesStorage"},
 }
 
 # Artifacts: content-addressed files under this folder; uploads above the limit get a 413.
