@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from django.db import transaction
@@ -41,10 +41,12 @@ def run_create(
     packages: dict | None = None,
     image_digest: str = "",
     run_uuid: uuid.UUID | None = None,
+    audit_extra: dict | None = None,
 ) -> Run:
     """Record a training, transformation or evaluation run and the data it read. ``run_uuid``
     keeps an identifier the run already has elsewhere (an OpenLineage runId); by default a new
-    one is drawn."""
+    one is drawn. ``audit_extra`` is what a protocol said beside it in the same request (MLflow's
+    tags): kept in the same chain event, under ``extra``."""
     require_in_team(actor, Verb.CHANGE, team)
     for dataset_version, _ in inputs:
         require(actor, Verb.VIEW, dataset_version)
@@ -104,6 +106,7 @@ def run_create(
             "params": run.params,
             "metrics": run.metrics,
             "code_commit": run.code_commit,
+            **({"extra": audit_extra} if audit_extra else {}),
         },
     )
     return run
@@ -120,10 +123,14 @@ def run_update(
     ended_at: datetime | None = None,
     notes: str | None = None,
     kind: str | None = None,
+    name: str | None = None,
+    audit_extra: dict | None = None,
 ) -> Run:
-    """Report progress of a run: its status, final metrics, start and end times, notes, and
-    its kind once known (a job first reported as a transformation turns out to train a
-    model). What it read and its code stay as recorded."""
+    """Report progress of a run: its status, final metrics, start and end times, notes, its
+    name, and its kind once known (a job first reported as a transformation turns out to train
+    a model). What it read and its code stay as recorded. ``audit_extra`` (what a protocol said
+    beside it in the same request) joins the chain event when something changed, or makes one
+    of its own."""
     require(actor, Verb.CHANGE, run)
     run = Run.objects.select_for_update().get(pk=run.pk)
     before = _run_record(run)
@@ -151,17 +158,23 @@ def run_update(
         run.ended_at = ended_at
     if notes is not None:
         run.notes = notes
+    if name is not None:
+        run.name = name
     full_clean_or_invalid(run, exclude=["team"])
     run.save()
     after = _run_record(run)
     changes = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
-    if changes:
+    if changes or audit_extra:
         # Metrics reported after the fact are evidence a reviewer reads: who changed which.
         audit_event_append(
             actor=actor,
             action="run.update",
             subject=run,
-            data={"uuid": str(run.uuid), "changes": changes},
+            data={
+                "uuid": str(run.uuid),
+                "changes": changes,
+                **({"extra": audit_extra} if audit_extra else {}),
+            },
         )
     return run
 
@@ -208,6 +221,81 @@ def run_inputs_add(
     return added
 
 
+CODE_FIELDS = ("code_repository", "code_commit", "code_path")
+
+
+@transaction.atomic
+def run_provenance_add(
+    *,
+    actor: User,
+    run: Run,
+    params: Mapping[str, str] | None = None,
+    code: Mapping[str, str] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    audit_extra: dict | None = None,
+) -> Run:
+    """Add what a run reports while it runs (MLflow logs params one call at a time): params
+    not recorded yet, its code location (``code_repository``, ``code_commit``, ``code_path``)
+    where none is recorded yet, and latest metric values (merged as :func:`run_update` does).
+    Params and code are added, never rewritten: one already recorded with another value is
+    refused; the same value again is nothing new. One chain event records what changed, with
+    ``audit_extra`` (what a protocol said beside it in the same request); none when nothing
+    did."""
+    require(actor, Verb.CHANGE, run)
+    params = require_mapping("params", dict(params or {}))
+    code = dict(code or {})
+    unknown = sorted(set(code) - set(CODE_FIELDS))
+    if unknown:
+        raise InvalidInput(f"Unknown code field(s): {', '.join(unknown)}.")
+    run = Run.objects.select_for_update().get(pk=run.pk)
+    added = {}
+    for key, value in params.items():
+        if key in run.params:
+            if run.params[key] != value:
+                raise InvalidInput(
+                    f"Param '{key}' was already recorded as '{run.params[key]}'; a run's "
+                    f"params cannot change (tried '{value}').",
+                    field_errors={"params": [f"'{key}' is already recorded."]},
+                )
+            continue
+        added[key] = value
+    code_added = {}
+    for field, value in code.items():
+        current = getattr(run, field)
+        if not value or current == value:
+            continue
+        if current:
+            raise InvalidInput(
+                f"The run's {field} is already recorded as '{current}'; it cannot change.",
+                field_errors={field: ["Already recorded."]},
+            )
+        code_added[field] = value
+    metrics = require_metrics("metrics", dict(metrics or {}))
+    metrics_changed = {k: v for k, v in metrics.items() if run.metrics.get(k) != v}
+    if not (added or code_added or metrics_changed or audit_extra):
+        return run
+    run.params = {**run.params, **added}
+    run.metrics = {**run.metrics, **metrics_changed}
+    for field, value in code_added.items():
+        setattr(run, field, value)
+    require_mapping("params", run.params)
+    full_clean_or_invalid(run, exclude=["team"])
+    run.save()
+    audit_event_append(
+        actor=actor,
+        action="run.provenance_add",
+        subject=run,
+        data={
+            "uuid": str(run.uuid),
+            "params": added,
+            "code": code_added,
+            "metrics": metrics_changed,
+            **({"extra": audit_extra} if audit_extra else {}),
+        },
+    )
+    return run
+
+
 def _run_record(run: Run) -> dict:
     return {
         "status": run.status,
@@ -216,4 +304,5 @@ def _run_record(run: Run) -> dict:
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "ended_at": run.ended_at.isoformat() if run.ended_at else None,
         "notes": run.notes,
+        "name": run.name,
     }

@@ -1,0 +1,92 @@
+"""Reads of MLflow's records as a user may see them. An experiment is a folder of its team's
+runs, so it is seen exactly as those runs are (``registry.permissions.restrict_runs`` on its
+team); its runs, logged models and artifact files are seen through it. What a user may not see
+is absent: the views answer RESOURCE_DOES_NOT_EXIST, never PERMISSION_DENIED."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from core.errors import NotFound
+from integrations.models import MlflowExperiment, MlflowLoggedModel, MlflowMetric, MlflowRun
+from registry.models import Run
+from registry.permissions import restrict_runs
+
+RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")
+
+
+def experiment_visible(user: User) -> QuerySet[MlflowExperiment]:
+    """Experiments of the teams whose runs the user may see."""
+    return restrict_runs(MlflowExperiment.objects.select_related("team"), user)
+
+
+def experiment_get(user: User, experiment_id) -> MlflowExperiment:
+    """The visible experiment with this id (MLflow's ids are decimal strings)."""
+    text = str(experiment_id)
+    if not text.isdigit() or len(text) > 18:
+        raise NotFound(f"No experiment with id '{text[:40]}'.")
+    found = experiment_visible(user).filter(pk=int(text)).first()
+    if found is None:
+        raise NotFound(f"No experiment with id '{text}'.")
+    return found
+
+
+def run_visible(user: User) -> QuerySet[MlflowRun]:
+    """MLflow's runs the user may see, with their Steward run and experiment."""
+    # A run is of its experiment's team (the tracking services create it so).
+    return MlflowRun.objects.select_related("run", "run__created_by", "experiment").filter(
+        experiment__in=experiment_visible(user)
+    )
+
+
+def run_uuid_of(run_id: str) -> uuid.UUID:
+    """A 32-hex MLflow run id as the Steward run's UUID; anything else names no run."""
+    text = str(run_id).strip().lower()
+    if not RUN_ID.match(text):
+        raise NotFound(f"No run with id '{str(run_id)[:40]}'.")
+    return uuid.UUID(hex=text)
+
+
+def run_get(user: User, run_id: str) -> MlflowRun:
+    """The visible MLflow run with this id (deleted ones too: MLflow reads them)."""
+    found = run_visible(user).filter(run__uuid=run_uuid_of(run_id)).first()
+    if found is None:
+        raise NotFound(f"Run '{run_id}' not found.")
+    return found
+
+
+def logged_model_visible(user: User) -> QuerySet[MlflowLoggedModel]:
+    return MlflowLoggedModel.objects.select_related("experiment", "run", "created_by").filter(
+        experiment__in=experiment_visible(user)
+    )
+
+
+def logged_model_get(user: User, model_id: str) -> MlflowLoggedModel:
+    text = str(model_id)
+    found = (
+        logged_model_visible(user).filter(model_id=text).first() if MODEL_ID.match(text) else None
+    )
+    if found is None:
+        raise NotFound(f"Logged model '{text[:80]}' not found.")
+    return found
+
+
+def metrics_latest(run_pks: list[int]) -> dict[int, dict[str, MlflowMetric]]:
+    """Per run, per key, the value MLflow calls latest: the highest step, then the latest
+    time, then the highest value. One query for any number of runs."""
+    latest: dict[int, dict[str, MlflowMetric]] = {pk: {} for pk in run_pks}
+    rows = MlflowMetric.objects.filter(run_id__in=run_pks).order_by(
+        "run_id", "key", "step", "timestamp", "value"
+    )
+    for row in rows:
+        latest[row.run_id][row.key] = row
+    return latest
+
+
+def metric_history(run: Run, key: str) -> QuerySet[MlflowMetric]:
+    return MlflowMetric.objects.filter(run=run, key=key).order_by("step", "timestamp", "id")
