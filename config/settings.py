@@ -256,6 +256,22 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("STEWARD_MAX_BODY_BYTES", 10 * 1024 * 1024
 # Lineage queries never walk further than this, whatever a client asks for.
 LINEAGE_MAX_DEPTH = env_int("STEWARD_LINEAGE_MAX_DEPTH", 50, minimum=1)
 
+# Aliases that may point only at an approved or production version, and that only holders of
+# the deploy verb may move (governance.services.aliases); compared without regard to case.
+STEWARD_PROTECTED_ALIASES = env_list(
+    "STEWARD_PROTECTED_ALIASES", ["champion", "production", "prod"]
+)
+for _alias in STEWARD_PROTECTED_ALIASES:
+    if not (
+        len(_alias) <= 255
+        and _alias.isascii()
+        and _alias.replace("-", "").replace("_", "").isalnum()
+    ):
+        raise ImproperlyConfigured(
+            f"STEWARD_PROTECTED_ALIASES: {_alias!r} is not an alias name "
+            "(letters, digits, '_' and '-')"
+        )
+
 # OpenLineage events: which team owns the runs and datasets of a namespace, as a JSON object
 # {"<namespace>" or "<prefix>*": "<team slug>"}; unmapped namespaces belong to the token user's
 # team. A malformed value stops start-up (integrations/openlineage/namespace_teams.py).

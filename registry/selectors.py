@@ -20,7 +20,7 @@ from django.db.models import (
 
 from accounts.choices import Verb
 from accounts.models import User
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.hashing import is_sha256
 from registry.choices import Direction
 from registry.lineage_kinds import lineage_kind_of
@@ -29,6 +29,7 @@ from registry.models import (
     Dataset,
     DatasetVersion,
     LineageNode,
+    ModelAlias,
     ModelVersion,
     ModelVersionDataset,
     RegisteredModel,
@@ -140,6 +141,53 @@ def model_version_list_brief(user: User) -> QuerySet[ModelVersion]:
 _MODEL_VERSION_OWN_FIELDS = tuple(
     field.name for field in ModelVersion._meta.concrete_fields if not field.is_relation
 ) + ("registered_model", "registered_by", "run", "derived_from", "artifact")
+
+
+# --- aliases -----------------------------------------------------------------------------------
+
+
+def model_alias_version(*, user: User, model: RegisteredModel, alias: str) -> ModelVersion:
+    """The version ``alias`` of ``model`` points at, with its model; ``NotFound`` if the model
+    has no such alias or ``user`` may not see it."""
+    found = (
+        restrict_model_versions(ModelVersion.objects.select_related("registered_model"), user)
+        .filter(registered_model=model, aliases__name=alias)
+        .first()
+    )
+    if found is None:
+        raise NotFound(f"{model.name} has no alias '{alias}'.")
+    return found
+
+
+def model_aliases(model: RegisteredModel) -> list[ModelAlias]:
+    """The aliases of ``model`` by name, each with its version and who set it. The caller has
+    checked that the user may see the model (its aliases are as visible as it is)."""
+    return list(
+        ModelAlias.objects.filter(registered_model=model)
+        .select_related("version", "set_by")
+        .order_by("name")
+    )
+
+
+def version_aliases_prefetch() -> Prefetch:
+    """``prefetch_related(version_aliases_prefetch())`` on versions: ``version.aliases.all()``
+    then holds each version's aliases (by name) in one query for the whole list."""
+    return Prefetch(
+        "aliases",
+        queryset=ModelAlias.objects.only("id", "name", "version_id").order_by("name"),
+    )
+
+
+def model_aliases_prefetch() -> Prefetch:
+    """``prefetch_related(model_aliases_prefetch())`` on registered models:
+    ``model.aliases.all()`` then holds each model's aliases with their version numbers, in one
+    query for the whole list."""
+    return Prefetch(
+        "aliases",
+        queryset=ModelAlias.objects.select_related("version")
+        .only("id", "name", "registered_model_id", "version_id", "version__version")
+        .order_by("name"),
+    )
 
 
 def dataset_list(user: User) -> QuerySet[Dataset]:

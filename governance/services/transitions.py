@@ -148,9 +148,11 @@ def server_request_id() -> str:
 
 
 def decision_effects_apply(decision: Decision) -> None:
-    """Side effects that belong to every decision: the audit chain, notifications, and the
-    regeneration of the version's documents so that a review always reads current ones."""
+    """Side effects that belong to every decision: the audit chain, the protected aliases of a
+    version that stops being servable, notifications, and the regeneration of the version's
+    documents so that a review always reads current ones."""
     from governance.notifications import decision_recorded
+    from governance.services.aliases import aliases_clear_after_decision
     from governance.services.documents import documents_after_decision
 
     version = decision.version
@@ -168,5 +170,7 @@ def decision_effects_apply(decision: Decision) -> None:
             "motivation": decision.motivation,
         },
     )
+    # A version that leaves approved / production no longer answers to champion & co.
+    aliases_clear_after_decision(decision)
     decision_recorded(decision)
     documents_after_decision(decision)

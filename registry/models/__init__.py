@@ -1,4 +1,5 @@
 from registry.models.access import ModelRoleAssignment
+from registry.models.aliases import ModelAlias, ModelAliasMove
 from registry.models.artifacts import Artifact
 from registry.models.catalogue import ModelVersion, ModelVersionDataset, RegisteredModel, Tag
 from registry.models.datasets import Dataset, DatasetVersion
@@ -11,6 +12,8 @@ __all__ = [
     "DatasetVersion",
     "LineageEdge",
     "LineageNode",
+    "ModelAlias",
+    "ModelAliasMove",
     "ModelRoleAssignment",
     "ModelVersion",
     "ModelVersionDataset",

@@ -38,6 +38,10 @@ class RegisteredModel(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # The highest number of a version deleted (a never-submitted draft, by
+    # governance.services.deletion): numbers are never given out twice, so "churn/3" in the
+    # audit chain always means the same build.
+    highest_deleted_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]

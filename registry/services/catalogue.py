@@ -264,7 +264,10 @@ def model_version_register(
     )
     links = _dataset_links(run, datasets)
     locked = RegisteredModel.objects.select_for_update().get(pk=registered_model.pk)
-    current = locked.versions.aggregate(highest=Max("version"))["highest"] or 0
+    current = max(
+        locked.versions.aggregate(highest=Max("version"))["highest"] or 0,
+        locked.highest_deleted_version,
+    )
     version = ModelVersion(
         registered_model=locked,
         version=current + 1,
