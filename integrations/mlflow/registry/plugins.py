@@ -1,8 +1,14 @@
-"""What the MLflow registry part registers with the earlier apps when Django starts (auditlog
-registrations of its rows, page panels, ...)."""
+"""What the MLflow registry part registers with the earlier apps when Django starts."""
 
 from __future__ import annotations
 
 
 def mlflow_registry_plugins_register() -> None:
-    """Called once from IntegrationsConfig.ready."""
+    """Called once from IntegrationsConfig.ready: the key/value tags of models and versions and
+    a version's MLflow source are audited field by field, with the actor the request names."""
+    from auditlog.registry import auditlog
+
+    from integrations.models import MlflowModelTag, MlflowVersionSource, MlflowVersionTag
+
+    for model in (MlflowModelTag, MlflowVersionTag, MlflowVersionSource):
+        auditlog.register(model)
