@@ -280,19 +280,25 @@ def test_another_teams_models_do_not_exist_for_an_outsider(
 
 
 def test_a_read_token_reads_and_writes_nothing(mlflow_as, contributor):
-    mlflow_as(contributor).create_registered_model("churn")
+    writer = mlflow_as(contributor)
+    writer.create_registered_model("churn")
+    writer.create_model_version("churn", SOURCE)
     reader = mlflow_as(contributor, scopes=("read",))
     assert reader.get_registered_model("churn").name == "churn"
-    assert reader.get_latest_versions("churn") == []
+    assert [v.version for v in reader.get_latest_versions("churn")] == ["1"]
     for call, args in (
         (reader.create_registered_model, ("fraud",)),
         (reader.create_model_version, ("churn", SOURCE)),
         (reader.set_registered_model_tag, ("churn", "k", "v")),
         (reader.update_registered_model, ("churn", "changed")),
+        (reader.transition_model_version_stage, ("churn", "1", "Staging")),
+        (reader.transition_model_version_stage, ("churn", "1", "None")),
+        (reader.set_registered_model_alias, ("churn", "candidate", "1")),
     ):
         assert refused(call, *args).error_code == "PERMISSION_DENIED", call
     assert not RegisteredModel.objects.filter(name="fraud").exists()
-    assert not ModelVersion.objects.exists()
+    assert ModelVersion.objects.get().status == VersionStatus.DRAFT
+    assert not ModelVersion.objects.get().aliases.exists()
 
 
 def test_deletion_follows_stewards_rules(mlflow_as, contributor, validator, manager, administrator):
@@ -314,3 +320,50 @@ def test_deletion_follows_stewards_rules(mlflow_as, contributor, validator, mana
     error = refused(admin.delete_registered_model, "churn")
     assert error.error_code == "RESOURCE_CONFLICT"
     assert ModelVersion.objects.filter(version=1).exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "call", "body"),
+    [
+        ("GET", "model-versions/get", {"name": "churn", "version": "abc"}),
+        ("GET", "model-versions/get", {"name": "churn"}),
+        ("GET", "registered-models/search", {"max_results": "0"}),
+        ("GET", "registered-models/search", {"max_results": "many"}),
+        ("GET", "model-versions/search", {"filter": "run_id = 'not-a-run'"}),
+        ("GET", "model-versions/search", {"filter": "version_number > 'x'"}),
+        ("POST", "registered-models/create", {"name": "Churn Model"}),
+        ("POST", "registered-models/create", {"name": "ok", "tags": "k=v"}),
+        ("POST", "registered-models/create", {"name": "ok", "tags": [{"key": 1}]}),
+        ("POST", "registered-models/create", ["not", "an", "object"]),
+        ("POST", "model-versions/create", {"name": "churn"}),
+        ("POST", "model-versions/create", {"name": "churn", "source": "s3://x\nInjected: 1"}),
+        ("POST", "model-versions/transition-stage", {"name": "churn", "version": "1"}),
+        (
+            "POST",
+            "model-versions/transition-stage",
+            {"name": "churn", "version": "1", "stage": "Staging", "archive_existing_versions": 3},
+        ),
+        ("POST", "registered-models/get-latest-versions", {"name": "churn", "stages": ["Live"]}),
+        ("POST", "registered-models/alias", {"name": "churn", "alias": "latest", "version": "1"}),
+    ],
+)
+def test_bad_input_is_a_400_in_mlflows_format(live_server, contributor, method, call, body):
+    import requests
+
+    from integrations.mlflow.registry.services import (
+        mlflow_model_version_create,
+        mlflow_registered_model_create,
+    )
+    from integrations.tests.conftest import token_of
+
+    model = mlflow_registered_model_create(actor=contributor, name="churn")
+    mlflow_model_version_create(actor=contributor, model=model, source=SOURCE)
+    url = f"{live_server.url}/api/2.0/mlflow/{call}"
+    headers = {"Authorization": f"Bearer {token_of(contributor)}"}
+    if method == "GET":
+        answer = requests.get(url, params=body, headers=headers, timeout=30)
+    else:
+        answer = requests.request(method, url, json=body, headers=headers, timeout=30)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert answer.json()["message"]

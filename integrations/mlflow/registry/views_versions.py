@@ -7,8 +7,9 @@ from __future__ import annotations
 from rest_framework.response import Response
 
 from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE
+from accounts.choices import TokenScope
 from governance.services.deletion import model_version_delete
-from integrations.mlflow.errors import invalid
+from integrations.mlflow.errors import ErrorCode, MlflowError, invalid
 from integrations.mlflow.registry import selectors
 from integrations.mlflow.registry.answers import model_version_answer, version_source
 from integrations.mlflow.registry.search_filter import model_version_where
@@ -21,6 +22,15 @@ from integrations.mlflow.registry.stages import mlflow_version_stage_transition
 from integrations.mlflow.registry.views_base import RegistryView, token_scopes
 from integrations.mlflow.sources import artifact_proxy_url
 from registry.services import model_version_update
+
+# The scopes of some workflow decision; a token with none of them may not ask for a stage.
+DECISION_SCOPES = {
+    TokenScope.WRITE,
+    TokenScope.SUBMIT,
+    TokenScope.VALIDATE,
+    TokenScope.APPROVE,
+    TokenScope.DEPLOY,
+}
 
 
 def _version_answer(request, name: str, number: int) -> Response:
@@ -117,14 +127,21 @@ class ModelVersionTransitionStageView(RegistryView):
     required_token_scopes = {"post": SCOPE_CHECKED_BY_SERVICE}
 
     def post(self, request):
+        scopes = token_scopes(request)
+        if scopes is not None and not DECISION_SCOPES & set(scopes):
+            raise MlflowError(
+                ErrorCode.PERMISSION_DENIED,
+                "This API token may only read: a stage transition is a workflow decision.",
+            )
         name, number = self.name(request), self.version_number(request)
+        stage = self.text(request, "stage", required=True, max_length=32)
         archive = self.field(request, "archive_existing_versions", default=False)
         if not isinstance(archive, bool):
             raise invalid("Parameter 'archive_existing_versions' must be true or false.")
         mlflow_version_stage_transition(
             actor=request.user,
             version=selectors.mlflow_version_get(request.user, name, number),
-            stage=self.text(request, "stage", required=True, max_length=32),
+            stage=stage,
             archive_existing_versions=archive,
             token_scopes=token_scopes(request),
         )
