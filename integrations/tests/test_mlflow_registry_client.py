@@ -7,6 +7,7 @@ every client object of the test speaks as."""
 
 from __future__ import annotations
 
+import mlflow
 import pytest
 from auditlog.models import LogEntry
 from mlflow.exceptions import MlflowException
@@ -135,6 +136,10 @@ def test_the_team_and_risk_tier_come_from_steward_tags(
     # Names are unique across teams: RESOURCE_ALREADY_EXISTS, never the other team's model.
     error = refused(mlflow_as(outsider).create_registered_model, "scorer")
     assert error.error_code == "RESOURCE_ALREADY_EXISTS"
+    # register_model tolerates that code and creates a version: not in another team's model.
+    error = refused(mlflow.register_model, SOURCE, "scorer")
+    assert error.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert not ModelVersion.objects.filter(registered_model__name="scorer").exists()
 
 
 def test_rename_is_refused_with_stewards_reason(mlflow_as, contributor):
