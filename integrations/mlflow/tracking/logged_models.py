@@ -101,11 +101,8 @@ def logged_model_create(
 
 def _locked(actor: User, logged_model: MlflowLoggedModel) -> MlflowLoggedModel:
     _require_change(actor, logged_model)
-    return (
-        MlflowLoggedModel.objects.select_for_update()
-        .select_related("experiment", "run")
-        .get(pk=logged_model.pk)
-    )
+    # Locked alone: its run is the nullable side of a join FOR UPDATE cannot take.
+    return MlflowLoggedModel.objects.select_for_update().get(pk=logged_model.pk)
 
 
 @transaction.atomic

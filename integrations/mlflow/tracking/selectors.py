@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
 from core.errors import NotFound
@@ -89,4 +89,19 @@ def metrics_latest(run_pks: list[int]) -> dict[int, dict[str, MlflowMetric]]:
 
 
 def metric_history(run: Run, key: str) -> QuerySet[MlflowMetric]:
-    return MlflowMetric.objects.filter(run=run, key=key).order_by("step", "timestamp", "id")
+    """A run's points of one metric. ``log_model`` logs the run's points again for its logged
+    model (with its ``model_id``); as in MLflow's stores, such a copy of a point the run has is
+    the model's metric, not a second point of the run."""
+    copied = MlflowMetric.objects.filter(
+        run=OuterRef("run"),
+        key=OuterRef("key"),
+        step=OuterRef("step"),
+        timestamp=OuterRef("timestamp"),
+        value=OuterRef("value"),
+        model_id="",
+    )
+    return (
+        MlflowMetric.objects.filter(run=run, key=key)
+        .filter(Q(model_id="") | ~Exists(copied))
+        .order_by("step", "timestamp", "id")
+    )

@@ -10,6 +10,8 @@ goes into the audit chain, one event per request at most:
 - run update: the registry's ``run.update`` (status, end, name; on a run's end, the latest
   value of each metric);
 - params, tags (and metrics logged to an ended run): the registry's ``run.provenance_add``;
+- inputs: the registry's ``run.inputs_add`` (and ``dataset.register`` /
+  ``dataset_version.register`` for a dataset seen for the first time);
 - run delete/restore: ``mlflow.run.delete`` / ``mlflow.run.restore``.
 
 Metric steps are history rows (``MlflowMetric``), never chained one by one: the latest values
@@ -29,11 +31,12 @@ from accounts.models import Team, TeamMembership, User
 from core.errors import Conflict, Forbidden, InvalidInput
 from core.eventlog import audit_event_append
 from integrations.mlflow.tracking import constants as c
+from integrations.mlflow.tracking.datasets import LoggedDataset, dataset_version_for
 from integrations.mlflow.tracking.selectors import metrics_latest
 from integrations.models.mlflow import LifecycleStage, MlflowExperiment, MlflowMetric, MlflowRun
 from registry.choices import RunKind, RunStatus
 from registry.permissions import require, require_in_team
-from registry.services.runs import run_create, run_provenance_add, run_update
+from registry.services.runs import run_create, run_inputs_add, run_provenance_add, run_update
 
 
 def from_ms(value: int | None) -> datetime | None:
@@ -337,3 +340,18 @@ def mlflow_run_log(
         # runs/update renames the Steward run too.
         mlflow_run.save(update_fields=fields)
     return mlflow_run
+
+
+@transaction.atomic
+def mlflow_run_inputs_log(
+    *, actor: User, mlflow_run: MlflowRun, datasets: list[LoggedDataset]
+) -> None:
+    """log-inputs: each dataset becomes (or is found as) a version of a dataset of the run's
+    team, read by the run in the role its ``mlflow.data.context`` tag names. New datasets and
+    versions are the registry's ``dataset.register`` / ``dataset_version.register``; the links
+    one ``run.inputs_add``."""
+    run = mlflow_run.run
+    require(actor, Verb.CHANGE, run)
+    links = [(dataset_version_for(actor, run.team, logged), logged.role) for logged in datasets]
+    if links:
+        run_inputs_add(actor=actor, run=run, inputs=links)
