@@ -53,6 +53,12 @@ class GovernanceConfig(AppConfig):
 
         version_panel_register(TEMPLATE, review_panel_context)
         demo_hook_register(governance_demo_seed)
+        # The alias form of the model page.
+        from governance.alias_panel import TEMPLATE as ALIAS_TEMPLATE
+        from governance.alias_panel import alias_panel_context
+        from registry.panels import model_panel_register
+
+        model_panel_register(ALIAS_TEMPLATE, alias_panel_context)
         # Tier and team of a model with versions under review change only by reclassification.
         from governance.services.reclassify import reclassification_gate
         from registry.change_gates import model_change_gate_register

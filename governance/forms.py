@@ -36,3 +36,14 @@ def form_values(form: forms.Form) -> dict:
     errors = {field: [str(e) for e in messages] for field, messages in form.errors.items()}
     first = next(iter(errors.values()))[0]
     raise InvalidInput(first, field_errors=errors)
+
+
+class AliasMoveForm(forms.Form):
+    """Point an alias of a model at a version (``op=set``) or remove it (``op=remove``)."""
+
+    op = forms.ChoiceField(choices=[("set", "Point at"), ("remove", "Remove")])
+    alias = forms.CharField(
+        max_length=255, strip=True, error_messages={"required": "Name the alias."}
+    )
+    version = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
+    motivation = forms.CharField(max_length=MAX_MOTIVATION, required=False, strip=True)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from governance import views, views_documents, views_trail
+from governance import views, views_aliases, views_documents, views_trail
 
 app_name = "governance"
 
@@ -18,6 +18,8 @@ urlpatterns = [
         views.version_annotation_resolve,
         name="version-annotation-resolve",
     ),
+    # The alias form of the model page.
+    path("models/<str:name>/aliases/", views_aliases.model_alias_move, name="model-alias-move"),
     # The documents section of the version page.
     path(
         f"{VERSION}documents/",

@@ -18,6 +18,8 @@ from registry.models import (
     DatasetVersion,
     LineageEdge,
     LineageNode,
+    ModelAlias,
+    ModelAliasMove,
     ModelRoleAssignment,
     ModelVersion,
     ModelVersionDataset,
@@ -285,3 +287,36 @@ class ModelRoleAssignmentAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for assignment in queryset:
             services.model_role_revoke(actor=request.user, assignment=assignment)
+
+
+@admin.register(ModelAlias)
+class ModelAliasAdmin(ReadOnlyAdmin):
+    """Aliases are moved through governance (the model page, the API, MLflow), never here."""
+
+    list_display = ["__str__", "version", "protected", "set_by", "updated_at"]
+    list_filter = ["registered_model__owner_team"]
+    search_fields = ["registered_model__name", "name"]
+    list_select_related = ["registered_model", "version__registered_model", "set_by"]
+
+    @admin.display(boolean=True, description="Protected")
+    def protected(self, obj):
+        return obj.protected
+
+
+@admin.register(ModelAliasMove)
+class ModelAliasMoveAdmin(ReadOnlyAdmin):
+    """Every move of an alias, as recorded: who, why, from and to (empty: removed)."""
+
+    list_display = [
+        "created_at",
+        "registered_model",
+        "alias",
+        "from_version",
+        "to_version",
+        "protected",
+        "actor",
+    ]
+    list_filter = ["protected", "registered_model__owner_team"]
+    search_fields = ["registered_model__name", "alias", "motivation", "actor__username"]
+    list_select_related = ["registered_model", "actor"]
+    date_hierarchy = "created_at"

@@ -20,3 +20,6 @@ class RegistryConfig(AppConfig):
         auditlog.register(m.ModelRoleAssignment)
         for model in (m.ModelVersion, m.ModelVersionDataset, m.Run, m.RunInput, m.Artifact, m.Tag):
             auditlog.register(model)
+        # Alias moves are rows of their own (ModelAliasMove) and chain events; the change log
+        # records the alias rows too, like every governed row.
+        auditlog.register(m.ModelAlias)

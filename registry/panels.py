@@ -18,9 +18,10 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from registry.models import ModelVersion
+from registry.models import ModelVersion, RegisteredModel
 
 PanelContext = Callable[[HttpRequest, ModelVersion, Mapping[str, Any]], dict[str, Any]]
+ModelPanelContext = Callable[[HttpRequest, RegisteredModel, Mapping[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,30 @@ def version_panels(
     return [
         RenderedPanel(panel.template_name, panel.context_function(request, version, state))
         for panel in _version_panels
+    ]
+
+
+# The model page takes panels with forms the same way (governance's alias form): a refused
+# form's ``state`` is handed to its context function when the page is shown again.
+_model_panels: list[tuple[str, ModelPanelContext]] = []
+
+
+def model_panel_register(template_name: str, context_function: ModelPanelContext) -> None:
+    """Add a panel to the registered model page. Registering the same template again replaces
+    the earlier registration."""
+    _model_panels[:] = [p for p in _model_panels if p[0] != template_name]
+    _model_panels.append((template_name, context_function))
+
+
+def model_panels(
+    request: HttpRequest, model: RegisteredModel, state: Mapping[str, Any] | None = None
+) -> list[RenderedPanel]:
+    """Every registered model page panel with its context for ``model`` as ``request.user``
+    sees it."""
+    state = state or {}
+    return [
+        RenderedPanel(template_name, context_function(request, model, state))
+        for template_name, context_function in _model_panels
     ]
 
 

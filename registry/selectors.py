@@ -63,10 +63,14 @@ def registered_model_list(user: User) -> QuerySet[RegisteredModel]:
 def registered_model_list_brief(user: User) -> QuerySet[RegisteredModel]:
     """:func:`registered_model_list` with only the columns the API shows of the team and the
     creator (``RegisteredModelSerializer``)."""
-    return registered_model_list(user).only(
-        *(field.name for field in RegisteredModel._meta.concrete_fields),
-        "owner_team__slug",
-        "created_by__username",
+    return (
+        registered_model_list(user)
+        .only(
+            *(field.name for field in RegisteredModel._meta.concrete_fields),
+            "owner_team__slug",
+            "created_by__username",
+        )
+        .prefetch_related(model_aliases_prefetch())
     )
 
 
@@ -97,8 +101,10 @@ def model_version_list(user: User) -> QuerySet[ModelVersion]:
 def model_version_answer_prepare(version: ModelVersion) -> ModelVersion:
     """A version a service just registered, ready for ``ModelVersionSerializer``: the service's
     instance already holds its model, run, parent and registrant, so only its data links are
-    read back (one query) instead of the whole version again."""
+    read back (one query) instead of the whole version again; it has no aliases yet."""
     prefetch_related_objects([version], _dataset_links_brief())
+    # A version just registered has no alias yet: nothing to read.
+    version._prefetched_objects_cache["aliases"] = ModelAlias.objects.none()
     return version
 
 
@@ -133,7 +139,7 @@ def model_version_list_brief(user: User) -> QuerySet[ModelVersion]:
             "derived_from__registered_model__name",
             "derived_from__registered_model__owner_team_id",
         )
-        .prefetch_related(_dataset_links_brief()),
+        .prefetch_related(_dataset_links_brief(), version_aliases_prefetch()),
         user,
     )
 

@@ -23,7 +23,7 @@ from core.errors import StewardError
 from registry import page_selectors, panels, selectors
 from registry.choices import DatasetRole, Direction, RiskTier
 from registry.lineage_svg import lineage_picture
-from registry.models import ModelVersion
+from registry.models import ModelAlias, ModelVersion, RegisteredModel
 from registry.permissions import Visibility
 
 PAGE_SIZE = 25
@@ -68,9 +68,38 @@ def model_list(request: HttpRequest) -> HttpResponse:
 @registry_page
 def model_detail(request: HttpRequest, name: str) -> HttpResponse:
     model = page_selectors.registered_model_get(request.user, name)
+    return model_page(request, model)
+
+
+def model_page(
+    request: HttpRequest,
+    model: RegisteredModel,
+    *,
+    status: int = 200,
+    panel_state: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The model page for a model the user may see. Apps whose model panels post forms call it
+    to show the page again with a refused form's ``panel_state`` and the error's ``status``."""
     versions = page_selectors.model_versions_of(request.user, model)
-    rows = [{"version": v, "key_metrics": _key_metrics(v.metrics)} for v in versions]
-    return render(request, "registry/model_detail.html", {"model": model, "rows": rows})
+    aliases = selectors.model_aliases(model)
+    by_version: dict[int, list[ModelAlias]] = {}
+    for alias in aliases:
+        by_version.setdefault(alias.version_id, []).append(alias)
+    rows = [
+        {"version": v, "key_metrics": _key_metrics(v.metrics), "aliases": by_version.get(v.pk, [])}
+        for v in versions
+    ]
+    return render(
+        request,
+        "registry/model_detail.html",
+        {
+            "model": model,
+            "rows": rows,
+            "aliases": aliases,
+            "panels": panels.model_panels(request, model, panel_state),
+        },
+        status=status,
+    )
 
 
 @registry_page
@@ -103,6 +132,7 @@ def model_version_page(
             "run_hidden": run is not None and not visible.run(run),
             "parent": parent if parent is not None and visible.model_version(parent) else None,
             "hidden_datasets": len(all_links) - len(links),
+            "aliases": list(model_version.aliases.order_by("name")),
             "panels": panels.version_panels(request, model_version, panel_state),
             "datasets_by_role": [
                 (role.label, [link.dataset_version for link in links if link.role == role])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from governance.api import documents, views
+from governance.api import aliases, documents, views
 
 urlpatterns = [
     path(
@@ -18,6 +18,17 @@ urlpatterns = [
         "models/<str:model_name>/reclassify/",
         views.ReclassifyView.as_view(),
         name="model-reclassify",
+    ),
+    # aliases of a model (champion, challenger, ...)
+    path(
+        "models/<str:model_name>/aliases/",
+        aliases.ModelAliasListView.as_view(),
+        name="model-aliases",
+    ),
+    path(
+        "models/<str:model_name>/aliases/<str:alias>/",
+        aliases.ModelAliasDetailView.as_view(),
+        name="model-alias",
     ),
     # documentation
     path(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -28,7 +27,7 @@ from core.eventlog import audit_event_append
 from governance.services.transitions import motivation_clean, server_request_id
 from registry.choices import VersionStatus
 from registry.models import ModelAlias, ModelAliasMove, ModelVersion, RegisteredModel
-from registry.models.aliases import validate_alias_name
+from registry.models.aliases import alias_name_is_protected, validate_alias_name
 from registry.permissions import require
 
 # The states a protected alias may point at; leaving them clears the alias.
@@ -38,7 +37,7 @@ SERVABLE_STATES = frozenset({VersionStatus.APPROVED, VersionStatus.PRODUCTION})
 def alias_is_protected(alias: str) -> bool:
     """Is ``alias`` one of the configured protected aliases (compared without case, so
     ``Champion`` is no way around ``champion``)?"""
-    return alias.lower() in {name.lower() for name in settings.STEWARD_PROTECTED_ALIASES}
+    return alias_name_is_protected(alias)
 
 
 def alias_name_clean(alias: str | None) -> str:

@@ -65,12 +65,20 @@ class CodeEnvironmentInput(serializers.Serializer):
 # --- registered models -----------------------------------------------------------------------
 
 
+class ModelAliasRefSerializer(serializers.Serializer):
+    """An alias of a model as the model shows it (set through /models/{name}/aliases/)."""
+
+    alias = serializers.CharField(source="name", read_only=True)
+    version = serializers.IntegerField(source="version.version", read_only=True)
+
+
 class RegisteredModelSerializer(serializers.ModelSerializer):
     owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     version_count = serializers.IntegerField(read_only=True)
     latest_version = serializers.IntegerField(read_only=True, allow_null=True)
+    aliases = ModelAliasRefSerializer(many=True, read_only=True)
 
     class Meta:
         model = RegisteredModel
@@ -82,6 +90,7 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
             "tags",
             "version_count",
             "latest_version",
+            "aliases",
             "created_by",
             "created_at",
             "updated_at",
@@ -99,6 +108,10 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
             "tags": [tag.name for tag in instance.tags.all()],
             "version_count": getattr(instance, "version_count", None),
             "latest_version": getattr(instance, "latest_version", None),
+            "aliases": [
+                {"alias": alias.name, "version": alias.version.version}
+                for alias in instance.aliases.all()
+            ],
             "created_by": instance.created_by.username if instance.created_by_id else None,
             "created_at": _DATETIME.to_representation(instance.created_at),
             "updated_at": _DATETIME.to_representation(instance.updated_at),
@@ -149,6 +162,7 @@ class ModelVersionSerializer(VisibilityMixin, serializers.ModelSerializer):
     hidden_datasets = serializers.SerializerMethodField()
     derived_from = serializers.SerializerMethodField()
     registered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    aliases = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
 
     class Meta:
         model = ModelVersion
@@ -156,6 +170,7 @@ class ModelVersionSerializer(VisibilityMixin, serializers.ModelSerializer):
             "model",
             "version",
             "status",
+            "aliases",
             "description",
             "artifact_uri",
             "artifact_sha256",

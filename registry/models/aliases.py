@@ -34,6 +34,13 @@ _version_like = RegexValidator(
 )
 
 
+def alias_name_is_protected(name: str) -> bool:
+    """Is ``name`` one of the protected aliases (``STEWARD_PROTECTED_ALIASES``)? Compared
+    without case, so ``Champion`` is no way around ``champion``. What protection demands is
+    governance's rule (``governance.services.aliases``)."""
+    return name.lower() in {alias.lower() for alias in settings.STEWARD_PROTECTED_ALIASES}
+
+
 def validate_alias_name(value: str) -> None:
     """Refuse an alias name MLflow would refuse: empty, over 255 characters, characters other
     than letters, digits, '_' and '-', ``latest`` (any case) or ``v<digits>``."""
@@ -78,6 +85,10 @@ class ModelAlias(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.registered_model.name}@{self.name}"
+
+    @property
+    def protected(self) -> bool:
+        return alias_name_is_protected(self.name)
 
 
 class ModelAliasMove(models.Model):
