@@ -76,9 +76,9 @@ def dn_normalize(dn: str) -> str:
         raise ValueError(f"not a distinguished name: {dn!r}") from exc
 
 
-def _mapping_key(dn: str, *, name: str, seen: set[str]) -> str:
+def _mapping_key(dn: str, *, name: str, seen: set[str], normalize=None) -> str:
     try:
-        key = dn_normalize(dn)
+        key = (normalize or dn_normalize)(dn)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name}: {exc}") from exc
     if key in seen:
@@ -95,9 +95,11 @@ def _slug(value: object, *, name: str, where: str) -> str:
     return value
 
 
-def group_roles_parse(mapping: object, *, name: str = "STEWARD_LDAP_GROUP_ROLES"):
+def group_roles_parse(mapping: object, *, name: str = "STEWARD_LDAP_GROUP_ROLES", normalize=None):
     """``{"<group DN>": "validator" | "contributor@credit-risk" | [several]}`` ->
-    ``{normalised DN: (DirectoryGrant, ...)}``."""
+    ``{normalised DN: (DirectoryGrant, ...)}``. ``normalize`` spells a group key the way it is
+    compared (default: a DN, :func:`dn_normalize`; the single sign-on's group names are
+    compared as they are)."""
     from accounts.choices import RoleName
 
     if not isinstance(mapping, dict):
@@ -105,7 +107,7 @@ def group_roles_parse(mapping: object, *, name: str = "STEWARD_LDAP_GROUP_ROLES"
     parsed: dict[str, tuple[DirectoryGrant, ...]] = {}
     seen: set[str] = set()
     for dn, value in mapping.items():
-        key = _mapping_key(dn, name=name, seen=seen)
+        key = _mapping_key(dn, name=name, seen=seen, normalize=normalize)
         values = value if isinstance(value, list) else [value]
         grants = []
         for item in values:
@@ -123,13 +125,16 @@ def group_roles_parse(mapping: object, *, name: str = "STEWARD_LDAP_GROUP_ROLES"
     return parsed
 
 
-def group_teams_parse(mapping: object, *, name: str = "STEWARD_LDAP_GROUP_TEAMS"):
-    """``{"<group DN>": "<team slug>"}`` -> ``{normalised DN: team slug}``."""
+def group_teams_parse(mapping: object, *, name: str = "STEWARD_LDAP_GROUP_TEAMS", normalize=None):
+    """``{"<group DN>": "<team slug>"}`` -> ``{normalised DN: team slug}`` (``normalize`` as for
+    :func:`group_roles_parse`)."""
     if not isinstance(mapping, dict):
         raise ImproperlyConfigured(f"{name} must be a JSON object of group DN -> team slug")
     seen: set[str] = set()
     return {
-        _mapping_key(dn, name=name, seen=seen): _slug(slug, name=name, where=f"the team of {dn!r}")
+        _mapping_key(dn, name=name, seen=seen, normalize=normalize): _slug(
+            slug, name=name, where=f"the team of {dn!r}"
+        )
         for dn, slug in mapping.items()
     }
 

@@ -222,6 +222,13 @@ if STEWARD_LDAP_SERVER_URI:
         )
     )
 
+# Single sign-on with OpenID Connect, off unless STEWARD_OIDC_ISSUER is set: config/sso.py checks
+# the STEWARD_OIDC_* values and sets STEWARD_OIDC, the backend and mozilla-django-oidc's OIDC_*.
+# README "Single sign-on (OpenID Connect)" documents every variable.
+from config import sso  # noqa: E402
+
+globals().update(sso.oidc_settings(sso.oidc_provider_from_env(), AUTHENTICATION_BACKENDS))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
