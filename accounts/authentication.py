@@ -17,13 +17,16 @@ from accounts.services.login_audit import (
     login_throttle_check,
 )
 from accounts.services.tokens import TokenRefused, token_authenticate
+from accounts.sso.api import provider_bearer_authenticate
+from accounts.sso.tokens import looks_like_jwt
 from core.audit import AuditedBasicAuthentication, audit_bind_actor
 
 
 class BearerTokenAuthentication(BaseAuthentication):
     """``Authorization: Bearer stw_...``: the request acts as the token's user, within the
     token's scopes (``accounts.api.permissions.TokenScopePermission``); ``request.auth`` is the
-    ``ApiToken``."""
+    ``ApiToken``. A bearer that is a JWT is the single sign-on provider's access token instead
+    (:mod:`accounts.sso.api`): ``request.auth`` is then a ``ProviderAccessToken``."""
 
     keyword = b"bearer"
 
@@ -39,6 +42,9 @@ class BearerTokenAuthentication(BaseAuthentication):
             secret = parts[1].decode("ascii")
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid API token.") from exc
+        if looks_like_jwt(secret):
+            # Not a Steward token (stw_...): an access token of the single sign-on provider.
+            return provider_bearer_authenticate(request, secret)
         try:
             token = token_authenticate(secret, request=request)
         except TokenRefused as exc:
@@ -91,7 +97,10 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A personal API token (stw_...), created at /account/tokens/.",
+            "description": (
+                "A personal API token (stw_...), created at /account/tokens/, or an access "
+                "token of the single sign-on provider (a JWT for Steward's audience)."
+            ),
         }
 
 

@@ -41,6 +41,8 @@ class GrantSource(models.TextChoices):
 
     MANUAL = "manual", "Granted in Steward"
     LDAP = "ldap", "Directory group"
+    # A group claim of the OpenID Connect provider (STEWARD_OIDC_GROUP_ROLES / _TEAMS).
+    OIDC = "oidc", "Identity provider group (OIDC)"
 
 
 class TokenScope(models.TextChoices):
@@ -55,6 +57,10 @@ class TokenScope(models.TextChoices):
 
 
 class LoginMethod(models.TextChoices):
+    """How someone got in. A single sign-on is recorded as ``oidc:<provider>`` (see
+    :func:`accounts.sso.config.sso_login_method`), a value outside these choices so that each
+    provider is told apart; ``SSO`` is kept for rows written before providers were named."""
+
     PASSWORD = "password", "Password"
     LDAP = "ldap", "LDAP"
     SSO = "sso", "Single sign-on"
@@ -67,3 +73,22 @@ class LoginOutcome(models.TextChoices):
     FAILURE = "failure", "Failure"
     THROTTLED = "throttled", "Throttled"
     ERROR = "error", "Directory error"
+
+
+class SignOnRefusal(models.TextChoices):
+    """Why a single sign-on was refused; the login audit's detail starts with the value."""
+
+    BAD_STATE = "bad_state", "Unknown or reused state (not a sign-on this browser started)"
+    PROVIDER_ERROR = "provider_error", "The provider answered with an error"
+    PROVIDER_UNREACHABLE = "provider_unreachable", "The provider could not be reached"
+    CODE_REFUSED = "code_refused", "The provider refused the code (replayed or expired)"
+    MALFORMED = "malformed", "Not a well-formed token"
+    SIGNATURE = "signature", "Bad signature"
+    ISSUER = "issuer", "Wrong issuer"
+    AUDIENCE = "audience", "Wrong audience"
+    EXPIRED = "expired", "Expired token"
+    NONCE = "nonce", "Wrong nonce"
+    CLAIMS = "claims", "A required claim is missing or malformed"
+    UNKNOWN_USER = "unknown_user", "Unknown user, and accounts are not created automatically"
+    EXISTING_ACCOUNT = "existing_account", "An account of that name exists and is not linked"
+    INACTIVE = "inactive", "The linked account is deactivated"

@@ -18,12 +18,15 @@ def login_method_of(user) -> str:
 
 
 def on_logged_in(sender, request, user, **kwargs) -> None:
+    # A single sign-on says which provider and subject on the request (accounts.sso.views).
+    sign_on = getattr(request, "steward_sign_on", None) or {}
     login_event_record(
         request=request,
         username=user.get_username(),
         user=user,
-        method=login_method_of(user),
+        method=sign_on.get("method") or login_method_of(user),
         outcome=LoginOutcome.SUCCESS,
+        subject=sign_on.get("subject", ""),
     )
 
 

@@ -2,22 +2,24 @@
 are not namespaced because Django's ``LOGIN_URL`` and ``LOGOUT_REDIRECT_URL`` settings refer to
 them as plain "login"."""
 
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts import views
 from accounts.forms import StewardAuthenticationForm
+from accounts.sso import views as sso_views
 
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            authentication_form=StewardAuthenticationForm, redirect_authenticated_user=True
-        ),
+        sso_views.StewardLoginView.as_view(authentication_form=StewardAuthenticationForm),
         name="login",
     ),
-    # Django's LogoutView accepts POST only, so a link cannot sign anyone out (CSRF-safe).
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Django's LogoutView accepts POST only, so a link cannot sign anyone out (CSRF-safe); after
+    # a single sign-on it also ends the provider's session where the provider supports it.
+    path("logout/", sso_views.StewardLogoutView.as_view(), name="logout"),
+    # Single sign-on (OpenID Connect); 404 unless STEWARD_OIDC_ISSUER is set.
+    path("oidc/authenticate/", sso_views.OidcStartView.as_view(), name="oidc-login"),
+    path("oidc/callback/", sso_views.oidc_callback, name="oidc-callback"),
     path("account/tokens/", views.token_list, name="account-tokens"),
     path(
         "account/tokens/<str:prefix>/revoke/",

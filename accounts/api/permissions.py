@@ -23,15 +23,21 @@ def required_token_scope(request, view) -> str:
     return TokenScope.READ if request.method in SAFE_METHODS else TokenScope.WRITE
 
 
+def is_token_request(request) -> bool:
+    """Whether the request came with a scoped token: Steward's own (``ApiToken``) or the
+    single sign-on provider's (``accounts.sso.api.ProviderAccessToken``, read and write)."""
+    return isinstance(request.auth, ApiToken) or getattr(request.auth, "scopes", None) is not None
+
+
 class TokenScopePermission(BasePermission):
-    """Requests authenticated by an API token need the right scope; session and Basic auth
-    requests are not affected."""
+    """Requests authenticated by an API token (Steward's or the provider's) need the right
+    scope; session and Basic auth requests are not affected."""
 
     message = "This API token does not have the scope this request needs."
 
     def has_permission(self, request, view) -> bool:
         token = request.auth
-        if not isinstance(token, ApiToken):
+        if not is_token_request(request):
             return True
         needed = required_token_scope(request, view)
         if needed == SCOPE_CHECKED_BY_SERVICE or needed in token.scopes:
@@ -53,4 +59,4 @@ class NotThroughToken(BasePermission):
     )
 
     def has_permission(self, request, view) -> bool:
-        return request.method in SAFE_METHODS or not isinstance(request.auth, ApiToken)
+        return request.method in SAFE_METHODS or not is_token_request(request)

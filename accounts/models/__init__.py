@@ -1,6 +1,16 @@
+from accounts.models.identities import ExternalIdentity
 from accounts.models.login_events import LoginEvent
 from accounts.models.people import Team, TeamMembership, User
 from accounts.models.roles import Role, RoleAssignment
 from accounts.models.tokens import ApiToken
 
-__all__ = ["ApiToken", "LoginEvent", "Role", "RoleAssignment", "Team", "TeamMembership", "User"]
+__all__ = [
+    "ApiToken",
+    "ExternalIdentity",
+    "LoginEvent",
+    "Role",
+    "RoleAssignment",
+    "Team",
+    "TeamMembership",
+    "User",
+]

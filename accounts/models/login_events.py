@@ -26,9 +26,15 @@ class LoginEvent(models.Model):
     # IPv6 /64 network (one subscriber's; a host in it can choose any of its addresses).
     address = models.CharField(max_length=64, blank=True, default="")
     user_agent = models.CharField(max_length=500, blank=True)
-    method = models.CharField(max_length=16, choices=LoginMethod.choices)
+    # One of LoginMethod, or "oidc:<provider>" for a single sign-on (no choices: providers are
+    # configured, not enumerated in code).
+    method = models.CharField(
+        max_length=64, help_text="password, ldap, token, logout, or oidc:<provider>."
+    )
     outcome = models.CharField(max_length=16, choices=LoginOutcome.choices)
     detail = models.CharField(max_length=300, blank=True)
+    # The provider's identifier of the person (OIDC "sub"), when a single sign-on got that far.
+    subject = models.CharField(max_length=255, blank=True, default="")
     # Whether this attempt also went into the hash-chained audit log. Successes always do;
     # unsuccessful attempts are sampled per address and window (accounts.services.login_audit),
     # so nobody can grow the chain without bound by failing to sign in.
@@ -45,3 +51,8 @@ class LoginEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.username} {self.method} {self.outcome}"
+
+    @property
+    def method_label(self) -> str:
+        """ "Password", "LDAP"…, or the single sign-on's "oidc:<provider>" as it is."""
+        return LoginMethod(self.method).label if self.method in LoginMethod.values else self.method

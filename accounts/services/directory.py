@@ -1,12 +1,14 @@
-"""The directory sync: at each LDAP login, make a user's Steward record say what the directory
-says. Names and e-mail come from the entry's attributes (django-auth-ldap copies them); team
-memberships and roles come from the user's directory groups, through the mappings in
-``STEWARD_LDAP_GROUP_TEAMS`` and ``STEWARD_LDAP_GROUP_ROLES``.
+"""The directory sync: at each sign-in through the directory (LDAP) or a single sign-on
+provider (OIDC), make a user's Steward access say what their groups there say. For LDAP, names
+and e-mail come from the entry's attributes (django-auth-ldap copies them) and the groups map
+through ``STEWARD_LDAP_GROUP_TEAMS`` / ``_ROLES``; for a provider, ``accounts.services.identities``
+refreshes the profile from the claims and its groups map through ``STEWARD_OIDC_GROUP_*``. Both
+end in :func:`identity_groups_apply`.
 
-Only what the directory granted (``source=LDAP``) is ever taken away here; what an
-administrator granted in Steward (``source=MANUAL``) is left alone, even when the directory
+Only what a source granted (``source=LDAP`` / ``OIDC``) is ever taken away by that source; what
+an administrator granted in Steward (``source=MANUAL``) is left alone, even when the groups
 would grant the same thing. Grants and revocations go through the accounts services with no
-actor (the system), so each one is an audit entry like any other.
+actor (the system), so each one is an audit entry like any other, naming provider and group.
 """
 
 from __future__ import annotations
@@ -60,28 +62,63 @@ def directory_mappings_in_use() -> bool:
     return bool(settings.STEWARD_LDAP_GROUP_ROLES or settings.STEWARD_LDAP_GROUP_TEAMS)
 
 
+@dataclass(frozen=True)
+class GroupSource:
+    """Where a user's groups come from, and what they imply there: the directory (LDAP) or a
+    single sign-on provider. ``provider`` names it in the audit chain (``ldap``,
+    ``oidc:okta``); ``source`` marks what it grants, so that it takes back only its own."""
+
+    provider: str
+    source: str  # a GrantSource
+    note_prefix: str  # "Directory group", "Okta group": the note on a role it grants
+    role_map: dict[str, tuple[DirectoryGrant, ...]]
+    team_map: dict[str, str]
+
+
 def directory_user_sync(*, user: User, dn: str, group_dns: Iterable[str]) -> DirectorySyncResult:
     """Bring ``user``'s directory-granted team memberships and roles in line with ``group_dns``
     (every group they belong to, nested ones included), and set ``user.directory_dn`` to ``dn``.
     ``user`` must already be saved; saving its fields (django-auth-ldap does, right after the
     sync) is the caller's business."""
-    role_map = group_roles_parse(settings.STEWARD_LDAP_GROUP_ROLES)
-    team_map = group_teams_parse(settings.STEWARD_LDAP_GROUP_TEAMS)
-    groups = sorted({_group_key(group) for group in group_dns})
-    wanted_teams = {team_map[group] for group in groups if group in team_map}
+    source = GroupSource(
+        provider="ldap",
+        source=GrantSource.LDAP,
+        note_prefix="Directory group",
+        role_map=group_roles_parse(settings.STEWARD_LDAP_GROUP_ROLES),
+        team_map=group_teams_parse(settings.STEWARD_LDAP_GROUP_TEAMS),
+    )
+    user.directory_dn = dn[:500]
+    return identity_groups_apply(
+        user=user, group_source=source, groups={_group_key(group) for group in group_dns}
+    )
+
+
+def identity_groups_apply(
+    *, user: User, group_source: GroupSource, groups: Iterable[str]
+) -> DirectorySyncResult:
+    """The one sync of group-derived access, for the directory and every single sign-on:
+    ``user`` joins the teams and gets the roles ``groups`` imply through the source's
+    mappings, and loses those the same source granted earlier that the groups no longer imply.
+    Grants of another source, and manual ones, are never touched (a manual grant of the same
+    thing is simply kept). Every grant and revocation is an audit entry naming the provider and
+    the group. ``groups`` are spelled as the mappings' keys."""
+    groups = sorted(set(groups))
+    wanted_teams: dict[str, str] = {}  # team slug -> the (first) group that implies it
     wanted_roles: dict[RoleKey, str] = {}  # -> the (first) group that grants it, for the note
     for group in groups:
-        for grant in role_map.get(group, ()):
+        if group in group_source.team_map:
+            wanted_teams.setdefault(group_source.team_map[group], group)
+        for grant in group_source.role_map.get(group, ()):
             wanted_roles.setdefault((grant.role, grant.team_slug), group)
 
-    user.directory_dn = dn[:500]
     result = DirectorySyncResult()
     with transaction.atomic():
-        _sync_memberships(user, wanted_teams, result)
-        _sync_roles(user, wanted_roles, result)
+        _sync_memberships(user, group_source, wanted_teams, result)
+        _sync_roles(user, group_source, wanted_roles, result)
     if result.changed:
         logger.info(
-            "directory sync for %s: joined %s, left %s, granted %s, revoked %s",
+            "%s sync for %s: joined %s, left %s, granted %s, revoked %s",
+            group_source.provider,
             user.username,
             result.teams_joined,
             result.teams_left,
@@ -91,40 +128,77 @@ def directory_user_sync(*, user: User, dn: str, group_dns: Iterable[str]) -> Dir
     return result
 
 
-def _sync_memberships(user: User, wanted: set[str], result: DirectorySyncResult) -> None:
+def _sync_memberships(
+    user: User, group_source: GroupSource, wanted: dict[str, str], result: DirectorySyncResult
+) -> None:
     held = set(user.memberships.values_list("team__slug", flat=True))
-    for slug in sorted(wanted - held):
-        team_add_member(team=_team_for(slug), user=user, source=GrantSource.LDAP)
+    for slug in sorted(set(wanted) - held):
+        team_add_member(
+            team=_team_for(slug),
+            user=user,
+            source=group_source.source,
+            audit_extra={"provider": group_source.provider, "group": wanted[slug]},
+        )
         result.teams_joined.append(slug)
-    stale = TeamMembership.objects.filter(user=user, source=GrantSource.LDAP).exclude(
+    stale = TeamMembership.objects.filter(user=user, source=group_source.source).exclude(
         team__slug__in=wanted
     )
     for membership in stale.select_related("team"):
-        team_remove_member(team=membership.team, user=user)
-        result.teams_left.append(membership.team.slug)
+        slug = membership.team.slug
+        team_remove_member(
+            team=membership.team,
+            user=user,
+            audit_extra=_taken_back(group_source, _groups_for_team(group_source, slug)),
+        )
+        result.teams_left.append(slug)
 
 
-def _sync_roles(user: User, wanted: dict[RoleKey, str], result: DirectorySyncResult) -> None:
+def _sync_roles(
+    user: User, group_source: GroupSource, wanted: dict[RoleKey, str], result: DirectorySyncResult
+) -> None:
     held = {
         (assignment.role.name, assignment.team.slug if assignment.team_id else None): assignment
         for assignment in RoleAssignment.objects.filter(user=user).select_related("role", "team")
     }
     for key, group in sorted(wanted.items(), key=lambda item: (item[0][0], item[0][1] or "")):
         if key in held:
-            continue  # already held, from the directory or granted by hand: leave it be
+            continue  # already held, from this source, another or granted by hand: leave it be
         role, slug = key
         role_assign(
             user=user,
             role=role,
             team=_team_for(slug) if slug else None,
-            source=GrantSource.LDAP,
-            note=f"Directory group {group}"[:300],
+            source=group_source.source,
+            note=f"{group_source.note_prefix} {group}"[:300],
+            audit_extra={"provider": group_source.provider, "group": group},
         )
         result.roles_granted.append(_describe(DirectoryGrant(role, slug)))
     for key, assignment in held.items():
-        if assignment.source == GrantSource.LDAP and key not in wanted:
-            role_revoke(assignment=assignment)
+        if assignment.source == group_source.source and key not in wanted:
+            role_revoke(
+                assignment=assignment,
+                audit_extra=_taken_back(group_source, _groups_for_role(group_source, key)),
+            )
             result.roles_revoked.append(_describe(DirectoryGrant(*key)))
+
+
+def _taken_back(group_source: GroupSource, groups: list[str]) -> dict:
+    """The audit data of a revocation: the provider, and the group(s) whose membership the
+    grant came from and the user no longer has (none when the mapping itself was changed)."""
+    return {
+        "provider": group_source.provider,
+        "group": ", ".join(groups)[:500] if groups else None,
+        "reason": "not in the group any more" if groups else "no group maps to it any more",
+    }
+
+
+def _groups_for_team(group_source: GroupSource, slug: str) -> list[str]:
+    return sorted(group for group, team in group_source.team_map.items() if team == slug)
+
+
+def _groups_for_role(group_source: GroupSource, key: RoleKey) -> list[str]:
+    grant = DirectoryGrant(*key)
+    return sorted(group for group, grants in group_source.role_map.items() if grant in grants)
 
 
 def _team_for(slug: str) -> Team:

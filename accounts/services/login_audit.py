@@ -52,10 +52,12 @@ def login_event_record(
     method: str,
     outcome: str,
     detail: str = "",
+    subject: str = "",
 ) -> LoginEvent:
     """Append one login event: who (or the name they tried), from which address (trusted proxy
-    headers only) and user agent, how, and with what outcome. ``request`` may be None (a login
-    from a shell or a test client).
+    headers only) and user agent, how (``oidc:<provider>`` for a single sign-on, with the
+    provider's ``subject`` of the person), and with what outcome. ``request`` may be None (a
+    login from a shell or a test client).
 
     Successes and logouts always go into the audit chain too. Unsuccessful attempts are
     anonymous input anyone can send, so they are sampled: the 1st, 10th, 100th, 1000th… from
@@ -77,6 +79,7 @@ def login_event_record(
             method=method,
             outcome=outcome,
             detail=(detail or "")[:300],
+            subject=(subject or "")[:255],
             in_chain=sample is None or sample["in_chain"],
         )
         if event.in_chain:
@@ -86,6 +89,8 @@ def login_event_record(
                 "ip": event.ip_address,
                 "detail": event.detail,
             }
+            if event.subject:
+                data["subject"] = event.subject
             if sample is not None:
                 data.update(
                     attempts_from_address=sample["count"], window_start=sample["window_start"]

@@ -66,15 +66,29 @@ def team_create(
 
 @transaction.atomic
 def team_add_member(
-    *, team: Team, user: User, actor: User | None = None, source: str = GrantSource.MANUAL
+    *,
+    team: Team,
+    user: User,
+    actor: User | None = None,
+    source: str = GrantSource.MANUAL,
+    audit_extra: dict | None = None,
 ) -> TeamMembership:
-    """Make ``user`` a member of ``team`` (idempotent)."""
+    """Make ``user`` a member of ``team`` (idempotent). ``audit_extra`` goes into the audit
+    entry too (the directory sync names the provider and group there)."""
     require_administrator(actor)
     membership, created = TeamMembership.objects.get_or_create(
         team=team, user=user, defaults={"source": source}
     )
     if created:
-        _audit(actor, "team.join", membership, team=team.slug, user=user.username, source=source)
+        _audit(
+            actor,
+            "team.join",
+            membership,
+            team=team.slug,
+            user=user.username,
+            source=source,
+            **(audit_extra or {}),
+        )
     if not created and source == GrantSource.MANUAL and membership.source != source:
         # Granted by hand as well: it must outlive the directory group that also implied it.
         membership.source = source
@@ -84,11 +98,21 @@ def team_add_member(
 
 
 @transaction.atomic
-def team_remove_member(*, team: Team, user: User, actor: User | None = None) -> None:
-    """End ``user``'s membership of ``team`` (each deletion is audited)."""
+def team_remove_member(
+    *, team: Team, user: User, actor: User | None = None, audit_extra: dict | None = None
+) -> None:
+    """End ``user``'s membership of ``team`` (each deletion is audited, with
+    ``audit_extra``)."""
     require_administrator(actor)
     for membership in TeamMembership.objects.filter(team=team, user=user):
-        _audit(actor, "team.leave", membership, team=team.slug, user=user.username)
+        _audit(
+            actor,
+            "team.leave",
+            membership,
+            team=team.slug,
+            user=user.username,
+            **(audit_extra or {}),
+        )
         membership.delete()
     access_forget(user)
 
@@ -154,8 +178,10 @@ def role_assign(
     actor: User | None = None,
     source: str = GrantSource.MANUAL,
     note: str = "",
+    audit_extra: dict | None = None,
 ) -> RoleAssignment:
-    """Grant ``role`` to ``user`` everywhere (no team) or for ``team`` (idempotent)."""
+    """Grant ``role`` to ``user`` everywhere (no team) or for ``team`` (idempotent);
+    ``audit_extra`` goes into the audit entry too."""
     require_administrator(actor)
     if actor is not None and actor.pk == user.pk and not actor.is_superuser:
         raise Forbidden("Nobody may grant roles to themselves.")
@@ -176,6 +202,7 @@ def role_assign(
             team=team.slug if team else None,
             source=source,
             note=note,
+            **(audit_extra or {}),
         )
     if not created and source == GrantSource.MANUAL and assignment.source != source:
         assignment.source = source
@@ -186,8 +213,10 @@ def role_assign(
 
 
 @transaction.atomic
-def role_revoke(*, assignment: RoleAssignment, actor: User | None = None) -> None:
-    """Take a role assignment away (the deletion is audited)."""
+def role_revoke(
+    *, assignment: RoleAssignment, actor: User | None = None, audit_extra: dict | None = None
+) -> None:
+    """Take a role assignment away (the deletion is audited, with ``audit_extra``)."""
     require_administrator(actor)
     user = assignment.user
     _audit(
@@ -197,6 +226,7 @@ def role_revoke(*, assignment: RoleAssignment, actor: User | None = None) -> Non
         user=user.username,
         role=assignment.role.name,
         team=assignment.team.slug if assignment.team_id else None,
+        **(audit_extra or {}),
     )
     assignment.delete()
     access_forget(user)
