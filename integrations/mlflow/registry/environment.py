@@ -12,11 +12,13 @@ commit, path) and, through the registry, the datasets. A source elsewhere (``s3:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from accounts.models import User
 from integrations.mlflow.registry.model_files import MAX_READ, ModelFacts, model_facts_read
 from integrations.mlflow.sources import SourceNotHeld, mlflow_source_resolve
+from integrations.models import MlflowLoggedModel
 from registry.models import Run
 from registry.permissions import restrict_runs
 from registry.services.artifacts import artifact_open
@@ -27,7 +29,7 @@ class SourceProvenance:
     sha256: str = ""
     size_bytes: int | None = None
     run: Run | None = None
-    logged_model: object = None
+    logged_model: MlflowLoggedModel | None = None
     storage_root: str = ""
     external: bool = True
     facts: ModelFacts = field(default_factory=ModelFacts)
@@ -44,7 +46,7 @@ def _visible_run(actor: User, run_id: str) -> Run | None:
     return restrict_runs(Run.objects.all(), actor).filter(uuid=key).first()
 
 
-def _file_reader(storage_root: str, files) -> callable:
+def _file_reader(storage_root: str, files) -> Callable[[str], str | None]:
     """``read(name)``: the text of a file directly in the model directory, or None."""
     by_name = {}
     for file in files:
