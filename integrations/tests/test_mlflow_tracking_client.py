@@ -5,7 +5,6 @@ comes back byte for byte and predicts the same."""
 from __future__ import annotations
 
 import hashlib
-import subprocess
 
 import mlflow
 import numpy as np
@@ -16,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from core.models import AuditEvent
 from integrations.models import MlflowArtifactFile, MlflowLoggedModel, MlflowMetric, MlflowRun
 from registry.choices import DatasetRole, RunKind, RunStatus
-from registry.models import Artifact, Dataset, Run
+from registry.models import Artifact, Run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
