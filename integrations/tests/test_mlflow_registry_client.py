@@ -372,3 +372,62 @@ def test_bad_input_is_a_400_in_mlflows_format(live_server, contributor, method, 
     assert answer.status_code == 400, answer.text
     assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
     assert answer.json()["message"]
+
+
+def test_a_password_works_like_a_token_and_an_auditor_reads_only(mlflow_as, contributor, auditor):
+    """Basic auth (MLFLOW_TRACKING_USERNAME/PASSWORD) reaches the same routes with the
+    user's own permissions; an auditor sees every team's models and changes none."""
+    from tests.factories import PASSWORD
+
+    client = mlflow_as(contributor, password=PASSWORD)
+    client.create_registered_model("churn")
+    for _ in range(5):
+        client.create_model_version("churn", SOURCE)
+    assert RegisteredModel.objects.get(name="churn").created_by == contributor
+
+    reader = mlflow_as(auditor, password=PASSWORD)
+    numbers, token = [], None
+    while True:
+        page = reader.search_model_versions("name = 'churn'", max_results=2, page_token=token)
+        numbers += [v.version for v in page]
+        token = page.token
+        if not token:
+            break
+    assert numbers == ["5", "4", "3", "2", "1"]
+    ordered = reader.search_model_versions("name = 'churn'", order_by=["version_number ASC"])
+    assert [v.version for v in ordered] == ["1", "2", "3", "4", "5"]
+    assert [v.version for v in reader.search_model_versions("version_number > 3")] == ["5", "4"]
+    for call, args in (
+        (reader.create_model_version, ("churn", SOURCE)),
+        (reader.update_model_version, ("churn", "1", "changed")),
+        (reader.set_model_version_tag, ("churn", "1", "k", "v")),
+        (reader.transition_model_version_stage, ("churn", "1", "Staging")),
+    ):
+        assert refused(call, *args).error_code == "PERMISSION_DENIED", call
+    assert ModelVersion.objects.filter(status=VersionStatus.DRAFT).count() == 5
+
+
+def test_get_latest_versions_answers_a_get_too(live_server, contributor):
+    import requests
+
+    from integrations.mlflow.registry.services import (
+        mlflow_model_version_create,
+        mlflow_registered_model_create,
+    )
+    from integrations.tests.conftest import token_of
+
+    model = mlflow_registered_model_create(actor=contributor, name="churn")
+    mlflow_model_version_create(actor=contributor, model=model, source=SOURCE)
+    answer = requests.get(
+        f"{live_server.url}/api/2.0/mlflow/registered-models/get-latest-versions",
+        params={"name": "churn", "stages": ["None", "Staging"]},
+        headers={"Authorization": f"Bearer {token_of(contributor, ('read',))}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200
+    [version] = answer.json()["model_versions"]
+    assert (version["version"], version["current_stage"], version["status"]) == (
+        "1",
+        "None",
+        "READY",
+    )
