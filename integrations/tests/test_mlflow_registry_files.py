@@ -86,6 +86,10 @@ def test_a_version_from_held_files_carries_its_provenance_and_downloads_back(
         len(text.encode()) for text in FILES.values()
     )
 
+    assert [v.version for v in client.search_model_versions(f"run_id = '{run_id}'")] == ["1"]
+    assert [v.version for v in client.search_model_versions(f"source_path = '{source}'")] == ["1"]
+    assert list(client.search_model_versions(f"run_id = '{'0' * 32}'")) == []
+
     uri = client.get_model_version_download_uri("churn", "1")
     assert uri.startswith("http") and "/api/2.0/mlflow-artifacts/artifacts/" in uri
     assert _downloaded("models:/churn/1", tmp_path / "by-version") == FILES
