@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import mlflow
@@ -128,7 +129,7 @@ def test_it_lists_and_serves_files_in_mlflows_shape(live_server, contributor, ru
     assert (status, body) == (200, b"deep")
     assert raw(live_server, "GET", f"{PROXY}?path={root}/nothing", secret) == (200, {})
     local = mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=str(tmp_path / "back"))
-    assert open(f"{local}/out/e/f.txt").read() == "deep"
+    assert (Path(local) / "out" / "e" / "f.txt").read_text() == "deep"
 
 
 def test_it_keeps_the_files_of_an_ended_run(live_server, contributor, run_root):

@@ -7,7 +7,7 @@ import math
 
 from rest_framework.response import Response
 
-from integrations.mlflow.errors import invalid
+from integrations.mlflow.errors import does_not_exist, invalid
 from integrations.mlflow.tracking import constants as c
 from integrations.mlflow.tracking import services
 from integrations.mlflow.tracking.answers import metric_answer, to_ms
@@ -86,7 +86,13 @@ def metric_point(raw) -> services.MetricPoint:
 
 class RunCreateView(MlflowView):
     def post(self, request):
-        experiment = experiment_get(request.user, self.text(request, "experiment_id") or "0")
+        experiment_id = self.text(request, "experiment_id") or "0"
+        if experiment_id == "0":
+            raise does_not_exist(
+                "Steward has no default experiment '0': call mlflow.set_experiment() with a "
+                "name your team may use (it is created in your team)."
+            )
+        experiment = experiment_get(request.user, experiment_id)
         start_time = self.integer(request, "start_time")
         mlflow_run = services.mlflow_run_create(
             actor=request.user,
