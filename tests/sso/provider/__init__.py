@@ -1,0 +1,1 @@
+"""The test identity provider's Django project (own settings, own SQLite file)."""
