@@ -237,7 +237,7 @@ def mlflow_run_update(
         actor=actor,
         run=mlflow_run.run,
         status=steward_status,
-        ended_at=from_ms(end_time) if ending else None,
+        ended_at=(from_ms(end_time) or datetime.now(tz=UTC)) if ending else None,
         metrics=_finite_latest(mlflow_run) if ending else None,
         name=run_name,
         audit_extra={"mlflow_status": status} if status == "KILLED" else None,
