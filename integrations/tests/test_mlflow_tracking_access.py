@@ -230,3 +230,42 @@ def test_it_deletes_restores_and_renames_with_their_records(mlflow_as, contribut
         "mlflow.experiment.delete",
         "mlflow.experiment.restore",
     ]
+
+
+def test_it_searches_filters_orders_and_pages(mlflow_as, contributor):
+    client = mlflow_as(contributor)
+    experiment_id = client.create_experiment("search-me", tags={"area": "churn"})
+    client.create_experiment("other-thing")
+    runs = {}
+    for name, auc in (("low", 0.6), ("high", 0.9), ("mid", 0.75)):
+        run = client.create_run(experiment_id, run_name=name, tags={"kind": "sweep"})
+        client.log_metric(run.info.run_id, "auc", auc)
+        client.log_param(run.info.run_id, "name", name)
+        runs[name] = run.info.run_id
+    client.set_terminated(runs["high"])
+    ordered = client.search_runs([experiment_id], order_by=["metrics.auc DESC"])
+    assert [r.info.run_name for r in ordered] == ["high", "mid", "low"]
+    found = client.search_runs(
+        [experiment_id], "metrics.auc >= 0.7 AND tags.`kind` = 'sweep' AND params.name != 'mid'"
+    )
+    assert [r.info.run_name for r in found] == ["high"]
+    finished = client.search_runs([experiment_id], "attributes.status = 'FINISHED'")
+    assert [r.info.run_id for r in finished] == [runs["high"]]
+    assert [r.info.run_name for r in client.search_runs([experiment_id], "run_name LIKE 'm%'")] == [
+        "mid"
+    ]
+    first = client.search_runs([experiment_id], max_results=2, order_by=["params.name ASC"])
+    rest = client.search_runs(
+        [experiment_id], max_results=2, order_by=["params.name ASC"], page_token=first.token
+    )
+    assert [r.info.run_name for r in first] + [r.info.run_name for r in rest] == [
+        "high",
+        "low",
+        "mid",
+    ]
+    assert rest.token is None
+    named = client.search_experiments(filter_string="name LIKE 'search%'")
+    assert [e.name for e in named] == ["search-me"]
+    assert [e.name for e in client.search_experiments(filter_string="tags.area = 'churn'")] == [
+        "search-me"
+    ]
