@@ -57,4 +57,4 @@ def screenshot_dir() -> Path:
     return SCREENSHOT_DIR
 
 
-pytest_plugins = ["tests.personas"]
+pytest_plugins = ["tests.personas", "tests.mlflow_fixtures"]
