@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import auth, messages
 from django.contrib.auth.views import LoginView, LogoutView
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import resolve_url
+from django.shortcuts import render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_safe
@@ -167,7 +167,8 @@ def _explain(refused: SignOnRefused) -> str:
 class StewardLogoutView(LogoutView):
     """Sign out of Steward (POST only) and, after a single sign-on, of the provider too when
     its discovery names an end_session_endpoint (RP-initiated logout 1.0): the browser goes
-    there with the ID token as hint and comes back to the sign-in page."""
+    there (from a page that sends it on) with the ID token as hint and comes back to the
+    sign-in page."""
 
     def post(self, request, *args, **kwargs):
         id_token = request.session.get(SESSION_ID_TOKEN)
@@ -190,4 +191,14 @@ class StewardLogoutView(LogoutView):
             ),
         }
         separator = "&" if "?" in end_session else "?"
-        return HttpResponseRedirect(f"{end_session}{separator}{urlencode(params)}")
+        end_session_url = f"{end_session}{separator}{urlencode(params)}"
+        # A page that sends the browser on, not a redirect: the sign-out form's page allows
+        # form submissions to this site only (CSP form-action 'self'), which Chromium applies
+        # to where the submission redirects too.
+        response = render(
+            request,
+            "registration/sso_logged_out.html",
+            {"provider": provider, "end_session_url": end_session_url},
+        )
+        response["Cache-Control"] = "no-store"
+        return response

@@ -4,6 +4,8 @@ recorded in the login audit with its reason."""
 
 from __future__ import annotations
 
+import html
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -213,7 +215,10 @@ def test_signing_out_ends_the_providers_session_too(idp, live_server):
         allow_redirects=False,
     )
 
-    end_session = response.headers["Location"]
+    assert response.status_code == 200
+    end_session = html.unescape(
+        re.search(r'data-testid="sso-logout-continue" href="([^"]+)"', response.text).group(1)
+    )
     assert end_session.startswith(f"{idp.issuer}/logout/"), end_session
     params = parse_qs(urlsplit(end_session).query)
     assert params["post_logout_redirect_uri"] == [f"{live_server.url}/login/"]
