@@ -5,6 +5,8 @@ and bad input is a clear 4xx."""
 
 from __future__ import annotations
 
+import json
+
 import mlflow
 import pytest
 import requests
@@ -14,7 +16,7 @@ from mlflow.exceptions import MlflowException
 from accounts.choices import RoleName
 from accounts.services import role_assign, team_add_member
 from core.models import AuditEvent
-from integrations.models import MlflowExperiment
+from integrations.models import MlflowExperiment, MlflowRun
 from integrations.tests.conftest import token_of
 from registry.models import Run
 from tests.factories import PASSWORD, TeamFactory, UserFactory
@@ -269,3 +271,53 @@ def test_it_searches_filters_orders_and_pages(mlflow_as, contributor):
     assert [e.name for e in client.search_experiments(filter_string="tags.area = 'churn'")] == [
         "search-me"
     ]
+
+
+def test_it_serves_logged_models_to_their_team_only(mlflow_as, contributor, outsider, carols_run):
+    experiment_id, run_id = carols_run
+    client = mlflow_as(contributor)
+    model = client.create_logged_model(
+        experiment_id, name="model", source_run_id=run_id, params={"C": "1"}, tags={"k": "v"}
+    )
+    assert model.model_id.startswith("m-") and model.status.to_proto() == 1  # PENDING
+    assert (
+        model.artifact_location
+        == f"mlflow-artifacts:/{experiment_id}/models/{model.model_id}/artifacts"
+    )
+    client.set_logged_model_tags(model.model_id, {"stage": "candidate"})
+    client.delete_logged_model_tag(model.model_id, "k")
+    client.log_model_params(model.model_id, {"solver": "lbfgs"})
+    found = client.search_logged_models([experiment_id], filter_string="name = 'model'")
+    assert [m.model_id for m in found] == [model.model_id]
+    assert found[0].tags == {"stage": "candidate"}
+    assert found[0].params == {"C": "1", "solver": "lbfgs"}
+    assert found[0].source_run_id == run_id
+    reader = mlflow_as(contributor, scopes=("read",))
+    assert code_of(lambda: reader.finalize_logged_model(model.model_id, "READY")) == (
+        "PERMISSION_DENIED"
+    )
+    other = mlflow_as(outsider)
+    assert code_of(lambda: other.get_logged_model(model.model_id)) == "RESOURCE_DOES_NOT_EXIST"
+    assert code_of(lambda: other.delete_logged_model(model.model_id)) == "RESOURCE_DOES_NOT_EXIST"
+    assert code_of(lambda: other.search_logged_models([experiment_id])) == (
+        "RESOURCE_DOES_NOT_EXIST"
+    )
+    client = mlflow_as(contributor)
+    assert client.finalize_logged_model(model.model_id, "READY").status.to_proto() == 2
+    client.delete_logged_model(model.model_id)
+    assert code_of(lambda: client.get_logged_model(model.model_id)) == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_it_keeps_the_legacy_log_model_history(live_server, contributor, carols_run):
+    _, run_id = carols_run
+    headers = {"Authorization": f"Bearer {token_of(contributor)}"}
+    url = f"{live_server.url}/api/2.0/mlflow/runs/log-model"
+    for flavor in ("sklearn", "python_function"):
+        body = {"run_id": run_id, "model_json": json.dumps({"flavors": {flavor: {}}})}
+        assert requests.post(url, json=body, headers=headers, timeout=30).status_code == 200
+    history = MlflowRun.objects.get(run__uuid=run_id).tags["mlflow.log-model.history"]
+    assert [list(m["flavors"]) for m in json.loads(history)] == [["sklearn"], ["python_function"]]
+    refused = requests.post(
+        url, json={"run_id": run_id, "model_json": "{nope"}, headers=headers, timeout=30
+    )
+    assert refused.status_code == 400 and refused.json()["error_code"] == "INVALID_PARAMETER_VALUE"

@@ -225,6 +225,9 @@ class RunLogOutputsView(_RunView):
         return Response({})
 
 
+HISTORY_TAG = "mlflow.log-model.history"
+
+
 class RunLogModelView(_RunView):
     """The legacy ``runs/log-model``: the model's MLmodel JSON, kept as MLflow's server keeps
     it, in the run's ``mlflow.log-model.history`` tag."""
@@ -236,13 +239,18 @@ class RunLogModelView(_RunView):
             model = json.loads(model_json)
         except ValueError as exc:
             raise invalid("model_json is not JSON.") from exc
-        history = json.loads(mlflow_run.tags.get("mlflow.log-model.history") or "[]")
-        history.append(model)
-        services.mlflow_run_log(
-            actor=request.user,
-            mlflow_run=mlflow_run,
-            tags={"mlflow.log-model.history": json.dumps(history)[: c.MAX_TAG_VALUE_LENGTH]},
-        )
+        try:
+            history = json.loads(mlflow_run.tags.get(HISTORY_TAG) or "[]")
+        except ValueError:
+            history = []
+        history = [*(history if isinstance(history, list) else []), model]
+        text = json.dumps(history)
+        while len(text) > c.MAX_TAG_VALUE_LENGTH and len(history) > 1:
+            history.pop(0)  # the tag keeps the latest models that fit, as valid JSON
+            text = json.dumps(history)
+        if len(text) > c.MAX_TAG_VALUE_LENGTH:
+            raise invalid("model_json is too large for the run's log-model history.")
+        services.mlflow_run_log(actor=request.user, mlflow_run=mlflow_run, tags={HISTORY_TAG: text})
         return Response({})
 
 
