@@ -96,8 +96,9 @@ def registered_model_delete(
         refusal = version_deletion_refusal(version)
         if refusal:
             raise Conflict(
-                f"{model.name} cannot be deleted: {version} {refusal}. Archive its versions "
-                "instead (the archive action; through MLflow, transition-stage to Archived)."
+                f"{model.name} cannot be deleted: {version} cannot, as {refusal}. Archive its "
+                "versions instead (the archive action; through MLflow, transition-stage to "
+                "Archived)."
             )
     refusal = _model_references(model)
     if refusal:

@@ -237,7 +237,7 @@ def test_a_model_with_one_submitted_version_is_not_deleted(
     second = ModelVersionFactory(actor=contributor, registered_model=model)
     version_transition(actor=contributor, version=second, action=Action.SUBMIT, motivation=WHY)
     message = refused(Conflict, lambda: registered_model_delete(actor=administrator, model=model))
-    assert "churn v2 it is submitted" in message
+    assert "churn v2 cannot, as it is submitted" in message
 
 
 def test_a_model_with_roles_held_for_it_is_not_deleted(model, validator, administrator):
