@@ -81,6 +81,10 @@ def test_it_refuses_writes_with_a_read_token_and_appends_nothing(
     client = mlflow_as(contributor, scopes=("read",))
     before = AuditEvent.objects.count()
     assert client.get_run(run_id).data.params == {"C": "1.0"}
+    # Searches are POSTs that read: a read token may.
+    assert [r.info.run_id for r in client.search_runs([experiment_id])] == [run_id]
+    assert [e.name for e in client.search_experiments()] == ["credit-scoring"]
+    assert list(client.search_logged_models([experiment_id])) == []
     for write in (
         lambda: client.create_experiment("another"),
         lambda: client.create_run(experiment_id),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework.response import Response
 
+from accounts.choices import TokenScope
 from core.errors import Conflict
 from integrations.mlflow.errors import ErrorCode, MlflowError, does_not_exist, invalid
 from integrations.mlflow.tracking import services
@@ -89,6 +90,9 @@ def _experiment_lookup(experiment):
 
 
 class ExperimentSearchView(MlflowView):
+    # MLflow searches with POST; it reads, so a read token may.
+    required_token_scopes = {"post": TokenScope.READ}
+
     def post(self, request):
         return self._search(request)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework.response import Response
 
+from accounts.choices import TokenScope
 from integrations.mlflow.errors import does_not_exist, invalid
 from integrations.mlflow.tracking import logged_models as services
 from integrations.mlflow.tracking.answers import logged_model_answer, metric_answer, to_ms
@@ -148,6 +149,9 @@ def _model_lookup(model):
 
 
 class LoggedModelSearchView(MlflowView):
+    # MLflow searches with POST; it reads, so a read token may.
+    required_token_scopes = {"post": TokenScope.READ}
+
     def post(self, request):
         ids = self.field(request, "experiment_ids", default=[])
         if not isinstance(ids, list) or len(ids) > 1000:

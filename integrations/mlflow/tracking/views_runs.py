@@ -7,6 +7,7 @@ import math
 
 from rest_framework.response import Response
 
+from accounts.choices import TokenScope
 from integrations.mlflow.errors import does_not_exist, invalid
 from integrations.mlflow.tracking import constants as c
 from integrations.mlflow.tracking import services
@@ -287,6 +288,9 @@ def _run_lookup(latest):
 
 
 class RunSearchView(MlflowView):
+    # MLflow searches with POST; it reads, so a read token may.
+    required_token_scopes = {"post": TokenScope.READ}
+
     def post(self, request):
         ids = self.field(request, "experiment_ids", default=[])
         if isinstance(ids, str):
