@@ -4,7 +4,18 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from accounts import services
 from accounts.forms import StewardAdminAuthenticationForm
 from accounts.login_audit_selectors import login_audit_visible_to
-from accounts.models import ApiToken, LoginEvent, Role, RoleAssignment, Team, TeamMembership, User
+from accounts.models import (
+    ApiToken,
+    ExternalIdentity,
+    LoginEvent,
+    Role,
+    RoleAssignment,
+    Team,
+    TeamMembership,
+    User,
+)
+from accounts.services.identities import external_identity_link, external_identity_unlink
+from accounts.services.teams import is_administrator
 from core.admin import ReadOnlyAdmin
 
 
@@ -199,7 +210,7 @@ class LoginEventAdmin(ReadOnlyAdmin):
 
     list_display = ["created_at", "username", "user", "method", "outcome", "ip_address", "detail"]
     list_filter = ["outcome", "method", "created_at"]
-    search_fields = ["username", "ip_address", "user_agent", "detail"]
+    search_fields = ["username", "ip_address", "user_agent", "detail", "subject"]
     date_hierarchy = "created_at"
     list_select_related = ["user"]
 
@@ -208,3 +219,45 @@ class LoginEventAdmin(ReadOnlyAdmin):
 
     def has_view_permission(self, request, obj=None):
         return login_audit_visible_to(request.user)
+
+
+@admin.register(ExternalIdentity)
+class ExternalIdentityAdmin(admin.ModelAdmin):
+    """Links between accounts and single sign-on identities. Adding one is how an administrator
+    lets the person a provider knows by a subject sign in as an existing (say, local) account;
+    the single sign-on never links by name. Links are added and removed through the services
+    (administrators only, audited), never edited."""
+
+    list_display = ["user", "provider", "subject", "created_at"]
+    list_filter = ["provider"]
+    search_fields = ["user__username", "subject"]
+    autocomplete_fields = ["user"]
+    fields = ["user", "provider", "subject"]
+
+    def has_module_permission(self, request):
+        return is_administrator(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_administrator(request.user)
+
+    def has_add_permission(self, request):
+        return is_administrator(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_administrator(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        linked = external_identity_link(
+            actor=request.user, user=obj.user, provider=obj.provider, subject=obj.subject
+        )
+        obj.pk = linked.pk
+
+    def delete_model(self, request, obj):
+        external_identity_unlink(actor=request.user, identity=obj)
+
+    def delete_queryset(self, request, queryset):
+        for identity in queryset.select_related("user"):
+            external_identity_unlink(actor=request.user, identity=identity)

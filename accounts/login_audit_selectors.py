@@ -3,9 +3,11 @@ matching a filter. The page and the API both parse their filters here, so they a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.choices import LoginMethod, LoginOutcome
@@ -13,6 +15,18 @@ from accounts.models import LoginEvent, User
 from accounts.selectors import can_read_access_records
 from core.dates import filter_moment
 from core.errors import InvalidInput
+
+# A single sign-on's method: "oidc:<provider key>" (config.sso), of this provider or an earlier.
+_SIGN_ON_METHOD = re.compile(r"^oidc:[a-z0-9][a-z0-9-]{0,31}$")
+
+
+def login_method_choices() -> list[tuple[str, str]]:
+    """The methods a filter offers: the fixed ones, and the configured provider's."""
+    choices = list(LoginMethod.choices)
+    provider = getattr(settings, "STEWARD_OIDC", None)
+    if provider is not None:
+        choices.append((provider.login_method, f"{provider.name} (single sign-on)"))
+    return choices
 
 
 def login_audit_visible_to(user: User) -> bool:
@@ -42,8 +56,8 @@ def login_event_filters_clean(params) -> LoginEventFilters:
     errors: dict[str, list[str]] = {}
     if outcome and outcome not in LoginOutcome.values:
         errors["outcome"] = [f"Choose from {', '.join(LoginOutcome.values)}."]
-    if method and method not in LoginMethod.values:
-        errors["method"] = [f"Choose from {', '.join(LoginMethod.values)}."]
+    if method and method not in LoginMethod.values and not _SIGN_ON_METHOD.match(method):
+        errors["method"] = [f"Choose from {', '.join(LoginMethod.values)}, or oidc:<provider>."]
     since = filter_moment(params.get("since", ""), "since", errors, end_of_day=False)
     until = filter_moment(params.get("until", ""), "until", errors, end_of_day=True)
     if errors:

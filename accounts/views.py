@@ -10,12 +10,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.choices import LoginMethod, LoginOutcome
+from accounts.choices import LoginOutcome
 from accounts.forms import ApiTokenForm
 from accounts.login_audit_selectors import (
     login_audit_visible_to,
     login_event_filters_clean,
     login_event_list,
+    login_method_choices,
 )
 from accounts.services.tokens import token_create, token_revoke
 from core.errors import StewardError
@@ -96,7 +97,7 @@ def login_event_list_view(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "raw": request.GET,
             "outcomes": LoginOutcome.choices,
-            "methods": LoginMethod.choices,
+            "methods": login_method_choices(),
             "query_string": query.urlencode(),
         },
     )

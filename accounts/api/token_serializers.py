@@ -65,5 +65,6 @@ class LoginEventSerializer(serializers.ModelSerializer):
             "ip_address",
             "user_agent",
             "detail",
+            "subject",
         ]
         read_only_fields = fields

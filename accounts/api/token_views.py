@@ -58,7 +58,9 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 LOGIN_EVENT_PARAMETERS = [
     OpenApiParameter("username", str, description="Part of the user name tried."),
     OpenApiParameter("outcome", str, enum=list(LoginOutcome.values)),
-    OpenApiParameter("method", str, enum=list(LoginMethod.values)),
+    OpenApiParameter(
+        "method", str, description=f"One of {', '.join(LoginMethod.values)}, or oidc:<provider>."
+    ),
     OpenApiParameter("since", OpenApiTypes.STR, description="Date or ISO date-time (UTC)."),
     OpenApiParameter("until", OpenApiTypes.STR, description="Date (inclusive) or date-time."),
 ]
