@@ -159,3 +159,22 @@ def test_run_provenance_add_adds_and_never_rewrites(contributor, carols):
     run.refresh_from_db()
     assert run.params == {"C": "1"} and run.code_commit == "abc"
     assert AuditEvent.objects.filter(action="run.provenance_add").count() == 1
+
+
+def test_latest_metric_is_the_highest_step_then_time_then_value(contributor, carols):
+    from integrations.mlflow.tracking.selectors import metrics_latest
+    from integrations.mlflow.tracking.services import MetricPoint, mlflow_run_log
+
+    _, mlflow_run = carols
+    points = [
+        MetricPoint("loss", 0.1, timestamp=100, step=5),
+        MetricPoint("loss", 0.9, timestamp=900, step=2),  # later, but an earlier step
+        MetricPoint("auc", 0.7, timestamp=100, step=1),
+        MetricPoint("auc", 0.8, timestamp=200, step=1),
+        MetricPoint("acc", 0.3, timestamp=100, step=0),
+        MetricPoint("acc", 0.4, timestamp=100, step=0),
+    ]
+    mlflow_run_log(actor=contributor, mlflow_run=mlflow_run, metrics=points)
+    latest = metrics_latest([mlflow_run.run.pk])[mlflow_run.run.pk]
+    assert {key: row.value for key, row in latest.items()} == {"loss": 0.1, "auc": 0.8, "acc": 0.4}
+    assert metrics_latest([]) == {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
 from core.errors import NotFound
@@ -78,12 +78,24 @@ def logged_model_get(user: User, model_id: str) -> MlflowLoggedModel:
 
 def metrics_latest(run_pks: list[int]) -> dict[int, dict[str, MlflowMetric]]:
     """Per run, per key, the value MLflow calls latest: the highest step, then the latest
-    time, then the highest value. One query for any number of runs."""
+    time, then the highest value. Two queries for any number of runs, and only the latest
+    points leave the database (a long history is never read whole)."""
     latest: dict[int, dict[str, MlflowMetric]] = {pk: {} for pk in run_pks}
-    rows = MlflowMetric.objects.filter(run_id__in=run_pks).order_by(
-        "run_id", "key", "step", "timestamp", "value"
+    if not run_pks:
+        return latest
+    top = (
+        MlflowMetric.objects.filter(run_id=OuterRef("run_id"), key=OuterRef("key"))
+        .order_by("-step", "-timestamp", "-value", "-id")
+        .values("id")[:1]
     )
-    for row in rows:
+    ids = (
+        MlflowMetric.objects.filter(run_id__in=run_pks)
+        .values("run_id", "key")
+        .distinct()
+        .annotate(latest_id=Subquery(top))
+        .values_list("latest_id", flat=True)
+    )
+    for row in MlflowMetric.objects.filter(id__in=list(ids)):
         latest[row.run_id][row.key] = row
     return latest
 
