@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -176,3 +177,22 @@ def test_it_lets_a_reader_read_and_not_write(live_server, contributor, member, r
         status, answer = raw(live_server, "DELETE", f"{PROXY}/{root}/a.txt", secret)
         assert (status, answer["error_code"]) == (403, "PERMISSION_DENIED")
     assert list(MlflowArtifactFile.objects.values_list("path", flat=True)) == ["a.txt"]
+
+
+def test_it_keeps_nothing_of_a_body_cut_short(live_server, contributor, run_root):
+    """A client that goes away mid-upload leaves no file, not part of one."""
+    parts = urlsplit(live_server.url)
+    request = (
+        f"PUT {PROXY}/{run_root[0]}/cut.bin HTTP/1.1\r\nHost: {parts.hostname}\r\n"
+        f"Authorization: Bearer {token_of(contributor)}\r\nContent-Length: 100\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode() + b"x" * 10
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b"nothing was kept" in answer
+    assert nothing_stored()

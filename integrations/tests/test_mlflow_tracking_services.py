@@ -21,11 +21,13 @@ from integrations.mlflow.tracking.logged_models import (
     logged_model_finalize,
     logged_model_update,
 )
-from integrations.mlflow.tracking.selectors import logged_model_get
+from integrations.mlflow.tracking.selectors import logged_model_get, metrics_latest
 from integrations.mlflow.tracking.services import (
+    MetricPoint,
     experiment_create,
     mlflow_run_create,
     mlflow_run_inputs_log,
+    mlflow_run_log,
 )
 from integrations.models.mlflow import LoggedModelStatus
 from registry.choices import DatasetRole
@@ -162,9 +164,6 @@ def test_run_provenance_add_adds_and_never_rewrites(contributor, carols):
 
 
 def test_latest_metric_is_the_highest_step_then_time_then_value(contributor, carols):
-    from integrations.mlflow.tracking.selectors import metrics_latest
-    from integrations.mlflow.tracking.services import MetricPoint, mlflow_run_log
-
     _, mlflow_run = carols
     points = [
         MetricPoint("loss", 0.1, timestamp=100, step=5),

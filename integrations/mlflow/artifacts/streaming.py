@@ -53,6 +53,14 @@ def request_body_stream_to_tmp(request) -> StreamedBody:
                     raise _too_large()
                 digest.update(chunk)
                 handle.write(chunk)
+        if size != int(declared):
+            # A client that went away mid-upload: never keep part of a file as the file.
+            raise InvalidInput(
+                f"The upload ended after {size} of its {declared} declared bytes; nothing was kept."
+            )
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise InvalidInput("The upload was interrupted; nothing was kept.") from exc
     except BaseException:
         path.unlink(missing_ok=True)
         raise
