@@ -48,6 +48,7 @@ from schemathesis.specs.openapi.checks import (
 from accounts.choices import RoleName, TokenScope
 from accounts.services import role_assign, team_add_member, token_create
 from accounts.services.teams import user_create
+from governance.services.aliases import model_alias_set
 from governance.services.annotations import annotation_create
 from governance.services.documents import document_request
 from monitoring.choices import CheckKind, CheckStatus, Environment
@@ -229,6 +230,9 @@ def world_seed() -> World:
     alert = alerts_evaluate_check(result)[0]
     annotation = annotation_create(actor=admin, target=draft, body="Why is the AUC so high?")
     document = document_request(actor=admin, version=live, template_name="model-card")
+    model_alias_set(
+        actor=admin, model=model, alias="champion", version=live, motivation="The live version."
+    )
 
     version = {"model_name": model.name, "version": live.version}
     defaults = {
@@ -253,6 +257,11 @@ def world_seed() -> World:
         "/api/v1/deployments/{name}/": {"name": deployment.name},
         "/api/v1/kpis/{id}/": {"id": kpi.pk},
         "/api/v1/kpis/{id}/values/": {"id": kpi.pk},
+        "/api/v1/models/{model_name}/aliases/": {"model_name": model.name},
+        "/api/v1/models/{model_name}/aliases/{alias}/": {
+            "model_name": model.name,
+            "alias": "champion",
+        },
         "/api/v1/models/{model_name}/role-assignments/": {"model_name": model.name},
         "/api/v1/models/{model_name}/role-assignments/{id}/": {
             "model_name": model.name,
@@ -298,6 +307,11 @@ def world_seed() -> World:
             "version": draft.version,
         },
         ("POST", "/api/v1/deployments/{name}/retire/"): {"name": doomed.name},
+        # Champion stays on the live version for the reads; writes move another alias.
+        ("PUT", "/api/v1/models/{model_name}/aliases/{alias}/"): {
+            "model_name": model.name,
+            "alias": "challenger",
+        },
         ("DELETE", "/api/v1/alert-channels/{id}/"): {"id": spare_channel.pk},
         ("DELETE", "/api/v1/alert-rules/{id}/"): {"id": spare_rule.pk},
     }
