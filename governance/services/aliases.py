@@ -70,16 +70,24 @@ def model_alias_set(
     of another model or a missing motivation (400); the actor or token lacking the verb or
     scope the alias needs (403); a protected alias and a version that is not approved or in
     production (409). Pointing an alias at the version it already names changes nothing and
-    records nothing. The model row is locked, so two moves of its aliases queue."""
+    records nothing. The version and the model rows are locked, so two moves of its aliases
+    queue, and a move never races a decision on the version."""
     require(actor, Verb.VIEW, model)
     alias = alias_name_clean(alias)
-    model = _model_lock(model)
     if version.registered_model_id != model.pk:
         raise InvalidInput(
             f"That version is not a version of {model.name}.",
             field_errors={"version": [f"Not a version of {model.name}."]},
         )
-    version = ModelVersion.objects.select_related("registered_model").get(pk=version.pk)
+    # The version, then its model: the order in which a transition takes them (it locks the
+    # version, then the model to clear its aliases). The version's state is read under its
+    # lock, so a concurrent deprecation either sees this alias or refuses it here.
+    version = (
+        ModelVersion.objects.select_for_update(of=("self",))
+        .select_related("registered_model")
+        .get(pk=version.pk)
+    )
+    model = _model_lock(model)
     protected = alias_is_protected(alias)
     _require_may_move(actor, model, version, alias, protected, token_scopes)
     if protected and version.status not in SERVABLE_STATES:
@@ -127,7 +135,8 @@ def model_alias_delete(
 ) -> None:
     """Remove ``alias`` from ``model``, as ``actor``, with a written ``motivation``. The same
     rules as :func:`model_alias_set` decide who may (a protected alias needs the deploy verb on
-    the version it names); an alias the model does not have is a 404."""
+    the version it names); an alias the model does not have is a 404. Only the model row is
+    locked: a removal writes nothing that refers to the version."""
     require(actor, Verb.VIEW, model)
     alias = alias_name_clean(alias)
     model = _model_lock(model)
