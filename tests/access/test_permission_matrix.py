@@ -892,10 +892,13 @@ def _api_routes():
 
     def walk(patterns, prefix=""):
         for pattern in patterns:
+            # A regular-expression route reads "^api/..." (MLflow's paths): without its anchor,
+            # so no route escapes the matrix by how it is written.
+            route = prefix + str(pattern.pattern).removeprefix("^")
             if isinstance(pattern, URLResolver):
-                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+                yield from walk(pattern.url_patterns, route)
             elif isinstance(pattern, URLPattern):
-                yield prefix + str(pattern.pattern), pattern
+                yield route, pattern
 
     for route, pattern in walk(get_resolver().url_patterns):
         if not route.startswith("api/"):

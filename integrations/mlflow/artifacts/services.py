@@ -4,11 +4,14 @@
 
 Files are evidence: a file once logged keeps its bytes after its run has ended or its logged
 model is READY (the same bytes again are accepted, as a retried upload; other bytes are a
-conflict), and is removed only while its run runs or its model is pending."""
+conflict), and is removed only while its run runs or its model is pending. Files a model
+version was registered from never change at all, whatever happens to their run afterwards (a
+run can be set RUNNING again; its registered files stay as they were judged)."""
 
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from accounts.choices import Verb
 from accounts.models import User
@@ -16,7 +19,11 @@ from core.errors import Conflict
 from core.eventlog import audit_event_append
 from integrations.mlflow.artifacts.selectors import ArtifactTarget, artifact_files_under
 from integrations.mlflow.artifacts.streaming import StreamedBody
-from integrations.models.mlflow import LoggedModelStatus, MlflowArtifactFile
+from integrations.models.mlflow import (
+    LoggedModelStatus,
+    MlflowArtifactFile,
+    MlflowVersionSource,
+)
 from registry.choices import RunStatus
 from registry.permissions import require, require_in_team
 from registry.services.artifacts import artifact_store
@@ -53,6 +60,7 @@ def artifact_file_put(
                 f"Logged model {target.logged_model.model_id} is finalized; its files are fixed."
             )
         _refuse_file_directory_clash(location.root, location.path)
+        _refuse_registered_files(location.root, location.path)
     except BaseException:
         body.path.unlink(missing_ok=True)
         raise
@@ -94,6 +102,24 @@ def artifact_file_put(
             raise Conflict(f"'{location.path}' is being uploaded by another request.") from exc
 
 
+def _refuse_registered_files(root: str, path: str) -> None:
+    """Refuse a change at ``path`` if a registered version's files lie there: the path is in a
+    version's folder (a file replaced or added), or a version's folder is in it (a directory
+    deleted). Checked under the same lock-free rule as the clash check: registration reads the
+    files in its own transaction, and the manifest it stores would show any later change."""
+    full = f"{root}/{path}" if path else root
+    parts = full.split("/")
+    enclosing = ["/".join(parts[:index]) for index in range(1, len(parts) + 1)]
+    registered = MlflowVersionSource.objects.filter(
+        Q(storage_root__in=enclosing) | Q(storage_root__startswith=f"{full}/")
+    ).exists()
+    if registered:
+        raise Conflict(
+            f"'{path or root}' holds files a model version was registered from; a registered "
+            "version's files never change. Log to another path, or in a new run."
+        )
+
+
 def _refuse_file_directory_clash(root: str, path: str) -> None:
     parents = []
     parts = path.split("/")
@@ -114,6 +140,7 @@ def artifact_files_delete(*, actor: User, target: ArtifactTarget) -> int:
     files = list(artifact_files_under(target.location.root, target.location.path))
     if not files:
         return 0
+    _refuse_registered_files(target.location.root, target.location.path)
     if not _still_open(target):
         raise Conflict(
             "Files of an ended run or a finalized logged model are kept; they cannot be deleted."
