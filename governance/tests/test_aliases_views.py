@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from core.models import AuditEvent
 from governance.choices import Action
 from governance.services import version_transition
 from governance.services.aliases import model_alias_set
 from registry.models import ModelAlias, ModelAliasMove
-from tests.factories import ModelVersionFactory, RegisteredModelFactory
+from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 WHY = "The new build beats the old one on every holdout."
@@ -166,3 +167,26 @@ def test_an_outsider_posting_the_form_gets_a_404(model, draft, outsider):
 
 def test_the_form_only_takes_posts(model, contributor):
     assert browser(contributor).get(FORM).status_code == 405
+
+
+def test_the_admin_shows_aliases_and_moves_and_changes_neither(model, draft, contributor):
+    model_alias_set(
+        actor=contributor, model=model, alias="challenger", version=draft, motivation=WHY
+    )
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(root)
+    alias, move = ModelAlias.objects.get(), ModelAliasMove.objects.get()
+    for name, obj in (("modelalias", alias), ("modelaliasmove", move)):
+        listing = client.get(reverse(f"admin:registry_{name}_changelist"), {"q": "challenger"})
+        assert listing.status_code == 200 and "challenger" in listing.content.decode()
+        assert (
+            client.get(reverse(f"admin:registry_{name}_change", args=[obj.pk])).status_code == 200
+        )
+        assert client.get(reverse(f"admin:registry_{name}_add")).status_code == 403
+        delete = client.post(
+            reverse(f"admin:registry_{name}_delete", args=[obj.pk]), {"post": "yes"}
+        )
+        assert delete.status_code == 403
+    assert snapshot()[0] == [("challenger", draft.pk)]
+    assert ModelAliasMove.objects.count() == 1
