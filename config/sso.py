@@ -244,6 +244,9 @@ def oidc_settings(provider: OidcProvider | None, backends: list[str]) -> dict[st
             "OIDC_AUTHENTICATION_CALLBACK_URL": "oidc-callback",
             "OIDC_REDIRECT_FIELD_NAME": "next",
             "OIDC_STORE_ID_TOKEN": True,  # the hint for RP-initiated logout
+            # client_secret_basic, the method every provider supports by default (Core 1.0,
+            # 9); a public client (no secret) sends only its id and the PKCE verifier.
+            "OIDC_TOKEN_USE_BASIC_AUTH": bool(provider.client_secret),
             "OIDC_CREATE_USER": provider.create_users,
         }
     )

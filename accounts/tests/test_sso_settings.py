@@ -56,6 +56,7 @@ def test_it_reads_every_variable(monkeypatch):
     assert settings["AUTHENTICATION_BACKENDS"] == ["throttle", sso.OIDC_BACKEND, sso.MODEL_BACKEND]
     assert settings["OIDC_USE_PKCE"] is True and settings["OIDC_USE_NONCE"] is True
     assert settings["OIDC_RP_SIGN_ALGO"] == "RS256"
+    assert settings["OIDC_TOKEN_USE_BASIC_AUTH"] is True  # client_secret_basic
 
 
 @pytest.mark.parametrize(
