@@ -131,3 +131,27 @@ def test_a_steward_token_keeps_its_own_path(idp, live_server, ci_bot):
     assert api(live_server, secret, "models/").status_code == 200
     assert api(live_server, "stw_not-a-real-token", "models/").status_code == 401
     assert not LoginEvent.objects.filter(method=METHOD).exists()
+
+
+@pytest.mark.parametrize("algorithm", ["none", "HS256"])
+def test_unsigned_or_secret_signed_tokens_are_refused(idp, live_server, ci_bot, algorithm):
+    """A token "signed" with no key, or with the client secret (which others may hold), is
+    refused whatever its claims say."""
+    import time
+
+    import jwt
+
+    from tests.sso.people import CLIENT_SECRET
+
+    now = int(time.time())
+    claims = {"iss": idp.issuer, "aud": CLIENT_ID, "sub": PIPELINE_ID, "iat": now, "exp": now + 60}
+    key = CLIENT_SECRET if algorithm == "HS256" else None
+    token = jwt.encode(claims, key, algorithm=algorithm)
+    if algorithm == "none":
+        token += "AAAA"  # a JWT-shaped bearer, so that it reaches the provider-token check
+
+    response = api(live_server, token, "models/")
+
+    assert response.status_code == 401
+    event = LoginEvent.objects.get(method=METHOD, outcome=LoginOutcome.FAILURE)
+    assert event.detail.startswith(f"API: {SignOnRefusal.SIGNATURE}:"), event.detail
