@@ -5,7 +5,8 @@ a motivation that cites the version's recorded metrics; notes, questions and fin
 ``annotation_create`` / ``annotation_resolve``. Nothing is written directly. After seeding:
 
 - ``cancer-screening`` v1 is in production (high risk: two independent validators signed off,
-  ``validator`` and ``validator2``; a finding was raised, answered and resolved on the way);
+  ``validator`` and ``validator2``; a finding was raised, answered and resolved on the way),
+  and the manager pointed ``cancer-screening@champion`` at it;
 - ``cancer-screening`` v2 is submitted and waits for validation, with an open question;
 - ``diabetes-progression`` v1 is approved (medium risk: one sign-off) and waits for the manager
   to put it in production;
@@ -28,7 +29,12 @@ from accounts.models import User
 from governance.choices import Action, AnnotationKind
 from governance.models import Annotation
 from governance.selectors import annotations_on
-from governance.services import annotation_create, annotation_resolve, version_transition
+from governance.services import (
+    annotation_create,
+    annotation_resolve,
+    model_alias_set,
+    version_transition,
+)
 from registry.models import ModelVersion
 
 
@@ -55,7 +61,16 @@ class Resolve:
     motivation: str
 
 
-Step = Decide | Note | Resolve
+@dataclass(frozen=True)
+class Alias:
+    """Point an alias of the version's model at the version."""
+
+    actor: str
+    alias: str
+    motivation: str
+
+
+Step = Decide | Note | Resolve | Alias
 
 # Texts are formatted with the version's recorded metrics, so the motivations quote real numbers.
 SCRIPTS: dict[tuple[str, int], tuple[Step, ...]] = {
@@ -120,6 +135,12 @@ SCRIPTS: dict[tuple[str, int], tuple[Step, ...]] = {
             Action.PROMOTE,
             "Put in production for the pilot clinic's screening queue; recall on confirmed "
             "diagnoses is reviewed monthly.",
+        ),
+        Alias(
+            "manager",
+            "champion",
+            "The version in production for the pilot clinic: clients load "
+            "models:/cancer-screening@champion.",
         ),
     ),
     ("cancer-screening", 2): (
@@ -209,6 +230,14 @@ def _play(version: ModelVersion, steps: tuple[Step, ...], people: dict[str, User
                 )
                 if step.key:
                     notes[step.key] = note
+            elif isinstance(step, Alias):
+                model_alias_set(
+                    actor=actor,
+                    model=version.registered_model,
+                    alias=step.alias,
+                    version=version,
+                    motivation=step.motivation,
+                )
             else:
                 annotation_resolve(
                     actor=actor, annotation=notes[step.key], motivation=step.motivation

@@ -14,7 +14,7 @@ from governance.constants import MIN_MOTIVATION_LENGTH
 from governance.models import Annotation, Decision
 from governance.selectors import annotations_on, inbox
 from registry.choices import VersionStatus as S
-from registry.models import ModelVersion
+from registry.models import ModelAlias, ModelAliasMove, ModelVersion
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +109,10 @@ def test_seeding_again_changes_nothing(seeded):
     assert "nothing to do" in output
     assert (Decision.objects.count(), Annotation.objects.count()) == before
     assert {v.natural_key: v.status for v in ModelVersion.objects.all()} == EXPECTED_STATES
+
+
+def test_champion_points_at_the_version_in_production(seeded):
+    champion = ModelAlias.objects.get(registered_model__name="cancer-screening", name="champion")
+    assert champion.version == version("cancer-screening/1")
+    assert champion.set_by.username == "manager"
+    assert ModelAliasMove.objects.get().motivation.startswith("The version in production")
