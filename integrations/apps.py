@@ -19,3 +19,8 @@ class IntegrationsConfig(AppConfig):
         prov_plugins_register()
         mlflow_tracking_plugins_register()
         mlflow_registry_plugins_register()
+        from integrations.mlflow.demo import mlflow_demo_seed
+        from registry.demo_hooks import demo_hook_register
+
+        # The demo's customer-churn model arrives through the real MLflow client.
+        demo_hook_register(mlflow_demo_seed)

@@ -145,3 +145,20 @@ def endpoint_not_found(request, *args, **kwargs):
         ),
         status=404,
     )
+
+
+def server_info(request, *args, **kwargs):
+    """``GET /api/3.0/mlflow/server-info``: what the MLflow client asks about a server before it
+    signs in (MLflow's own server answers it without login). Nothing here names a person, a
+    team or a record: the store kind, that artifacts are served, and no workspaces."""
+    if request.method != "GET":
+        return endpoint_not_found(request)
+    return JsonResponse(
+        {
+            "store_type": "Steward",
+            "artifact_serving_enabled": True,
+            "workspaces_enabled": False,
+            "multipart_uploads_enabled": False,
+            "multipart_downloads_enabled": False,
+        }
+    )

@@ -27,6 +27,7 @@ from integrations.models.mlflow import LifecycleStage
 from registry.models import ModelAlias
 from tests.access.vocabulary import (
     ADMINISTRATOR,
+    ANONYMOUS,
     CHANGE,
     CONTRIBUTOR,
     OUTSIDER,
@@ -146,6 +147,11 @@ ML_LIST = everyone(200)
 ML_ARCHIVE = only(200, {ADMINISTRATOR}, **{OUTSIDER: 404})
 
 MLFLOW_MATRIX = {
+    # What the client asks before signing in; MLflow's own server answers it to anyone.
+    ("mlflow-server-info", "GET"): (
+        lambda w: ("/api/3.0/mlflow/server-info", None),
+        {**everyone(200), ANONYMOUS: 200},
+    ),
     # --- experiments
     ("mlflow-experiment-create", "POST"): (
         lambda w: (f"{API}/experiments/create", {"name": _name("exp")}),
