@@ -79,6 +79,10 @@ def test_the_notebook_logs_registers_and_loads_through_steward(
     assert version.status == VersionStatus.DRAFT
     assert version.run_id == run.pk
     assert version.artifact_sha256 and len(version.artifact_sha256) == 64
+    # The reviewers' evidence (and the policy's metric checks) travel with the version: the
+    # metrics logged before registration, although the run had not ended yet.
+    assert version.metrics["auc"] == pytest.approx(0.81)
+    assert {k: str(v) for k, v in version.params.items()} == {"C": "1.0", "max_iter": "200"}
     assert client.get_model_version("churn", "1").run_id == run_id
 
     # The files come back from Steward, and predict as the trained model does.

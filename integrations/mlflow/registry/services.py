@@ -10,6 +10,7 @@ not decisions, so they append nothing to the hash chain, as Steward's own tag ed
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Collection, Mapping
 
 from django.db import transaction
@@ -27,6 +28,7 @@ from integrations.mlflow.registry.answers import (
     TEAM_TAG,
 )
 from integrations.mlflow.registry.environment import version_provenance_of_source
+from integrations.mlflow.tracking.selectors import metrics_latest
 from integrations.models import MlflowModelTag, MlflowVersionSource, MlflowVersionTag
 from registry.choices import RiskTier
 from registry.models import ModelVersion, RegisteredModel
@@ -152,6 +154,18 @@ def mlflow_version_tag_delete(*, actor: User, version: ModelVersion, key: str) -
     _touch(version)
 
 
+def _run_evidence(run) -> tuple[dict, dict]:
+    """The params and metrics a version registered from ``run`` carries for its reviewers and
+    the policy's metric checks: the run's params, and the latest finite value of each metric
+    logged so far (MLflow registers while the run is still running, before the run's own
+    record takes its final values)."""
+    if run is None:
+        return {}, {}
+    latest = metrics_latest([run.pk]).get(run.pk, {})
+    metrics = {key: row.value for key, row in latest.items() if math.isfinite(row.value)}
+    return dict(run.params or {}), {**(run.metrics or {}), **metrics}
+
+
 def _touch(row) -> None:
     """A tag change is a change of the model or version for MLflow's last_updated_timestamp
     (only that column: the row's audited fields are unchanged)."""
@@ -174,6 +188,7 @@ def mlflow_model_version_create(
     text, and the tag ``steward.files=external`` says so."""
     tags = tags_clean(tags or {})
     provenance = version_provenance_of_source(actor=actor, source=source, run_id=run_id)
+    params, metrics = _run_evidence(provenance.run)
     version = model_version_register(
         actor=actor,
         registered_model=model,
@@ -181,6 +196,8 @@ def mlflow_model_version_create(
         artifact_sha256=provenance.sha256 or hashlib.sha256(source.encode()).hexdigest(),
         artifact_size=provenance.size_bytes,
         framework=provenance.facts.framework,
+        params=params,
+        metrics=metrics,
         run=provenance.run,
         description=description,
         code_repository=provenance.code_repository,
