@@ -112,3 +112,25 @@ def page_panels(page: str, request: HttpRequest, obj: Any) -> list[RenderedPanel
         if context is not None:
             rendered.append(RenderedPanel(template_name, context))
     return rendered
+
+
+# How a version's files are kept when they are not one uploaded artifact (a protocol that stores
+# a folder of files, e.g. MLflow's): the first note a registered function gives is shown in the
+# version page's "Stored in Steward" row instead of "no, external location".
+StorageNote = Callable[[ModelVersion], "str | None"]
+_storage_notes: list[StorageNote] = []
+
+
+def version_storage_note_register(note: StorageNote) -> None:
+    """Add a way to describe where a version's files are kept (once per function)."""
+    if note not in _storage_notes:
+        _storage_notes.append(note)
+
+
+def version_storage_note(version: ModelVersion) -> str | None:
+    """What the first registered function says about ``version``'s files, or None."""
+    for note in _storage_notes:
+        text = note(version)
+        if text:
+            return text
+    return None

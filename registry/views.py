@@ -134,6 +134,9 @@ def model_version_page(
             "hidden_datasets": len(all_links) - len(links),
             "aliases": list(model_version.aliases.order_by("name")),
             "panels": panels.version_panels(request, model_version, panel_state),
+            "storage_note": None
+            if model_version.artifact_id
+            else panels.version_storage_note(model_version),
             "datasets_by_role": [
                 (role.label, [link.dataset_version for link in links if link.role == role])
                 for role in VERSION_DATASET_ROLES

@@ -123,3 +123,16 @@ def test_another_teams_notebook_cannot_see_or_add_to_the_model(
         client.create_model_version("churn", source="s3://elsewhere/model", run_id=None)
     assert refused.value.error_code in ("RESOURCE_DOES_NOT_EXIST", "PERMISSION_DENIED")
     assert ModelVersion.objects.filter(registered_model__name="churn").count() == 1
+
+
+def test_the_version_page_says_the_files_are_held(mlflow_as, contributor, tmp_path, client):
+    """A reviewer reads on the version page that Steward holds the files MLflow logged, not
+    "external location"."""
+    mlflow_as(contributor)
+    _notebook(tmp_path)
+    client.force_login(contributor)
+
+    page = client.get("/models/churn/versions/1/").content.decode()
+
+    assert "no, external location" not in page
+    assert "logged through MLflow under" in page

@@ -12,3 +12,9 @@ def mlflow_registry_plugins_register() -> None:
 
     for model in (MlflowModelTag, MlflowVersionTag, MlflowVersionSource):
         auditlog.register(model)
+
+    # The version page says that Steward holds the files MLflow logged for a version.
+    from integrations.mlflow.registry.storage_note import mlflow_version_storage_note
+    from registry.panels import version_storage_note_register
+
+    version_storage_note_register(mlflow_version_storage_note)
