@@ -155,8 +155,8 @@ def test_the_version_page_costs_the_same_with_2_or_12_versions_of_its_model(
 
 
 # the page of a version: session, roles, the version, its reviews, panels, documents, lineage,
-# its aliases
-PAGE_QUERIES = 32
+# its aliases, and (its artifact being a URI, not an upload) whether a protocol holds its files
+PAGE_QUERIES = 33
 
 
 def test_the_fast_model_representation_equals_the_declared_one(team, administrator):
