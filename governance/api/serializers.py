@@ -6,6 +6,7 @@ import markdown
 import nh3
 from rest_framework import serializers
 
+from core.api.fields import IdField
 from governance.choices import Action, AnnotationKind
 from governance.models import Annotation, Decision
 from registry.choices import RiskTier
@@ -135,4 +136,4 @@ class AnnotationCreateSerializer(serializers.Serializer):
     )
     kind = serializers.ChoiceField(choices=AnnotationKind.choices, default=AnnotationKind.NOTE)
     body = serializers.CharField(max_length=20_000)
-    parent = serializers.IntegerField(required=False, allow_null=True)
+    parent = IdField(required=False, allow_null=True)

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from accounts.choices import TokenScope
 from accounts.models import Team
-from core.api.fields import NumberField
+from core.api.fields import IdField, NumberField
 from core.errors import InvalidInput, NotFound
 from monitoring import selectors
 from monitoring.choices import ALERT_MIN_STATUSES, ChannelKind, CheckKind, CheckStatus, Severity
@@ -103,13 +103,11 @@ class AlertRuleInput(serializers.Serializer):
     deployment = serializers.CharField(max_length=100, required=False)
     model = serializers.CharField(max_length=128, required=False)
     check_kind = serializers.ChoiceField(choices=CheckKind.choices)
-    kpi = serializers.IntegerField(required=False, allow_null=True)
+    kpi = IdField(required=False, allow_null=True)
     min_status = serializers.ChoiceField(choices=ALERT_MIN_STATUSES, default=CheckStatus.CRITICAL)
     health_below = NumberField(required=False, allow_null=True)
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.WARNING)
-    channels = serializers.ListField(
-        child=serializers.IntegerField(), required=False, max_length=50
-    )
+    channels = serializers.ListField(child=IdField(), required=False, max_length=50)
     flag_version = serializers.BooleanField(default=False)
     enabled = serializers.BooleanField(default=True)
 
@@ -119,9 +117,7 @@ class AlertRuleUpdate(serializers.Serializer):
     min_status = serializers.ChoiceField(choices=ALERT_MIN_STATUSES, required=False)
     health_below = NumberField(required=False, allow_null=True)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
-    channels = serializers.ListField(
-        child=serializers.IntegerField(), required=False, max_length=50
-    )
+    channels = serializers.ListField(child=IdField(), required=False, max_length=50)
     flag_version = serializers.BooleanField(required=False)
     enabled = serializers.BooleanField(required=False)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from core.api.fields import NumberField
+from core.api.fields import DB_INT32_MAX, NumberField
 from monitoring.choices import (
     CheckKind,
     DeploymentMode,
@@ -62,7 +62,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
 
 class DeploymentCreateSerializer(serializers.Serializer):
     model = serializers.CharField(max_length=128)
-    version = serializers.IntegerField(min_value=1)
+    version = serializers.IntegerField(min_value=1, max_value=DB_INT32_MAX)
     name = serializers.CharField(max_length=100)
     environment = serializers.ChoiceField(choices=Environment.choices)
     mode = serializers.ChoiceField(choices=DeploymentMode.choices)

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from accounts.choices import RoleName
 from accounts.models import Team, User
-from core.api.fields import NumberField
+from core.api.fields import CountField, NumberField
 from registry import selectors
 from registry.api.fields import (
     ArtifactRefField,
@@ -238,7 +238,7 @@ class ModelVersionCreateSerializer(CodeEnvironmentInput):
     artifact_sha256 = serializers.CharField(
         max_length=64, required=False, allow_blank=True, validators=[validate_sha256]
     )
-    artifact_size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    artifact_size = CountField(required=False, allow_null=True)
     framework = serializers.CharField(max_length=64, required=False, allow_blank=True)
     input_schema = serializers.DictField(required=False)
     output_schema = serializers.DictField(required=False)
@@ -335,8 +335,8 @@ class DatasetVersionSerializer(VisibilityMixin, serializers.ModelSerializer):
 class DatasetVersionCreateSerializer(serializers.Serializer):
     uri = serializers.CharField(max_length=1000)
     content_hash = serializers.CharField(max_length=64, validators=[validate_sha256])
-    size_bytes = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    row_count = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    size_bytes = CountField(required=False, allow_null=True)
+    row_count = CountField(required=False, allow_null=True)
     schema = serializers.DictField(required=False)
     profile = serializers.DictField(required=False)
     description = serializers.CharField(required=False, allow_blank=True, default="")

@@ -97,3 +97,34 @@ def test_a_short_or_full_commit_id_is_kept(admin_api, team):
         )
         assert response.status_code == 201, response.content
         assert response.json()["code_commit"] == commit
+
+
+HUGE = 2**70  # beyond any database integer: SQLite's driver overflowed on it (a 500)
+
+
+def test_a_huge_channel_id_is_a_400_not_a_500(admin_api):
+    """Found by the fuzzer on the embedded database: ids in bodies are validated as ids."""
+    from monitoring.tests.factories import AlertRuleFactory
+
+    rule = AlertRuleFactory()
+    response = admin_api.patch(
+        f"/api/v1/alert-rules/{rule.pk}/", {"channels": [HUGE]}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert "channels" in response.json()["errors"]
+    assert list(rule.channels.all()) == []
+
+
+@pytest.mark.parametrize(("field", "value"), [("artifact_size", HUGE), ("artifact_size", -1)])
+def test_a_size_beyond_a_database_integer_is_refused(admin_api, team, field, value):
+    from tests.factories import RegisteredModelFactory, fake_sha256
+
+    model = RegisteredModelFactory(owner_team=team)
+    response = admin_api.post(
+        f"/api/v1/models/{model.name}/versions/",
+        {"artifact_uri": "s3://m/1", "artifact_sha256": fake_sha256(1), field: value},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert field in response.json()["errors"]
+    assert not model.versions.exists()
