@@ -229,6 +229,20 @@ from config import sso  # noqa: E402
 
 globals().update(sso.oidc_settings(sso.oidc_provider_from_env(), AUTHENTICATION_BACKENDS))
 
+# Single sign-on with SAML 2.0, off unless STEWARD_SAML_ENTITY_ID is set: config/saml.py checks
+# the STEWARD_SAML_* values and sets STEWARD_SAML and djangosaml2's session middleware and cookie.
+# README "Single sign-on (SAML 2.0)" documents every variable.
+from config import saml  # noqa: E402
+
+globals().update(
+    saml.saml_settings(
+        saml.saml_provider_from_env(),
+        MIDDLEWARE,
+        oidc_key=STEWARD_OIDC.key if STEWARD_OIDC else None,  # noqa: F821 - set just above
+        secure_cookies=env_bool("STEWARD_SECURE_COOKIES", PRODUCTION),
+    )
+)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
