@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 
 from core.errors import InvalidInput
-from governance.choices import AnnotationKind
+from governance.choices import Action, AnnotationKind
 from governance.services.annotations import MAX_BODY
 
 MAX_MOTIVATION = 10_000
@@ -15,9 +15,25 @@ MAX_MOTIVATION = 10_000
 THREAD_KINDS = (AnnotationKind.NOTE, AnnotationKind.QUESTION, AnnotationKind.FINDING)
 
 
+# Decisions that end a version's road (or take it out of service): the browser form asks for an
+# explicit confirmation before they are recorded.
+DESTRUCTIVE_ACTIONS = frozenset({Action.REJECT, Action.DEPRECATE, Action.ARCHIVE})
+
+
 class DecisionForm(forms.Form):
     action = forms.CharField(max_length=32, error_messages={"required": "Choose a decision."})
     motivation = forms.CharField(max_length=MAX_MOTIVATION, required=False, strip=True)
+    confirm = forms.BooleanField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") in DESTRUCTIVE_ACTIONS and not data.get("confirm"):
+            label = Action(data["action"]).label.lower()
+            self.add_error(
+                "confirm",
+                f"Tick the confirmation to {label}: it cannot be undone from this page.",
+            )
+        return data
 
 
 class AnnotationForm(forms.Form):

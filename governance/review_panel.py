@@ -12,12 +12,13 @@ from django.http import HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.access import perm_for
-from accounts.choices import Verb
+from accounts.choices import RoleName, Verb
+from accounts.constants import ROLE_VERBS
 from governance import selectors, workflow
 from governance.api.serializers import markdown_html
-from governance.choices import AnnotationKind
+from governance.choices import Action, AnnotationKind
 from governance.constants import MIN_MOTIVATION_LENGTH
-from governance.forms import MAX_MOTIVATION, THREAD_KINDS
+from governance.forms import DESTRUCTIVE_ACTIONS, MAX_MOTIVATION, THREAD_KINDS
 from governance.guards import GuardResult, policy_for
 from governance.models import Annotation
 from governance.services.annotations import annotation_resolve_refusal, version_developer_ids
@@ -103,6 +104,85 @@ def guard_verdict(guard: GuardResult, version: ModelVersion) -> str:
     return "fail"
 
 
+# What each decision means, for its button's colour: go ahead, send back, end the road.
+TONES = {
+    Action.SIGN_OFF: "go",
+    Action.APPROVE: "go",
+    Action.SUBMIT: "go",
+    Action.CLEAR_FLAG: "go",
+    Action.PROMOTE: "go",
+    Action.REQUEST_CHANGES: "caution",
+    Action.REVISE: "caution",
+    Action.FLAG: "caution",
+    Action.REJECT: "danger",
+    Action.DEPRECATE: "danger",
+    Action.ARCHIVE: "danger",
+}
+# What a button does beyond its name, where the name alone would mislead.
+NOTES = {
+    Action.PROMOTE: "Records the decision only: no deployment is created. Deploying it live or "
+    "as a canary in production (Monitoring) promotes it by itself.",
+    Action.SIGN_OFF: "Counts as one independent sign-off; the version is validated once the "
+    "policy has them all.",
+}
+
+
+@dataclass
+class DecisionButton:
+    """One decision the viewer may take now, as its own button."""
+
+    option: selectors.ActionOption
+
+    @property
+    def action(self) -> str:
+        return self.option.action
+
+    @property
+    def label(self) -> str:
+        return self.option.label
+
+    @property
+    def tone(self) -> str:
+        return TONES.get(self.action, "neutral")
+
+    @property
+    def destructive(self) -> bool:
+        return self.action in DESTRUCTIVE_ACTIONS
+
+    @property
+    def note(self) -> str:
+        return NOTES.get(self.action, "")
+
+
+def decision_refusals(user, version: ModelVersion, options) -> list[str]:
+    """Why no decision on ``version`` is open to ``user`` now, from what the workflow and its
+    guards already know: the state, the role each step needs, and each guard that blocks."""
+    steps = [t for t in workflow.actions_from(version.status) if t.action != Action.RECLASSIFY]
+    if not steps:
+        return [
+            f"This version is {version.get_status_display().lower()}: "
+            "no decision leads on from this state."
+        ]
+    reasons = []
+    held = {o.action for o in options}
+    for step in steps:
+        label = Action(step.action).label
+        if step.action not in held:
+            roles = [
+                RoleName(role).label.lower()
+                for role, verbs in ROLE_VERBS.items()
+                if step.verb in verbs
+            ]
+            reasons.append(
+                f"{label}: needs the {' or '.join(roles)} role on this model; you do not hold it."
+            )
+    for option in options:
+        if not option.allowed:
+            why = "; ".join(g.reason for g in option.blocked_by)
+            reasons.append(f"{option.label}: {why}")
+    return list(dict.fromkeys(reasons))
+
+
 def review_panel_context(
     request: HttpRequest, version: ModelVersion, state: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -122,6 +202,13 @@ def review_panel_context(
         "policy": policy_for(version),
         "guards": [(guard, guard_verdict(guard, version)) for guard in summary.policy_guards],
         "allowed_options": [o for o in summary.options if o.allowed],
+        "decision_buttons": [DecisionButton(o) for o in summary.options if o.allowed],
+        "destructive_open": any(
+            o.allowed and o.action in DESTRUCTIVE_ACTIONS for o in summary.options
+        ),
+        "refusals": []
+        if any(o.allowed for o in summary.options)
+        else decision_refusals(user, version, summary.options),
         "blocked_options": [o for o in summary.options if not o.allowed],
         "decisions": list(selectors.decision_history(version)),
         "threads": threads,

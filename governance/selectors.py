@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.access import perm_for
 from accounts.models import User
@@ -14,7 +14,6 @@ from governance import workflow
 from governance.choices import Action
 from governance.guards import (
     PERSONAL_GUARDS,
-    GuardContext,
     GuardResult,
     guard_context,
     guards_evaluate,
@@ -110,27 +109,11 @@ def inbox(user: User) -> list[InboxItem]:
 
 
 def inbox_count(user: User) -> int:
-    """``len(inbox(user))`` for the header badge, in a constant number of queries: only the
-    person-specific guards decide whether a version waits for someone, and they need nothing
-    but the version's decisions, read here in one query for all of them."""
-    versions = list(
-        _waiting_versions(user, brief=True).prefetch_related(
-            Prefetch("decisions", queryset=Decision.objects.order_by("created_at", "id"))
-        )
-    )
-    count = 0
-    for version in versions:
-        ctx = GuardContext(
-            version=version, policy=None, actor=user, decisions=list(version.decisions.all())
-        )
-        for step in workflow.actions_from(version.status):
-            if not user.has_perm(perm_for(step.verb, version), version):
-                continue
-            personal = [name for name in step.guards if name in PERSONAL_GUARDS]
-            if all(g.passed for g in guards_evaluate(personal, ctx)):
-                count += 1
-                break
-    return count
+    """The header badge: how many versions await ``user``'s decision (not everything they may
+    act on; see ``governance.queue_selectors``), counted in one SQL query."""
+    from governance.queue_selectors import awaiting_count
+
+    return awaiting_count(user)
 
 
 def decision_history(version: ModelVersion) -> QuerySet[Decision]:

@@ -14,19 +14,22 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from core.errors import InvalidInput, NotFound, StewardError
-from governance import selectors, services
+from governance import queue_selectors, selectors, services
 from governance.choices import AnnotationKind
 from governance.forms import AnnotationForm, DecisionForm, form_values
 from governance.models import Annotation
 from registry import page_selectors
 from registry.models import ModelVersion
 from registry.views import model_version_page
+
+QUEUE_PAGE_SIZE = 25
 
 
 def review_form(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -46,8 +49,37 @@ def review_form(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 @login_required
 @require_safe
 def inbox(request: HttpRequest) -> HttpResponse:
-    """What waits for me: the versions on which the user can take a decision now."""
-    return render(request, "governance/inbox.html", {"items": selectors.inbox(request.user)})
+    """The work queue: what awaits my decision (most urgent, then oldest, first), apart from
+    what I watch; both filtered by state, team and risk tier."""
+    try:
+        filters = queue_selectors.queue_filters_clean(request.GET)
+    except StewardError as exc:
+        return render(request, "registry/error.html", {"error": exc}, status=exc.status_code)
+    user = request.user
+    awaiting = Paginator(
+        queue_selectors.queue_page_versions(queue_selectors.awaiting_my_decision(user, filters)),
+        QUEUE_PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
+    watching = Paginator(
+        queue_selectors.queue_page_versions(queue_selectors.watching(user, filters)),
+        QUEUE_PAGE_SIZE,
+    ).get_page(request.GET.get("watching_page"))
+    query = request.GET.copy()
+    for key in ("page", "watching_page"):
+        query.pop(key, None)
+    return render(
+        request,
+        "governance/inbox.html",
+        {
+            "awaiting": awaiting,
+            "awaiting_rows": queue_selectors.queue_rows(awaiting.object_list),
+            "watching": watching,
+            "watching_rows": queue_selectors.queue_rows(watching.object_list),
+            "filters": filters,
+            "query_string": query.urlencode(),
+            **queue_selectors.queue_filter_choices(user),
+        },
+    )
 
 
 @review_form

@@ -80,7 +80,8 @@ def inbox_versions(client, user) -> list[str]:
     response = client.get(reverse("governance:inbox"))
     assert response.status_code == 200
     return [
-        f"{i.version.registered_model.name}/{i.version.version}" for i in response.context["items"]
+        f"{row.version.registered_model.name}/{row.version.version}"
+        for row in response.context["awaiting_rows"]
     ]
 
 
@@ -137,7 +138,8 @@ def test_the_version_page_shows_guards_options_timeline_and_notes(
     assert "1 of 1" in html  # sign-offs
     assert 'data-guard="enough_sign_offs" data-passed="true"' in html
     assert 'data-guard="validation_current" data-passed="true"' in html
-    assert '<option value="approve">Approve for production</option>' in html
+    assert 'name="action" value="approve"' in html  # its own button
+    assert 'data-action="approve" data-tone="go"' in html
     # The timeline: who, what, and why, in order.
     actions = [d.action for d in response.context["panels"][0].context["decisions"]]
     assert actions == [Action.SUBMIT, Action.CLAIM, Action.SIGN_OFF]
@@ -158,7 +160,8 @@ def test_blocked_options_are_shown_with_their_reasons(
 
     html = client.get(page_url(version)).content.decode()
 
-    assert '<option value="approve" disabled>Approve for production — blocked</option>' in html
+    assert 'value="approve"' not in html  # no button for a blocked decision
+    assert '<li data-action="approve"><strong>Approve for production</strong>' in html
     assert "1 open finding(s) to resolve." in html
 
 

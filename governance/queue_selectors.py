@@ -1,0 +1,282 @@
+"""The review console's work queue: what waits for a person's decision, and what they watch.
+
+"Awaiting my decision" is narrower than "what I may do": a validator is waited for on
+versions to claim and on versions they claimed (or that need one more independent sign-off)
+and have not signed this round; a manager on versions ready for approval, approved versions
+not yet in production and flagged production versions; an author on their own drafts and on
+versions sent back to them. Everything else the person may act on, or that they registered and
+that is still under way, is "watching".
+
+Both are querysets built in SQL (``Exists`` and subqueries over the decisions), so the header
+badge costs a constant number of queries whatever the number of waiting versions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.choices import Verb
+from accounts.models import Team, User
+from core.errors import InvalidInput
+from governance import selectors
+from governance.choices import Action
+from governance.models import Decision
+from governance.policy_effective import EffectivePolicy, tier_policy
+from registry import selectors as registry_selectors
+from registry.choices import RiskTier
+from registry.choices import VersionStatus as S
+from registry.models import ModelVersion
+from registry.permissions import restrict_model_versions
+
+# Most urgent first: production at risk, reviews under way, then what waits to start.
+URGENCY = (
+    S.FLAGGED,
+    S.IN_VALIDATION,
+    S.VALIDATED,
+    S.APPROVED,
+    S.CHANGES_REQUESTED,
+    S.SUBMITTED,
+    S.DRAFT,
+)
+# States whose validation has a revalidation date.
+VALIDATED_STATES = (S.VALIDATED, S.APPROVED, S.PRODUCTION, S.FLAGGED)
+# States an author watches a version of theirs in until it is settled.
+UNDER_WAY = (S.SUBMITTED, S.IN_VALIDATION, S.VALIDATED, S.APPROVED)
+NEXT_ACTION = {
+    S.DRAFT: Action.SUBMIT,
+    S.CHANGES_REQUESTED: Action.SUBMIT,
+    S.SUBMITTED: Action.CLAIM,
+    S.IN_VALIDATION: Action.SIGN_OFF,
+    S.VALIDATED: Action.APPROVE,
+    S.APPROVED: Action.PROMOTE,
+    S.FLAGGED: Action.CLEAR_FLAG,
+    S.PRODUCTION: Action.DEPRECATE,
+}
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """The queue's filter bar, parsed from GET parameters."""
+
+    state: str = ""
+    team: str = ""
+    risk_tier: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.state or self.team or self.risk_tier)
+
+
+def queue_filters_clean(params) -> QueueFilters:
+    """Parse ``state``, ``team`` (a team's slug or name) and ``risk_tier``; an unknown state
+    or tier is a 400, not an empty page that looks like "nothing waits"."""
+    state = (params.get("state") or "").strip()
+    tier = (params.get("risk_tier") or "").strip()
+    team = (params.get("team") or "").strip()[:100]
+    errors = {}
+    if state and state not in S.values:
+        errors["state"] = [f"One of: {', '.join(S.values)}."]
+    if tier and tier not in RiskTier.values:
+        errors["risk_tier"] = [f"One of: {', '.join(RiskTier.values)}."]
+    if errors:
+        raise InvalidInput("Unknown filter value.", field_errors=errors)
+    return QueueFilters(state=state, team=team, risk_tier=tier)
+
+
+def _decisions(action: str, **filters) -> QuerySet[Decision]:
+    return Decision.objects.filter(version=OuterRef("pk"), action=action, **filters)
+
+
+def _annotated(qs: QuerySet[ModelVersion], user: User) -> QuerySet[ModelVersion]:
+    """The per-version facts the queue is decided and sorted on, as SQL annotations."""
+    current_round = Decision.objects.filter(version=OuterRef("pk")).order_by("-round")
+    this_round = {"round": OuterRef("queue_round")}
+    return qs.annotate(
+        queue_round=Coalesce(Subquery(current_round.values("round")[:1]), Value(0)),
+    ).annotate(
+        queue_submitted_by_me=Exists(_decisions(Action.SUBMIT, actor=user)),
+        queue_claimed_by_me=Exists(_decisions(Action.CLAIM, actor=user, **this_round)),
+        queue_signed_by_me=Exists(_decisions(Action.SIGN_OFF, actor=user, **this_round)),
+        queue_signed_by_other=Exists(_decisions(Action.SIGN_OFF, **this_round).exclude(actor=user)),
+        queue_approved_by_me=Exists(_decisions(Action.APPROVE, actor=user, **this_round)),
+    )
+
+
+def _able(user: User, verb: str) -> QuerySet[ModelVersion]:
+    return restrict_model_versions(ModelVersion.objects.all(), user, verb).values("pk")
+
+
+def _awaiting_q(user: User) -> Q:
+    independent = ~Q(registered_by=user) & Q(queue_submitted_by_me=False)
+    validator = Q(pk__in=_able(user, Verb.VALIDATE)) & independent
+    claim = Q(status=S.SUBMITTED)
+    # Claimed by me, or a colleague signed and another independent sign-off is needed (the
+    # version would be validated otherwise); never one I signed or approved this round.
+    sign = Q(status=S.IN_VALIDATION, queue_signed_by_me=False, queue_approved_by_me=False) & (
+        Q(queue_claimed_by_me=True) | Q(queue_signed_by_other=True)
+    )
+    manager = Q(pk__in=_able(user, Verb.APPROVE))
+    approve = independent & Q(status=S.VALIDATED, queue_signed_by_me=False)
+    flagged = Q(status=S.FLAGGED)
+    deployer = Q(pk__in=_able(user, Verb.DEPLOY)) & Q(status=S.APPROVED)
+    author = Q(
+        pk__in=_able(user, Verb.SUBMIT), registered_by=user, status__in=selectors.AUTHOR_STATES
+    )
+    return (validator & (claim | sign)) | (manager & (approve | flagged)) | deployer | author
+
+
+def _ordered(qs: QuerySet[ModelVersion]) -> QuerySet[ModelVersion]:
+    last_decision = Decision.objects.filter(version=OuterRef("pk")).order_by("-created_at", "-id")
+    claimer = _decisions(Action.CLAIM, round=OuterRef("queue_round")).order_by("-created_at")
+    sign_offs = (
+        _decisions(Action.SIGN_OFF, round=OuterRef("queue_round"))
+        .order_by()
+        .values("version")
+        .annotate(n=Count("actor", distinct=True))
+        .values("n")
+    )
+    return qs.annotate(
+        queue_urgency=Case(
+            *(When(status=state, then=Value(rank)) for rank, state in enumerate(URGENCY)),
+            default=Value(len(URGENCY)),
+            output_field=IntegerField(),
+        ),
+        queue_waiting_since=Coalesce(
+            Subquery(last_decision.values("created_at")[:1]),
+            "created_at",
+            output_field=DateTimeField(),
+        ),
+        queue_claimed_by_id=Subquery(claimer.values("actor")[:1]),
+        queue_sign_offs=Coalesce(Subquery(sign_offs, output_field=IntegerField()), Value(0)),
+    ).order_by("queue_urgency", "queue_waiting_since", "pk")
+
+
+def _filtered(qs: QuerySet[ModelVersion], filters: QueueFilters | None) -> QuerySet[ModelVersion]:
+    if filters is None:
+        return qs
+    if filters.state:
+        qs = qs.filter(status=filters.state)
+    if filters.risk_tier:
+        qs = qs.filter(registered_model__risk_tier=filters.risk_tier)
+    if filters.team:
+        qs = qs.filter(
+            Q(registered_model__owner_team__slug=filters.team)
+            | Q(registered_model__owner_team__name__iexact=filters.team)
+        )
+    return qs
+
+
+def awaiting_my_decision(user: User, filters: QueueFilters | None = None) -> QuerySet:
+    """Versions waiting for ``user``'s decision, most urgent first, then oldest first."""
+    visible = restrict_model_versions(ModelVersion.objects.all(), user)
+    qs = _annotated(visible.exclude(status=S.ARCHIVED), user).filter(_awaiting_q(user))
+    return _ordered(_filtered(qs, filters))
+
+
+def awaiting_count(user: User) -> int:
+    """How many versions await ``user``'s decision: the header badge, one query."""
+    visible = restrict_model_versions(ModelVersion.objects.all(), user)
+    return _annotated(visible.exclude(status=S.ARCHIVED), user).filter(_awaiting_q(user)).count()
+
+
+def watching(user: User, filters: QueueFilters | None = None) -> QuerySet:
+    """Versions ``user`` may act on but that do not wait for them (in production, claimed by
+    a colleague, already signed, to archive), and their own versions under way."""
+    waiting = selectors._waiting_versions(user, brief=True).values("pk")
+    mine = Q(registered_by=user, status__in=UNDER_WAY)
+    awaiting = awaiting_my_decision(user).values("pk")
+    visible = restrict_model_versions(ModelVersion.objects.all(), user)
+    qs = visible.filter(Q(pk__in=waiting) | mine).exclude(pk__in=awaiting)
+    return _ordered(_filtered(_annotated(qs, user), filters))
+
+
+@dataclass
+class QueueRow:
+    """One version of the queue with what its columns show."""
+
+    version: ModelVersion
+    claimed_by: User | None
+    sign_offs: int
+    required_sign_offs: int
+    waiting_since: datetime
+    due: datetime | None
+
+    @property
+    def next_action(self) -> str:
+        """The decision the version's state asks for next, for the row's link."""
+        return NEXT_ACTION.get(self.version.status, "")
+
+    @property
+    def next_label(self) -> str:
+        action = self.next_action
+        return Action(action).label if action else "Open"
+
+    @property
+    def overdue(self) -> bool:
+        return self.due is not None and self.due < timezone.now()
+
+
+def queue_rows(versions) -> list[QueueRow]:
+    """Rows for one page of ``awaiting_my_decision`` / ``watching``: each version's effective
+    policy from its decisions' snapshots (one query for the page) and its tier's current
+    policy (one per tier), the claimer's name (one query)."""
+    versions = list(versions)
+    ids = [v.pk for v in versions]
+    snapshots: dict[int, list[Decision]] = {}
+    for d in Decision.objects.filter(version_id__in=ids).order_by("created_at", "id"):
+        snapshots.setdefault(d.version_id, []).append(d)
+    claimers = User.objects.in_bulk({v.queue_claimed_by_id for v in versions} - {None})
+    tiers: dict[str, EffectivePolicy] = {}
+    rows = []
+    for v in versions:
+        tier = v.registered_model.risk_tier
+        if tier not in tiers:
+            tiers[tier] = tier_policy(tier)
+        policy = tiers[tier]
+        decisions = snapshots.get(v.pk, [])
+        for d in decisions:
+            policy = policy.stricter(EffectivePolicy.from_snapshot(d.policy))
+        validated = [d.created_at for d in decisions if d.to_state == S.VALIDATED]
+        due = None
+        if v.status in VALIDATED_STATES and validated:
+            due = validated[-1] + timedelta(days=policy.revalidation_days)
+        rows.append(
+            QueueRow(
+                version=v,
+                claimed_by=claimers.get(v.queue_claimed_by_id),
+                sign_offs=v.queue_sign_offs,
+                required_sign_offs=policy.required_sign_offs,
+                waiting_since=v.queue_waiting_since,
+                due=due,
+            )
+        )
+    return rows
+
+
+def queue_page_versions(qs: QuerySet[ModelVersion]) -> QuerySet[ModelVersion]:
+    """What a queue page draws of each version, joined in the same query."""
+    return qs.select_related("registered_model__owner_team", "registered_by")
+
+
+def queue_filter_choices(user: User) -> dict:
+    """Teams owning a model the user may see, for the filter bar."""
+    models = registry_selectors.registered_model_list_brief(user)
+    teams = Team.objects.filter(pk__in=models.values("owner_team")).order_by("name")
+    return {"teams": teams, "states": S.choices, "risk_tiers": RiskTier.choices}
