@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import JsonResponse
 
+from core.api.error_bodies import api_error_response
+
 STREAMED_TYPES = ("multipart/form-data", "application/octet-stream")
 
 
@@ -40,29 +42,26 @@ class ApiBodyGuardMiddleware:
     def refusal(request) -> JsonResponse | None:
         length = _declared_length(request)
         if length < 0:
-            return JsonResponse(
-                {"message": "The Content-Length header is not a number.", "code": "invalid"},
-                status=400,
+            return api_error_response(
+                request, 400, "The Content-Length header is not a number.", "invalid"
             )
         if length == 0:
             return None
         content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
         if not content_type:
-            return JsonResponse(
-                {
-                    "message": "The request has a body but no Content-Type: send "
-                    "application/json (or multipart/form-data for uploads).",
-                    "code": "unsupported_media_type",
-                },
-                status=415,
+            return api_error_response(
+                request,
+                415,
+                "The request has a body but no Content-Type: send "
+                "application/json (or multipart/form-data for uploads).",
+                "unsupported_media_type",
             )
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is not None and content_type not in STREAMED_TYPES and length > limit:
-            return JsonResponse(
-                {
-                    "message": f"The request body is larger than the limit of {limit} bytes.",
-                    "code": "payload_too_large",
-                },
-                status=413,
+            return api_error_response(
+                request,
+                413,
+                f"The request body is larger than the limit of {limit} bytes.",
+                "payload_too_large",
             )
         return None

@@ -19,9 +19,11 @@ import logging
 import sys
 
 from django.db import InterfaceError, OperationalError, connections
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.template import loader
 from django.views import defaults
+
+from core.api.error_bodies import api_error_response
 
 logger = logging.getLogger("steward.database")
 
@@ -62,7 +64,7 @@ def database_unavailable_response(request, exc: BaseException) -> HttpResponse:
     )
     _broken_connections_close()
     if request.path.startswith("/api/"):
-        response = JsonResponse({"message": MESSAGE, "code": CODE, "errors": {}}, status=503)
+        response = api_error_response(request, 503, MESSAGE, CODE, errors={})
     else:
         # Rendered without the request: context processors (the user, messages) would query
         # the database that just failed.
@@ -122,7 +124,5 @@ def server_error(request) -> HttpResponse:
     if exc is not None and is_database_unavailable(exc):
         return database_unavailable_response(request, exc)
     if request.path.startswith("/api/"):
-        return JsonResponse(
-            {"message": "Server error: it has been logged.", "code": "server_error"}, status=500
-        )
+        return api_error_response(request, 500, "Server error: it has been logged.", "server_error")
     return defaults.server_error(request)

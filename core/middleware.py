@@ -8,9 +8,9 @@ from auditlog.cid import correlation_id
 from auditlog.context import set_extra_data
 from auditlog.middleware import AuditlogMiddleware
 from django.conf import settings
-from django.http import JsonResponse
 from django.shortcuts import render
 
+from core.api.error_bodies import api_error_response
 from core.net import client_ip, request_from_trusted_proxy
 
 # The response header that tells a client the id its request was recorded under.
@@ -32,7 +32,7 @@ class RejectNulBytesMiddleware:
         ):
             message = "The address contains a NUL character."
             if request.path.startswith("/api/"):
-                return JsonResponse({"message": message, "code": "invalid"}, status=400)
+                return api_error_response(request, 400, message, "invalid")
             return render(request, "400.html", {"message": message}, status=400)
         return self.get_response(request)
 

@@ -17,6 +17,9 @@ class IntegrationsConfig(AppConfig):
 
         openlineage_plugins_register()
         prov_plugins_register()
+        from integrations.mlflow.errors import mlflow_error_format_register
+
+        mlflow_error_format_register()
         mlflow_tracking_plugins_register()
         mlflow_registry_plugins_register()
         from integrations.mlflow.demo import mlflow_demo_seed

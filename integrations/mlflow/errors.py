@@ -18,6 +18,8 @@ from core.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, StewardE
 
 
 class ErrorCode:
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    TEMPORARILY_UNAVAILABLE = "TEMPORARILY_UNAVAILABLE"
     RESOURCE_DOES_NOT_EXIST = "RESOURCE_DOES_NOT_EXIST"
     RESOURCE_ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
     INVALID_PARAMETER_VALUE = "INVALID_PARAMETER_VALUE"
@@ -162,3 +164,27 @@ def server_info(request, *args, **kwargs):
             "multipart_downloads_enabled": False,
         }
     )
+
+
+# Early refusals (before any view: a NUL in the address, an unreadable body, the database down,
+# a server error) by status, in MLflow's codes.
+_EARLY_CODES = {
+    401: ErrorCode.UNAUTHENTICATED,
+    403: ErrorCode.PERMISSION_DENIED,
+    404: ErrorCode.ENDPOINT_NOT_FOUND,
+    429: ErrorCode.REQUEST_LIMIT_EXCEEDED,
+    500: ErrorCode.INTERNAL_ERROR,
+    503: ErrorCode.TEMPORARILY_UNAVAILABLE,
+}
+
+
+def early_error_body(status: int, message: str, code: str) -> dict:
+    """``core.api.error_bodies`` formatter for MLflow's prefixes."""
+    return error_body(_EARLY_CODES.get(status, ErrorCode.INVALID_PARAMETER_VALUE), message)
+
+
+def mlflow_error_format_register() -> None:
+    from core.api.error_bodies import api_error_format_register
+
+    for prefix in ("/api/2.0/mlflow", "/api/3.0/mlflow"):
+        api_error_format_register(prefix, early_error_body)
