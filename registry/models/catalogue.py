@@ -45,6 +45,16 @@ class RegisteredModel(TimeStampedModel):
 
     class Meta:
         ordering = ["name"]
+        # Prefix searches (``?name__startswith=``, MLflow's ``name LIKE 'churn%'``) use an
+        # index under any collation: PostgreSQL's unique index serves LIKE only under "C".
+        # Other databases ignore the operator class (a plain index there).
+        indexes = [
+            models.Index(
+                fields=["name"],
+                name="registry_model_name_prefix",
+                opclasses=["varchar_pattern_ops"],
+            )
+        ]
         # With view and change (Django's own), the verbs of accounts.choices.Verb. A version's
         # permissions are its model's.
         permissions = [

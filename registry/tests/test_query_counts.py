@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.services.tokens import token_create
 from registry.api.serializers import RegisteredModelSerializer
+from registry.models import RegisteredModel
 from registry.selectors import registered_model_list_brief
 from tests.factories import (
     DatasetVersionFactory,
@@ -20,6 +21,7 @@ from tests.factories import (
     RunFactory,
     fake_sha256,
 )
+from tests.services import require_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +205,16 @@ def test_the_answer_to_a_registration_is_what_a_later_get_answers(api, team):
     assert created["datasets"] == [
         {"dataset": data.dataset.name, "version": data.version, "role": "validation"}
     ]
+
+
+@pytest.mark.postgres
+def test_a_prefix_search_uses_an_index_under_any_collation(team):
+    """PostgreSQL's unique index on the name serves LIKE 'x%' only under the C collation; the
+    pattern-ops index serves it under every collation (big catalogues stay fast)."""
+    require_postgres()
+    for n in range(30):
+        RegisteredModelFactory(name=f"model-{n:02d}", owner_team=team)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = RegisteredModel.objects.filter(name__startswith="model-1").explain()
+    assert "registry_model_name_prefix" in plan, plan
