@@ -64,9 +64,8 @@ def sign_out(page: Page) -> None:
 
 
 def decide(page: Page, action: str, motivation: str) -> None:
-    page.get_by_test_id("decision-action").select_option(action)
     page.get_by_test_id("decision-motivation").fill(motivation)
-    page.get_by_test_id("decision-submit").click()
+    page.locator(f'[data-testid="decision-button"][data-action="{action}"]').click()
 
 
 def open_from_inbox(page: Page, action: str) -> None:
