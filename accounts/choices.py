@@ -43,6 +43,8 @@ class GrantSource(models.TextChoices):
     LDAP = "ldap", "Directory group"
     # A group claim of the OpenID Connect provider (STEWARD_OIDC_GROUP_ROLES / _TEAMS).
     OIDC = "oidc", "Identity provider group (OIDC)"
+    # An attribute of the SAML identity provider (STEWARD_SAML_GROUP_ROLES / _TEAMS).
+    SAML = "saml", "Identity provider group (SAML)"
 
 
 class TokenScope(models.TextChoices):
@@ -92,3 +94,6 @@ class SignOnRefusal(models.TextChoices):
     UNKNOWN_USER = "unknown_user", "Unknown user, and accounts are not created automatically"
     EXISTING_ACCOUNT = "existing_account", "An account of that name exists and is not linked"
     INACTIVE = "inactive", "The linked account is deactivated"
+    # SAML: an assertion or response presented a second time.
+    REPLAY = "replay", "Assertion already used (replay)"
+    UNSOLICITED = "unsolicited", "A response to no sign-on this browser started"

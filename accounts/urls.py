@@ -6,6 +6,7 @@ from django.urls import path
 
 from accounts import views
 from accounts.forms import StewardAuthenticationForm
+from accounts.saml import views as saml_views
 from accounts.sso import views as sso_views
 
 urlpatterns = [
@@ -20,6 +21,10 @@ urlpatterns = [
     # Single sign-on (OpenID Connect); 404 unless STEWARD_OIDC_ISSUER is set.
     path("oidc/authenticate/", sso_views.OidcStartView.as_view(), name="oidc-login"),
     path("oidc/callback/", sso_views.oidc_callback, name="oidc-callback"),
+    # Single sign-on (SAML 2.0); 404 unless STEWARD_SAML_ENTITY_ID is set.
+    path("saml/login/", saml_views.saml_login, name="saml-login"),
+    path("saml/acs/", saml_views.saml_acs, name="saml-acs"),
+    path("saml/metadata/", saml_views.saml_metadata, name="saml-metadata"),
     path("account/tokens/", views.token_list, name="account-tokens"),
     path(
         "account/tokens/<str:prefix>/revoke/",

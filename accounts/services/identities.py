@@ -17,6 +17,7 @@ from accounts.choices import GrantSource, SignOnRefusal
 from accounts.models import ExternalIdentity, User
 from accounts.services.directory import GroupSource, identity_groups_apply
 from accounts.services.teams import require_administrator
+from config.saml import SamlProvider
 from config.sso import OidcProvider
 from core.errors import Conflict, InvalidInput
 from core.eventlog import audit_event_append
@@ -56,7 +57,7 @@ class ProviderProfile:
     groups: tuple[str, ...]
 
 
-def provider_profile_read(provider: OidcProvider, claims: dict) -> ProviderProfile:
+def provider_profile_read(provider: OidcProvider | SamlProvider, claims: dict) -> ProviderProfile:
     """The person the claims describe; SignOnRefused(CLAIMS) when the subject or username is
     missing or unusable."""
     subject = claims.get("sub")
@@ -66,7 +67,7 @@ def provider_profile_read(provider: OidcProvider, claims: dict) -> ProviderProfi
     if not isinstance(username, str) or not username.strip():
         raise SignOnRefused(
             SignOnRefusal.CLAIMS,
-            f"no '{provider.username_claim}' claim (STEWARD_OIDC_USERNAME_CLAIM)",
+            f"no '{provider.username_claim}' claim or attribute",
             subject=subject,
         )
     username = username.strip()
@@ -102,7 +103,7 @@ def _text(value, model, field: str) -> str:
     return value.strip()[: model._meta.get_field(field).max_length]
 
 
-def sso_user_sync(*, provider: OidcProvider, claims: dict) -> User:
+def sso_user_sync(*, provider: OidcProvider | SamlProvider, claims: dict) -> User:
     """The account of the person ``claims`` (already verified) describe, brought up to date:
     found through their linked identity, or created (with the link) when the provider may
     create accounts and no account has that username. Never takes over an account by name.
@@ -133,23 +134,23 @@ def sso_user_sync(*, provider: OidcProvider, claims: dict) -> User:
     return user
 
 
-def provider_group_source(provider: OidcProvider) -> GroupSource:
+def provider_group_source(provider: OidcProvider | SamlProvider) -> GroupSource:
     return GroupSource(
         provider=provider.login_method,
-        source=GrantSource.OIDC,
+        source=getattr(provider, "grant_source", GrantSource.OIDC),
         note_prefix=f"{provider.name} group",
         role_map=provider.group_roles,
         team_map=provider.group_teams,
     )
 
 
-def _account_create(provider: OidcProvider, profile: ProviderProfile) -> User:
+def _account_create(provider: OidcProvider | SamlProvider, profile: ProviderProfile) -> User:
     refused = {"subject": profile.subject, "username": profile.username}
     if not provider.create_users:
         raise SignOnRefused(
             SignOnRefusal.UNKNOWN_USER,
             f"no account is linked to {provider.key} subject {profile.subject} and "
-            "STEWARD_OIDC_CREATE_USERS is off",
+            f"{getattr(provider, 'create_users_setting', 'STEWARD_OIDC_CREATE_USERS')} is off",
             **refused,
         )
     if User.objects.filter(username__iexact=profile.username).exists():

@@ -47,6 +47,7 @@ class StewardLoginView(LoginView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["oidc_provider"] = getattr(settings, "STEWARD_OIDC", None)
+        context["saml_provider"] = getattr(settings, "STEWARD_SAML", None)
         return context
 
 
