@@ -31,7 +31,10 @@ from governance.models import Decision
 from monitoring import selectors
 from monitoring.choices import AlertState, CheckKind, DeploymentStatus, Environment, Severity
 from monitoring.models import Alert, AlertRule, CheckResult, Deployment, Kpi, KpiValue, Prediction
+from monitoring.services.deployments import serves_production
+from registry.choices import VersionStatus
 from registry.models import ModelVersion
+from registry.permissions import restrict_model_versions
 
 UNRESOLVED = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
 DASHBOARD_ALERTS = 50
@@ -322,3 +325,55 @@ def alert_get(user: User, pk: int) -> Alert:
 
 def alert_deliveries(alert: Alert) -> QuerySet:
     return alert.deliveries.select_related("channel").order_by("created_at", "id")
+
+
+# --- What serves a model (the model page) -----------------------------------------------------
+
+
+@dataclass
+class VersionServing:
+    """One version of a model on the model page's serving panel: its active deployments, and
+    whether it serves production traffic or was superseded by another version that does."""
+
+    version: ModelVersion
+    deployments: list[Deployment]
+    serving: bool
+    superseded_by: list[ModelVersion]
+
+    @property
+    def in_production_state(self) -> bool:
+        return self.version.status in (VersionStatus.PRODUCTION, VersionStatus.FLAGGED)
+
+
+def model_serving(user: User, model) -> list[VersionServing]:
+    """Versions of ``model`` the user may see that have an active deployment or are in an
+    approved / production state, newest first; which of them answers production traffic
+    (live or canary in production), and which "production" versions no longer do because
+    another version does. Two queries whatever the number of versions."""
+    deployments = list(
+        selectors.deployment_list(user)
+        .filter(model_version__registered_model=model, status=DeploymentStatus.ACTIVE)
+        .select_related("model_version")
+        .order_by("-deployed_at", "name")
+    )
+    by_version: dict[int, list[Deployment]] = {}
+    for d in deployments:
+        by_version.setdefault(d.model_version_id, []).append(d)
+    shown_states = (VersionStatus.APPROVED, VersionStatus.PRODUCTION, VersionStatus.FLAGGED)
+    versions = (
+        restrict_model_versions(ModelVersion.objects.all(), user)
+        .filter(registered_model=model)
+        .filter(Q(pk__in=list(by_version)) | Q(status__in=shown_states))
+        .select_related("registered_model")
+        .order_by("-version")
+    )
+    rows = []
+    for version in versions:
+        mine = by_version.get(version.pk, [])
+        serving = any(serves_production(environment=d.environment, mode=d.mode) for d in mine)
+        rows.append(VersionServing(version, mine, serving, []))
+    servers = [row.version for row in rows if row.serving]
+    for row in rows:
+        if row.in_production_state and not row.serving:
+            row.superseded_by = [v for v in servers if v.pk != row.version.pk]
+    return rows

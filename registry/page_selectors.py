@@ -6,9 +6,11 @@ permission-scoped, the pages inherit the scoping without change here."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
@@ -16,7 +18,7 @@ from django.db.models.functions import Coalesce, Greatest
 from accounts.models import Team, User
 from core.errors import InvalidInput, NotFound
 from registry import selectors
-from registry.choices import RiskTier
+from registry.choices import RiskTier, RunKind, RunStatus
 from registry.models import (
     Dataset,
     DatasetVersion,
@@ -213,4 +215,65 @@ def run_outputs(user: User, run: Run) -> dict[str, QuerySet]:
         "model_versions": selectors.model_version_list(user)
         .filter(run=run)
         .order_by("registered_model__name", "version"),
+    }
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    """What the runs page was asked to show; empty strings mean "any"."""
+
+    q: str = ""
+    team: str = ""
+    kind: str = ""
+    status: str = ""
+
+    @property
+    def active(self) -> bool:
+        return any((self.q, self.team, self.kind, self.status))
+
+
+def run_filters_clean(params) -> RunFilters:
+    """Read the runs page's query parameters. An unknown kind or status is a bad request; an
+    unknown team simply matches nothing."""
+    filters = RunFilters(
+        q=search_text_clean(params.get("q", ""), "q"),
+        team=search_text_clean(params.get("team", ""), "team"),
+        kind=search_text_clean(params.get("kind", ""), "kind"),
+        status=search_text_clean(params.get("status", ""), "status"),
+    )
+    for field, choices in (("kind", RunKind), ("status", RunStatus)):
+        value = getattr(filters, field)
+        if value and value not in choices.values:
+            raise InvalidInput(
+                f"Unknown run {field} '{value}'.",
+                field_errors={field: [f"One of {', '.join(choices.values)}."]},
+            )
+    return filters
+
+
+def run_catalogue(user: User, filters: RunFilters) -> QuerySet[Run]:
+    """The runs the user may see, newest first, narrowed by name (or id), team, kind and
+    status."""
+    runs = selectors.run_list(user)
+    if filters.q:
+        match = Q(name__icontains=filters.q) | Q(notes__icontains=filters.q)
+        with contextlib.suppress(ValueError):  # a run's id, pasted whole
+            match |= Q(uuid=uuid.UUID(filters.q))
+        runs = runs.filter(match)
+    if filters.team:
+        runs = runs.filter(team__slug=filters.team)
+    if filters.kind:
+        runs = runs.filter(kind=filters.kind)
+    if filters.status:
+        runs = runs.filter(status=filters.status)
+    return runs.order_by("-created_at", "-pk")
+
+
+def run_filter_choices(user: User) -> dict[str, Any]:
+    """The options of the runs page's filter menus: teams some visible run belongs to."""
+    visible = selectors.run_list(user).order_by().values("team")
+    return {
+        "teams": Team.objects.filter(pk__in=visible).order_by("name"),
+        "kinds": RunKind.choices,
+        "statuses": RunStatus.choices,
     }

@@ -23,5 +23,6 @@ urlpatterns = [
         views.dataset_version_detail,
         name="dataset-version-detail",
     ),
+    path("runs/", views.run_list, name="run-list"),
     path("runs/<uuid:run_uuid>/", views.run_detail, name="run-detail"),
 ]

@@ -201,6 +201,24 @@ def dataset_version_detail(request: HttpRequest, name: str, version: int) -> Htt
 
 
 @registry_page
+def run_list(request: HttpRequest) -> HttpResponse:
+    """Runs the user may see, searchable by name and filtered by team, kind and status."""
+    filters = page_selectors.run_filters_clean(request.GET)
+    runs = page_selectors.run_catalogue(request.user, filters)
+    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "registry/run_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "query_string": _query_without_page(request),
+            **page_selectors.run_filter_choices(request.user),
+        },
+    )
+
+
+@registry_page
 def run_detail(request: HttpRequest, run_uuid: uuid.UUID) -> HttpResponse:
     run = page_selectors.run_get(request.user, run_uuid)
     return render(
