@@ -16,16 +16,18 @@ from accounts.selectors import can_read_access_records
 from core.dates import filter_moment
 from core.errors import InvalidInput
 
-# A single sign-on's method: "oidc:<provider key>" (config.sso), of this provider or an earlier.
-_SIGN_ON_METHOD = re.compile(r"^oidc:[a-z0-9][a-z0-9-]{0,31}$")
+# A single sign-on's method: "oidc:<provider key>" (config.sso) or "saml:<provider key>"
+# (config.saml), of this provider or an earlier.
+_SIGN_ON_METHOD = re.compile(r"^(oidc|saml):[a-z0-9][a-z0-9-]{0,31}$")
 
 
 def login_method_choices() -> list[tuple[str, str]]:
     """The methods a filter offers: the fixed ones, and the configured provider's."""
     choices = list(LoginMethod.choices)
-    provider = getattr(settings, "STEWARD_OIDC", None)
-    if provider is not None:
-        choices.append((provider.login_method, f"{provider.name} (single sign-on)"))
+    for setting in ("STEWARD_OIDC", "STEWARD_SAML"):
+        provider = getattr(settings, setting, None)
+        if provider is not None:
+            choices.append((provider.login_method, f"{provider.name} (single sign-on)"))
     return choices
 
 
@@ -57,7 +59,9 @@ def login_event_filters_clean(params) -> LoginEventFilters:
     if outcome and outcome not in LoginOutcome.values:
         errors["outcome"] = [f"Choose from {', '.join(LoginOutcome.values)}."]
     if method and method not in LoginMethod.values and not _SIGN_ON_METHOD.match(method):
-        errors["method"] = [f"Choose from {', '.join(LoginMethod.values)}, or oidc:<provider>."]
+        errors["method"] = [
+            f"Choose from {', '.join(LoginMethod.values)}, oidc:<provider> or saml:<provider>."
+        ]
     since = filter_moment(params.get("since", ""), "since", errors, end_of_day=False)
     until = filter_moment(params.get("until", ""), "until", errors, end_of_day=True)
     if errors:

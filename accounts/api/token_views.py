@@ -59,7 +59,9 @@ LOGIN_EVENT_PARAMETERS = [
     OpenApiParameter("username", str, description="Part of the user name tried."),
     OpenApiParameter("outcome", str, enum=list(LoginOutcome.values)),
     OpenApiParameter(
-        "method", str, description=f"One of {', '.join(LoginMethod.values)}, or oidc:<provider>."
+        "method",
+        str,
+        description=f"One of {', '.join(LoginMethod.values)}, oidc:<provider> or saml:<provider>.",
     ),
     OpenApiParameter("since", OpenApiTypes.STR, description="Date or ISO date-time (UTC)."),
     OpenApiParameter("until", OpenApiTypes.STR, description="Date (inclusive) or date-time."),

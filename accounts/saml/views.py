@@ -21,7 +21,12 @@ from saml2.metadata import entity_descriptor
 from accounts.choices import SignOnRefusal
 from accounts.saml.assertions import AssertionRefused, verified_claims
 from accounts.saml.config import IdpUnavailable, configured_provider, sp_config
-from accounts.saml.replay import response_ids_peek, saml_message_used, saml_messages_use
+from accounts.saml.replay import (
+    response_ids_peek,
+    saml_message_used,
+    saml_message_uses_prune,
+    saml_messages_use,
+)
 from accounts.services.identities import SignOnRefused, sso_user_sync
 from accounts.sso.views import _refuse, _safe_next
 
@@ -103,6 +108,7 @@ def saml_acs(request: HttpRequest) -> HttpResponse:
             subject=claims["sub"],
         )
         return _refuse(request, provider, refused)
+    saml_message_uses_prune()  # an indexed delete of what expired days ago
     try:
         user = sso_user_sync(provider=provider, claims=claims)
     except SignOnRefused as refused:

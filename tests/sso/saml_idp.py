@@ -41,7 +41,7 @@ FOLDER = Path(os.environ.get("SAML_IDP_FOLDER", "."))
 CONTROL = os.environ.get("SAML_IDP_CONTROL", "")
 BASE = f"http://127.0.0.1:{PORT}"
 ENTITY_ID = f"{BASE}/metadata/"
-FAULTS = {"", "unsigned", "wrong_key", "wrong_audience", "expired", "down"}
+FAULTS = {"", "unsigned", "response_only", "wrong_key", "wrong_audience", "expired", "down"}
 
 state = {"fault": "", "groups": {name: list(p["groups"]) for name, p in PEOPLE.items()}}
 
@@ -161,8 +161,10 @@ def _respond(start_response, form: dict) -> list[bytes]:
             _identity(username),
             name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=name_id(username)),
             authn={"class_ref": saml.AUTHN_PASSWORD_PROTECTED, "authn_auth": ENTITY_ID},
-            sign_assertion=fault != "unsigned",
-            sign_response=False,
+            sign_assertion=fault not in ("unsigned", "response_only"),
+            # "response_only": the response signed, the assertion in it not (ADFS's
+            # MessageOnly), which pysaml2 alone would accept.
+            sign_response=fault == "response_only",
             **args,
         )
     http_args = server.apply_binding(

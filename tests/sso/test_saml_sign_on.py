@@ -5,8 +5,11 @@ with its reason, from real responses."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import requests
+from django.utils import timezone
 
 from accounts.choices import GrantSource, LoginOutcome, RoleName, SignOnRefusal
 from accounts.models import ExternalIdentity, LoginEvent, RoleAssignment, SamlMessageUse, User
@@ -14,7 +17,6 @@ from core.models import AuditEvent
 from tests.factories import UserFactory
 from tests.sso.saml_flows import sign_on, sign_on_until_acs
 from tests.sso.saml_people import name_id
-from tests.sso.saml_server import saml_settings_apply
 from tests.sso.server import free_port
 
 pytest_plugins = ["tests.sso.saml_server"]
@@ -95,6 +97,7 @@ def test_a_removed_group_takes_the_role_away_at_the_next_sign_on(saml_idp, live_
     ("fault", "reason", "says"),
     [
         ("unsigned", SignOnRefusal.SIGNATURE, "not signed"),
+        ("response_only", SignOnRefusal.SIGNATURE, "assertion is not signed"),
         ("wrong_key", SignOnRefusal.SIGNATURE, "does not verify"),
         ("wrong_audience", SignOnRefusal.AUDIENCE, "another service provider"),
         ("expired", SignOnRefusal.EXPIRED, "expired"),
@@ -126,6 +129,16 @@ def test_a_replayed_response_is_refused_in_any_browser(saml_idp, live_server):
     assert_refused_on_sign_in_page(stolen)
     assert_signed_out(attacker, live_server.url)
     assert LoginEvent.objects.filter(method=METHOD, detail__startswith="replay:").count() == 2
+
+
+def test_uses_are_forgotten_long_after_their_messages_expired(saml_idp, live_server):
+    old = SamlMessageUse.objects.create(issuer="https://idp.example/", message_id="_old")
+    SamlMessageUse.objects.filter(pk=old.pk).update(used_at=timezone.now() - timedelta(days=3))
+
+    sign_on(live_server.url, "bob")
+
+    assert not SamlMessageUse.objects.filter(message_id="_old").exists()
+    assert SamlMessageUse.objects.count() == 2  # bob's response and assertion
 
 
 def test_a_response_no_sign_on_of_this_browser_asked_for_is_refused(saml_idp, live_server):
@@ -164,6 +177,8 @@ def test_a_local_account_is_never_taken_over_by_the_same_name(saml_idp, live_ser
 def test_an_unknown_person_is_refused_when_accounts_are_not_created(
     saml_idp, live_server, settings
 ):
+    from tests.sso.saml_server import saml_settings_apply
+
     saml_settings_apply(settings, saml_idp, create_users=False)
 
     browser, response = sign_on(live_server.url, "bob")
@@ -206,6 +221,8 @@ def test_signing_out_ends_the_steward_session(saml_idp, live_server):
 def test_the_metadata_url_works_and_the_idp_down_gives_a_clear_message(
     saml_idp, live_server, settings
 ):
+    from tests.sso.saml_server import saml_settings_apply
+
     saml_settings_apply(settings, saml_idp, metadata_url=saml_idp.metadata_url)
     _, response = sign_on(live_server.url, "bob")
     assert response.status_code == 302 and response.headers["Location"] == LANDING
