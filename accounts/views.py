@@ -66,8 +66,12 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke_view(request: HttpRequest, prefix: str) -> HttpResponse:
-    """Revoke one of the user's own tokens (anyone else's is a 404 here)."""
+    """Revoke one of the user's own tokens (anyone else's is a 404 here). The table's button
+    asks first: a POST without ``confirm=yes`` answers a confirmation page whose button posts
+    it, so a stray click revokes nothing and no script is needed."""
     token = get_object_or_404(request.user.api_tokens, prefix=prefix)
+    if request.POST.get("confirm") != "yes":
+        return render(request, "accounts/token_revoke_confirm.html", {"token": token})
     token_revoke(actor=request.user, token=token)
     messages.success(request, f"Token “{token.name}” ({token.prefix}…) is revoked.")
     return redirect("account-tokens")

@@ -72,9 +72,21 @@ def test_it_refuses_an_expiry_in_the_past(carol):
     assert not ApiToken.objects.exists()
 
 
+def test_it_asks_before_revoking_my_token(carol, contributor):
+    token, _ = token_create(actor=contributor, name="old", scopes=["read"])
+    response = carol.post(reverse("account-token-revoke", args=[token.prefix]))
+    assert response.status_code == 200
+    assert 'data-testid="revoke-confirm"' in response.content.decode()
+    assert 'name="confirm" value="yes"' in response.content.decode()
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+
 def test_it_revokes_my_token(carol, contributor):
     token, _ = token_create(actor=contributor, name="old", scopes=["read"])
-    response = carol.post(reverse("account-token-revoke", args=[token.prefix]), follow=True)
+    response = carol.post(
+        reverse("account-token-revoke", args=[token.prefix]), {"confirm": "yes"}, follow=True
+    )
     assert response.status_code == 200
     assert "is revoked" in response.content.decode()
     token.refresh_from_db()
@@ -84,7 +96,7 @@ def test_it_revokes_my_token(carol, contributor):
 
 def test_another_users_token_cannot_be_revoked(carol, teammate):
     token, _ = token_create(actor=teammate, name="toms", scopes=["read"])
-    response = carol.post(reverse("account-token-revoke", args=[token.prefix]))
+    response = carol.post(reverse("account-token-revoke", args=[token.prefix]), {"confirm": "yes"})
     assert response.status_code == 404
     token.refresh_from_db()
     assert token.revoked_at is None
@@ -103,6 +115,7 @@ def test_revoking_needs_the_csrf_token(contributor):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(contributor)
     token, _ = token_create(actor=contributor, name="old", scopes=["read"])
-    assert strict.post(reverse("account-token-revoke", args=[token.prefix])).status_code == 403
+    url = reverse("account-token-revoke", args=[token.prefix])
+    assert strict.post(url, {"confirm": "yes"}).status_code == 403
     token.refresh_from_db()
     assert token.revoked_at is None

@@ -42,6 +42,13 @@ def test_it_creates_shows_once_and_revokes_a_token(
     page.goto(f"{base}/account/tokens/")
     expect(page.get_by_test_id("new-token-secret")).to_have_count(0)
     page.get_by_test_id("revoke-token").click()
+    # A confirmation first: nothing is revoked until it is confirmed.
+    expect(page.get_by_test_id("revoke-confirm")).to_contain_text("nightly training pipeline")
+    assert ApiToken.objects.get().revoked_at is None
+    for width in (1400, 800):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=screenshot_dir / f"tokens-revoke-confirm-{width}.png")
+    page.get_by_test_id("revoke-token-confirm").click()
     expect(page.get_by_text("is revoked")).to_be_visible()
     expect(page.get_by_test_id("token-row")).to_contain_text("Revoked")
     page.screenshot(path=screenshot_dir / "tokens-revoked.png", full_page=True)
