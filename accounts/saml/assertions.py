@@ -6,9 +6,11 @@ claims the account sync reads."""
 
 from __future__ import annotations
 
+import base64
 import logging
 
 import saml2
+from saml2 import samlp
 from saml2.response import StatusError, UnsolicitedResponse
 from saml2.saml import NAMEID_FORMAT_TRANSIENT
 from saml2.sigver import MissingKey, SignatureError
@@ -51,7 +53,8 @@ def _refusal(exc: Exception) -> SignOnRefused:
         return SignOnRefused(
             SignOnRefusal.AUDIENCE, "the assertion is addressed to another service provider"
         )
-    if "recipient" in text.lower() or "destination" in text.lower():
+    lowered = text.lower()
+    if "recipient" in lowered or "destination" in lowered or "destined for me" in lowered:
         return SignOnRefused(
             SignOnRefusal.AUDIENCE, "the response is addressed to another recipient"
         )
@@ -69,7 +72,20 @@ def verified_claims(client, provider: SamlProvider, raw: str, outstanding: dict)
         logger.info("SAML response refused: %s: %s", type(exc).__name__, exc)
         raise AssertionRefused(_refusal(exc)) from exc
     if response is None or response.assertion is None:
-        raise AssertionRefused(SignOnRefused(SignOnRefusal.MALFORMED, "no assertion"))
+        # pysaml2 gives up without an exception on a Destination that is not this consumer,
+        # a bad issue instant or status.
+        destination = _destination_peek(raw)
+        if destination and destination not in _consumer_addresses(client):
+            raise AssertionRefused(
+                SignOnRefused(
+                    SignOnRefusal.AUDIENCE, "the response is addressed to another recipient"
+                )
+            )
+        raise AssertionRefused(
+            SignOnRefused(
+                SignOnRefusal.MALFORMED, "no valid assertion (its issue time or status is bad)"
+            )
+        )
     if not getattr(response.assertion, "signature", None):
         # pysaml2 accepts an assertion inside a signed response; Steward wants the assertion
         # itself signed (what ADFS, Entra ID and Okta do by default).
@@ -90,6 +106,19 @@ def verified_claims(client, provider: SamlProvider, raw: str, outstanding: dict)
             )
         )
     return response, {**assertion_attributes(response.assertion), "sub": subject}
+
+
+def _destination_peek(raw: str) -> str:
+    try:
+        response = samlp.response_from_string(base64.b64decode(raw))
+    except Exception:  # noqa: BLE001 - pysaml2 has already refused it; this only names why
+        return ""
+    return (getattr(response, "destination", "") or "") if response is not None else ""
+
+
+def _consumer_addresses(client) -> set[str]:
+    endpoints = client.config.getattr("endpoints", "sp") or {}
+    return {address for address, _ in endpoints.get("assertion_consumer_service", [])}
 
 
 def assertion_attributes(assertion) -> dict:

@@ -41,7 +41,16 @@ FOLDER = Path(os.environ.get("SAML_IDP_FOLDER", "."))
 CONTROL = os.environ.get("SAML_IDP_CONTROL", "")
 BASE = f"http://127.0.0.1:{PORT}"
 ENTITY_ID = f"{BASE}/metadata/"
-FAULTS = {"", "unsigned", "response_only", "wrong_key", "wrong_audience", "expired", "down"}
+FAULTS = {
+    "",
+    "unsigned",
+    "response_only",
+    "wrong_key",
+    "wrong_audience",
+    "wrong_recipient",
+    "expired",
+    "down",
+}
 
 state = {"fault": "", "groups": {name: list(p["groups"]) for name, p in PEOPLE.items()}}
 
@@ -156,6 +165,9 @@ def _respond(start_response, form: dict) -> list[bytes]:
     args = server.response_args(request.message, [saml2.BINDING_HTTP_POST])
     if fault == "wrong_audience":
         args["sp_entity_id"] = "https://another-service.example/saml/metadata/"
+    posted_to = args["destination"]
+    if fault == "wrong_recipient":  # addressed to another service's consumer, posted to ours
+        args["destination"] = "https://another-service.example/saml/acs/"
     with _clock(fault):
         response = server.create_authn_response(
             _identity(username),
@@ -168,7 +180,7 @@ def _respond(start_response, form: dict) -> list[bytes]:
             **args,
         )
     http_args = server.apply_binding(
-        saml2.BINDING_HTTP_POST, str(response), args["destination"], relay_state, response=True
+        saml2.BINDING_HTTP_POST, str(response), posted_to, relay_state, response=True
     )
     return _page(start_response, "200 OK", http_args["data"])
 

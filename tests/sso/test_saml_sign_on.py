@@ -100,6 +100,7 @@ def test_a_removed_group_takes_the_role_away_at_the_next_sign_on(saml_idp, live_
         ("response_only", SignOnRefusal.SIGNATURE, "assertion is not signed"),
         ("wrong_key", SignOnRefusal.SIGNATURE, "does not verify"),
         ("wrong_audience", SignOnRefusal.AUDIENCE, "another service provider"),
+        ("wrong_recipient", SignOnRefusal.AUDIENCE, "another recipient"),
         ("expired", SignOnRefusal.EXPIRED, "expired"),
     ],
 )
@@ -172,6 +173,24 @@ def test_a_local_account_is_never_taken_over_by_the_same_name(saml_idp, live_ser
     event = refusal(SignOnRefusal.EXISTING_ACCOUNT)
     assert event.subject == name_id("root")
     assert not ExternalIdentity.objects.filter(user=root).exists()
+
+
+def test_an_administrator_links_an_account_and_its_owner_signs_in_as_it(
+    saml_idp, live_server, administrator
+):
+    from accounts.services.identities import external_identity_link
+
+    root = UserFactory(username="root")
+    external_identity_link(
+        actor=administrator, user=root, provider="testsaml", subject=name_id("root")
+    )
+
+    browser, response = sign_on(live_server.url, "root")
+
+    assert response.status_code == 302 and response.headers["Location"] == LANDING
+    login = LoginEvent.objects.get(method=METHOD, outcome=LoginOutcome.SUCCESS)
+    assert (login.user, login.subject) == (root, name_id("root"))
+    assert User.objects.filter(username__iexact="root").count() == 1
 
 
 def test_an_unknown_person_is_refused_when_accounts_are_not_created(
