@@ -203,8 +203,10 @@ def review_panel_context(
         "guards": [(guard, guard_verdict(guard, version)) for guard in summary.policy_guards],
         "allowed_options": [o for o in summary.options if o.allowed],
         "decision_buttons": [DecisionButton(o) for o in summary.options if o.allowed],
-        "destructive_open": any(
-            o.allowed and o.action in DESTRUCTIVE_ACTIONS for o in summary.options
+        "destructive_open": " / ".join(
+            o.label.lower()
+            for o in summary.options
+            if o.allowed and o.action in DESTRUCTIVE_ACTIONS
         ),
         "refusals": []
         if any(o.allowed for o in summary.options)
