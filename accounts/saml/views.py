@@ -98,7 +98,9 @@ def saml_acs(request: HttpRequest) -> HttpResponse:
         response, claims = verified_claims(client, provider, raw, outstanding)
     except AssertionRefused as exc:
         return _refuse(request, provider, exc.refused)
-    next_url = outstanding.get(response.in_response_to) or request.POST.get("RelayState", "")
+    # Where to land is what this browser asked for when it started; the RelayState coming
+    # back through the IdP is not trusted for it.
+    next_url = outstanding.get(response.in_response_to) or ""
     outstanding_cache.delete(response.in_response_to)
     issuer = response.issuer() or ""
     if not saml_messages_use(issuer=issuer, message_ids=[response.id(), response.assertion.id]):
