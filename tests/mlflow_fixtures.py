@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from accounts.services import token_create
@@ -25,6 +27,11 @@ def mlflow_as(live_server, monkeypatch):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("DO_NOT_TRACK", "true")
+    # set_experiment keeps the active experiment in a module global and in os.environ
+    # (MLFLOW_EXPERIMENT_ID): start every test without one, and leave none behind.
+    for name in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
 
     def login(user, scopes=("read", "write"), password: str | None = None):
         for name in (
@@ -47,3 +54,5 @@ def mlflow_as(live_server, monkeypatch):
         mlflow.end_run()
     mlflow.set_tracking_uri("")
     mlflow.set_registry_uri("")
+    for name in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        os.environ.pop(name, None)
