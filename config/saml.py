@@ -22,7 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.directory import DirectoryGrant, env_json_object, group_roles_parse, group_teams_parse
 from config.env import env_bool, env_int, env_str
-from config.sso import _is_loopback
+from config.sso import PROVIDER_KEY, group_name_clean, is_loopback
 
 DEFAULT_NAME = "SAML"
 SAML_MIDDLEWARE = "djangosaml2.middleware.SamlSessionMiddleware"
@@ -31,14 +31,7 @@ SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
 # the IdP's POST to the assertion consumer is cross-site, and Steward's session cookie stays
 # SameSite=Lax (djangosaml2's documented approach).
 SAML_COOKIE = "steward_saml"
-_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 _ATTRIBUTE = re.compile(r"^[A-Za-z0-9_:./#-]{1,200}$")
-
-
-def _group_name(value: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"not a group name: {value!r}")
-    return value.strip()
 
 
 @dataclass(frozen=True)
@@ -89,7 +82,7 @@ def _check_url(url: str, name: str, *, loopback_http: bool = True) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ImproperlyConfigured(f"{name} must be an https:// URL, got {url!r}")
-    if parts.scheme == "http" and not (loopback_http and _is_loopback(parts.hostname)):
+    if parts.scheme == "http" and not (loopback_http and is_loopback(parts.hostname)):
         raise ImproperlyConfigured(
             f"{name} must use https:// (http:// only on this machine), got {url!r}"
         )
@@ -144,7 +137,7 @@ def saml_provider(
     if len(name) > 60:
         raise ImproperlyConfigured(f"STEWARD_SAML_NAME is longer than 60 characters: {name!r}")
     key = key.strip() or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:32] or "saml"
-    if not _KEY.match(key):
+    if not PROVIDER_KEY.match(key):
         raise ImproperlyConfigured(
             f"STEWARD_SAML_PROVIDER must be lower-case letters, digits and '-' (at most 32), "
             f"got {key!r}"
@@ -168,10 +161,10 @@ def saml_provider(
         name_claim=_check_attribute(name_attribute, "STEWARD_SAML_NAME_ATTRIBUTE"),
         groups_claim=_check_attribute(groups_attribute, "STEWARD_SAML_GROUPS_ATTRIBUTE"),
         group_roles=group_roles_parse(
-            group_roles or {}, name="STEWARD_SAML_GROUP_ROLES", normalize=_group_name
+            group_roles or {}, name="STEWARD_SAML_GROUP_ROLES", normalize=group_name_clean
         ),
         group_teams=group_teams_parse(
-            group_teams or {}, name="STEWARD_SAML_GROUP_TEAMS", normalize=_group_name
+            group_teams or {}, name="STEWARD_SAML_GROUP_TEAMS", normalize=group_name_clean
         ),
         create_users=create_users,
         clock_skew=clock_skew,

@@ -25,12 +25,12 @@ OIDC_BACKEND = "accounts.sso.backend.OidcBackend"
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 DEFAULT_SCOPES = "openid email profile"
 DEFAULT_NAME = "SSO"
-_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+PROVIDER_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 _CLAIM = re.compile(r"^[A-Za-z0-9_:./-]{1,100}$")
 _LOOPBACK_NAMES = {"localhost"}
 
 
-def _group_name(value: str) -> str:
+def group_name_clean(value: str) -> str:
     """Group names from a provider are compared as they are (Entra sends object ids, Okta and
     Keycloak names or paths); only surrounding blanks are dropped."""
     if not isinstance(value, str) or not value.strip():
@@ -78,7 +78,7 @@ def _check_issuer(issuer: str) -> str:
         raise ImproperlyConfigured(f"{name} must be an https:// URL, got {issuer!r}")
     if parts.query or parts.fragment:
         raise ImproperlyConfigured(f"{name} must not have a query or fragment, got {issuer!r}")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ImproperlyConfigured(
             f"{name} must use https:// (http:// only for a provider on this machine), "
             f"got {issuer!r}"
@@ -90,7 +90,7 @@ def _check_issuer(issuer: str) -> str:
     return issuer
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host in _LOOPBACK_NAMES:
         return True
     try:
@@ -133,7 +133,7 @@ def oidc_provider(
     if len(name) > 60:
         raise ImproperlyConfigured(f"STEWARD_OIDC_NAME is longer than 60 characters: {name!r}")
     key = key.strip() or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:32] or "oidc"
-    if not _KEY.match(key):
+    if not PROVIDER_KEY.match(key):
         raise ImproperlyConfigured(
             f"STEWARD_OIDC_PROVIDER must be lower-case letters, digits and '-' (at most 32), "
             f"got {key!r}"
@@ -159,10 +159,10 @@ def oidc_provider(
         name_claim=_check_claim(name_claim, "STEWARD_OIDC_NAME_CLAIM"),
         groups_claim=_check_claim(groups_claim, "STEWARD_OIDC_GROUPS_CLAIM"),
         group_roles=group_roles_parse(
-            group_roles or {}, name="STEWARD_OIDC_GROUP_ROLES", normalize=_group_name
+            group_roles or {}, name="STEWARD_OIDC_GROUP_ROLES", normalize=group_name_clean
         ),
         group_teams=group_teams_parse(
-            group_teams or {}, name="STEWARD_OIDC_GROUP_TEAMS", normalize=_group_name
+            group_teams or {}, name="STEWARD_OIDC_GROUP_TEAMS", normalize=group_name_clean
         ),
         create_users=create_users,
         api_tokens=api_tokens,
