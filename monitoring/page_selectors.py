@@ -132,8 +132,20 @@ class DeploymentRow:
 
     @property
     def health_reasons(self) -> list[str]:
-        reasons = (self.health.details or {}).get("reasons") if self.health else None
-        return [str(r) for r in reasons] if isinstance(reasons, list) else []
+        """Why the health score is what it is: first, when a failing check capped the score,
+        the cap (``monitoring.stats.health``), then every check that is not ok, worst first."""
+        return health_reasons(self.health)
+
+
+def health_reasons(health: CheckResult | None) -> list[str]:
+    """The reasons a health result recorded, its cap first (older results have none)."""
+    details = (health.details or {}) if health is not None else {}
+    if not isinstance(details, dict):
+        return []
+    reasons = details.get("reasons")
+    reasons = [str(r) for r in reasons] if isinstance(reasons, list) else []
+    cap = details.get("cap_reason")
+    return [str(cap), *reasons] if cap else reasons
 
 
 def deployment_rows(deployments: list[Deployment]) -> list[DeploymentRow]:

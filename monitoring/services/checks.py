@@ -442,13 +442,10 @@ def health_outcome(deployment: Deployment, results: list[CheckResult]) -> Outcom
     score = health.get("score")
     if score is None:
         return Outcome(CheckStatus.UNKNOWN, "Nothing known yet.", health, None)
-    status = (
-        CheckStatus.CRITICAL
-        if score < 50
-        else CheckStatus.WARNING
-        if score < 80
-        else CheckStatus.OK
-    )
+    # The score's band is the status: a failing check caps the score inside its own band
+    # (monitoring.stats.health), so a drifting feature cannot hide behind a green mean.
+    status = health["status"]
     reasons = health.get("reasons") or []
-    summary = f"Health {score:.0f}/100" + (f": {reasons[0]}" if reasons else ".")
+    capped = f" (capped: {health['cap']['by']} is {health['cap']['band']})" if health["cap"] else ""
+    summary = f"Health {score:.0f}/100{capped}" + (f": {reasons[0]}" if reasons else ".")
     return Outcome(status, summary, health, score)

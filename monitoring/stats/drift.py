@@ -5,7 +5,7 @@ report over the output columns against a profile of the outputs.
 The report is plain JSON::
 
     {"row_count": 200000, "status": "warning", "drifted_features": ["age"],
-     "drifted_share": 0.04, "evaluated_features": 25, "missing_features": [],
+     "severe_features": [], "drifted_share": 0.04, "evaluated_features": 25, "missing_features": [],
      "thresholds": {...DriftThresholds...},
      "features": {
         "age": {"kind": "numeric", "count": ..., "missing": ..., "reference_mean": ...,
@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from monitoring.stats.drift_categorical import categorical_drift
-from monitoring.stats.drift_common import DriftThresholds, feature_unjudged
+from monitoring.stats.drift_common import DriftThresholds, feature_severity, feature_unjudged
 from monitoring.stats.drift_numeric import numeric_drift
 from monitoring.stats.status import Status
 from monitoring.stats.values import NUMERIC, ColumnValues, column_array, common_length
@@ -60,10 +60,16 @@ def drift_report(
     evaluated = [name for name, result in features.items() if result["evaluated"]]
     drifted = [name for name in evaluated if features[name]["drifted"]]
     share = len(drifted) / len(evaluated) if evaluated else 0.0
+    severe = [
+        name
+        for name in drifted
+        if (feature_severity(features[name], thresholds) or 0.0) >= thresholds.severe_factor
+    ]
     return {
         "row_count": row_count if row_count is not None else window_length(columns),
-        "status": drift_status(len(evaluated), share, thresholds),
+        "status": drift_status(len(evaluated), share, thresholds, severe=bool(severe)),
         "drifted_features": drifted,
+        "severe_features": severe,
         "drifted_share": share,
         "evaluated_features": len(evaluated),
         "missing_features": [name for name in described if name not in arrays],
@@ -83,13 +89,16 @@ def feature_drift(
     return categorical_drift(feature, array, thresholds)
 
 
-def drift_status(evaluated: int, drifted_share: float, thresholds: DriftThresholds) -> str:
-    """ok, warning or critical from the share of judged features that drifted."""
+def drift_status(
+    evaluated: int, drifted_share: float, thresholds: DriftThresholds, *, severe: bool = False
+) -> str:
+    """ok, warning or critical from the share of judged features that drifted, critical
+    whatever the share when one drifted severely (see ``DriftThresholds``)."""
     if evaluated == 0:
         return Status.UNKNOWN.value
     if drifted_share == 0:
         return Status.OK.value
-    if drifted_share >= thresholds.critical_share:
+    if severe or drifted_share >= thresholds.critical_share:
         return Status.CRITICAL.value
     return Status.WARNING.value
 

@@ -21,7 +21,10 @@ class DriftThresholds:
     - a feature with fewer than ``min_count`` present values in the window is reported but not
       judged (a PSI over a handful of values is noise);
     - the report is critical when the share of drifted features among those judged is at
-      least ``critical_share``, a warning when any drifted.
+      least ``critical_share``, or when one feature drifts *severely*: its PSI (numeric) or
+      Jensen-Shannon distance (categorical) at least ``severe_factor`` times its threshold
+      (a PSI of 1.0 against 0.2); otherwise a warning when any drifted. One feature out of
+      thirty at seven times the threshold is not a detail to average away.
     """
 
     psi: float = 0.2
@@ -32,6 +35,17 @@ class DriftThresholds:
     chi2_js_distance: float = 0.05
     min_count: int = 100
     critical_share: float = 0.5
+    severe_factor: float = 5.0
+
+
+def feature_severity(result: dict[str, Any], thresholds: DriftThresholds) -> float | None:
+    """How many times its threshold a judged feature's PSI (numeric) or Jensen-Shannon distance
+    (categorical) is; None when it has neither."""
+    for key, limit in (("psi", thresholds.psi), ("js_distance", thresholds.js_distance)):
+        value = result.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and limit > 0:
+            return float(value) / limit
+    return None
 
 
 def feature_unjudged(result: dict[str, Any], reason: str) -> dict[str, Any]:

@@ -317,7 +317,7 @@ def test_it_turns_critical_when_half_the_features_drift():
     lenient = drift_report(
         profile,
         {"a": rng.normal(2, 1, 5_000), "b": rng.normal(size=5_000)},
-        DriftThresholds(critical_share=0.75),
+        DriftThresholds(critical_share=0.75, severe_factor=100.0),
     )
     assert lenient["status"] == "warning"
 
@@ -532,7 +532,9 @@ def test_it_weighs_known_components_into_one_score():
         HealthComponent("kpi", "unknown", reason="no value reported"),
     ]
     result = json_roundtrip(health_score(components))
-    assert result["score"] == pytest.approx((2 * 100 + 60 + 0) / 4)
+    # The mean, 65, would read as a warning: the critical bias check caps it at 49.
+    assert result["cap"]["mean"] == pytest.approx((2 * 100 + 60 + 0) / 4)
+    assert (result["score"], result["cap"]["by"], result["cap"]["band"]) == (49, "bias", "critical")
     assert result["status"] == "critical"
     assert result["reasons"] == [
         "bias: disparate impact ratio 0.6 < 0.8",
