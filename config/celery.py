@@ -1,4 +1,5 @@
-"""The Celery application. With no REDIS_URL the settings make every task run in-process."""
+"""The Celery application. Its broker is STEWARD_BROKER_URL (RabbitMQ or Redis) or else
+REDIS_URL (config.broker); with neither the settings make every task run in-process."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config import directory
+from config.broker import broker_transport_options, broker_url_from_env, redis_url_from_env
 from config.env import (
     DEMO_SECRET_KEY,
     audit_key_derive,
@@ -370,15 +371,21 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Celery: with REDIS_URL a real worker runs the tasks; without it they run in-process.
-REDIS_URL = env_str("REDIS_URL")
-CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# Celery: with a broker (STEWARD_BROKER_URL: RabbitMQ or Redis; by default REDIS_URL) real
+# workers run the tasks; with neither set they run in-process (the demo). Results, where a task
+# keeps one, go to REDIS_URL; nothing in Steward waits for one, so RabbitMQ alone also works.
+REDIS_URL = redis_url_from_env()
+_BROKER_URL = broker_url_from_env(REDIS_URL)
+CELERY_BROKER_URL = _BROKER_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or (None if _BROKER_URL else "cache+memory://")
+CELERY_TASK_ALWAYS_EAGER = not _BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker that loses its broker connection stops its unacknowledged tasks: the broker hands
+# them to another worker, and two copies of the same task must not run at once.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Every scheduled task, in one place. Monitoring checks every active deployment once an hour
@@ -429,9 +436,9 @@ STEWARD_OUTBOX_RESEND_AFTER_MINUTES = env_int("STEWARD_OUTBOX_RESEND_AFTER_MINUT
 # Requests done longer ago than this are deleted by the relay (failed ones are kept).
 STEWARD_OUTBOX_KEEP_DAYS = env_int("STEWARD_OUTBOX_KEEP_DAYS", 30, minimum=1)
 # Publishing must fail fast when the broker is down (the request then waits in the outbox),
-# not hold a web request while kombu retries the connection.
+# not hold a web request while kombu retries the connection (config.broker).
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "max_retries": 0}
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(_BROKER_URL)
 
 # Links in e-mails point here.
 STEWARD_BASE_URL = env_str("STEWARD_BASE_URL", "http://127.0.0.1:8000")
