@@ -1,7 +1,7 @@
 from monitoring.models.alerts import Alert, AlertChannel, AlertDelivery, AlertRule
 from monitoring.models.checks import BaselineProfile, CheckResult, Kpi, KpiValue
 from monitoring.models.deployments import Deployment
-from monitoring.models.predictions import Prediction
+from monitoring.models.predictions import Prediction, PredictionKey
 
 __all__ = [
     "Alert",
@@ -14,4 +14,5 @@ __all__ = [
     "Kpi",
     "KpiValue",
     "Prediction",
+    "PredictionKey",
 ]

@@ -55,6 +55,26 @@ class Deployment(TimeStampedModel):
         validators=[MinValueValidator(1), MaxValueValidator(24 * 90)],
         help_text="How far back a scheduled check looks.",
     )
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Days its predictions are kept; empty for the global "
+        "STEWARD_PREDICTION_RETENTION_DAYS (and kept forever when that is unset too).",
+    )
+    # A legal hold keeps every prediction of the deployment, whatever the retention says; set
+    # and released only through monitoring.services.retention.deployment_legal_hold_set.
+    legal_hold = models.BooleanField(default=False, editable=False)
+    legal_hold_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    legal_hold_at = models.DateTimeField(null=True, blank=True, editable=False)
+    legal_hold_reason = models.TextField(blank=True, editable=False)
 
     class Meta:
         ordering = ["-deployed_at", "name"]

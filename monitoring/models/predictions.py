@@ -8,7 +8,13 @@ from django.db import models
 class Prediction(models.Model):
     """One logged prediction. Attributed to a deployment and so to exactly one model version.
     Unique per deployment by the gateway's request id, which makes ingestion idempotent (a shadow
-    deployment may log the same request id as the live one: both answers are kept)."""
+    deployment may log the same request id as the live one: both answers are kept).
+
+    On PostgreSQL the table is range-partitioned by ``predicted_at`` (monitoring.partitions):
+    there the primary key is (id, predicted_at) and ``unique_prediction_request`` cannot be a
+    constraint of the partitioned table, so :class:`PredictionKey` keeps the unique request ids
+    instead, filled by a statement trigger. The Django model keeps ``id`` and the constraint
+    (as SQLite's plain table has them)."""
 
     id = models.BigAutoField(primary_key=True)
     deployment = models.ForeignKey(
@@ -44,6 +50,29 @@ class Prediction(models.Model):
             models.Index(fields=["deployment", "predicted_at"], name="prediction_window"),
             models.Index(fields=["request_id"], name="prediction_request_id"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} @ {self.deployment_id}"
+
+
+class PredictionKey(models.Model):
+    """Which request ids a deployment logged, unique, on PostgreSQL: the partitioned prediction
+    log can only enforce keys that include ``predicted_at``, so a statement trigger of the log
+    copies each inserted prediction's key here (a duplicate raises the unique violation
+    ingestion already handles) and another removes the keys of deleted ones. Retention removes
+    the keys of the partitions it drops. Empty on SQLite, whose plain table keeps the unique
+    constraint itself. A model so that migrations and test flushes know the table."""
+
+    pk = models.CompositePrimaryKey("deployment", "request_id")
+    deployment = models.ForeignKey(
+        "monitoring.Deployment", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    request_id = models.CharField(max_length=128)
+    predicted_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "monitoring_prediction_key"
+        indexes = [models.Index(fields=["predicted_at"], name="prediction_key_time")]
 
     def __str__(self) -> str:
         return f"{self.request_id} @ {self.deployment_id}"
