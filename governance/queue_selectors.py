@@ -280,3 +280,46 @@ def queue_filter_choices(user: User) -> dict:
     models = registry_selectors.registered_model_list_brief(user)
     teams = Team.objects.filter(pk__in=models.values("owner_team")).order_by("name")
     return {"teams": teams, "states": S.choices, "risk_tiers": RiskTier.choices}
+
+
+@dataclass
+class QueuePart:
+    """One page of one half of the queue: its rows and how many versions it holds in all."""
+
+    count: int
+    page: int
+    pages: int
+    rows: list[QueueRow]
+
+
+@dataclass
+class WorkQueue:
+    """The work queue as the inbox page and ``/api/v1/inbox/`` show it."""
+
+    awaiting: QueuePart
+    watching: QueuePart
+
+
+def _queue_part(qs: QuerySet[ModelVersion], page: int, page_size: int) -> QueuePart:
+    count = qs.count()
+    pages = max(1, -(-count // page_size))
+    start = (page - 1) * page_size
+    versions = queue_page_versions(qs)[start : start + page_size] if start < count else []
+    return QueuePart(count=count, page=page, pages=pages, rows=queue_rows(versions))
+
+
+def work_queue(
+    user: User,
+    filters: QueueFilters | None = None,
+    *,
+    awaiting_page: int = 1,
+    watching_page: int = 1,
+    page_size: int = 50,
+) -> WorkQueue:
+    """What awaits ``user``'s decision and what they watch, one page of each: the same
+    querysets, order and columns as the inbox page. A page past the last is empty (its
+    ``count`` still says how many there are)."""
+    return WorkQueue(
+        awaiting=_queue_part(awaiting_my_decision(user, filters), awaiting_page, page_size),
+        watching=_queue_part(watching(user, filters), watching_page, page_size),
+    )

@@ -13,7 +13,6 @@ from accounts.models import User
 from governance import workflow
 from governance.choices import Action
 from governance.guards import (
-    PERSONAL_GUARDS,
     GuardResult,
     guard_context,
     guards_evaluate,
@@ -59,13 +58,6 @@ def action_options(user: User, version: ModelVersion) -> list[ActionOption]:
     return options
 
 
-@dataclass
-class InboxItem:
-    version: ModelVersion
-    actions: list[ActionOption]
-    waiting_since: datetime
-
-
 def _waiting_versions(user: User, *, brief: bool = False) -> QuerySet[ModelVersion]:
     """Versions in a state one of the user's verbs can move on (authors: only their own
     drafts and sent-back versions), before separation of duties is applied. ``brief``: with
@@ -90,22 +82,6 @@ def _waiting_versions(user: User, *, brief: bool = False) -> QuerySet[ModelVersi
             able = able.filter(registered_by=user)
         waiting |= Q(pk__in=able.values("pk"))
     return base.filter(waiting).order_by("updated_at")
-
-
-def inbox(user: User) -> list[InboxItem]:
-    """Versions waiting for something ``user`` may do now: reviews for validators, approvals
-    for managers, their own drafts and sent-back versions for authors, archiving for
-    administrators. Versions separation of duties keeps from them are left out."""
-    items = []
-    for version in _waiting_versions(user):
-        options = [
-            option
-            for option in action_options(user, version)
-            if not any(g.name in PERSONAL_GUARDS for g in option.blocked_by)
-        ]
-        if options:
-            items.append(InboxItem(version, options, version.updated_at))
-    return items
 
 
 def inbox_count(user: User) -> int:

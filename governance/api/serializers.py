@@ -82,13 +82,42 @@ class GovernanceSummarySerializer(serializers.Serializer):
     options = ActionOptionSerializer(many=True)
 
 
-class InboxItemSerializer(serializers.Serializer):
+class QueueRowSerializer(serializers.Serializer):
+    """One version of the work queue, with the columns the inbox page shows."""
+
     model = serializers.CharField(source="version.registered_model.name")
     version = serializers.IntegerField(source="version.version")
-    status = serializers.CharField(source="version.status")
+    team = serializers.CharField(source="version.registered_model.owner_team.slug")
     risk_tier = serializers.CharField(source="version.registered_model.risk_tier")
+    state = serializers.CharField(source="version.status")
+    registered_by = serializers.CharField(source="version.registered_by.username")
+    claimed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    sign_offs = serializers.IntegerField()
+    required_sign_offs = serializers.IntegerField()
     waiting_since = serializers.DateTimeField()
-    actions = ActionOptionSerializer(many=True)
+    due = serializers.DateTimeField(
+        allow_null=True, help_text="Revalidation due date (validated states), else null."
+    )
+    overdue = serializers.BooleanField()
+    next_action = serializers.CharField(
+        help_text="The decision the version's state asks for next ('' when none)."
+    )
+
+
+class QueuePartSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Versions in this part of the queue, all pages.")
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    results = QueueRowSerializer(source="rows", many=True)
+
+
+class WorkQueueSerializer(serializers.Serializer):
+    awaiting = QueuePartSerializer(
+        help_text="Versions waiting for your decision, most urgent state first, then oldest."
+    )
+    watching = QueuePartSerializer(
+        help_text="Versions you may act on or registered that do not wait for you."
+    )
 
 
 class AnnotationSerializer(serializers.ModelSerializer):

@@ -12,8 +12,9 @@ from rest_framework.views import APIView
 from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE
 from accounts.choices import TokenScope
 from accounts.models import Team
+from core.api.pagination import StewardPagination
 from core.errors import InvalidInput
-from governance import selectors, services
+from governance import queue_selectors, selectors, services
 from governance.api import serializers as s
 from governance.models import Annotation
 from governance.targets import annotation_target_resolve
@@ -75,12 +76,55 @@ class GovernanceSummaryView(APIView):
         )
 
 
-@extend_schema(tags=["governance"], responses=s.InboxItemSerializer(many=True))
+MAX_PAGE_NUMBER = 100_000
+
+
+def _page_number(request, name: str) -> int:
+    raw = request.query_params.get(name, "1").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_NUMBER:
+        raise InvalidInput(
+            f"{name} must be a page number.", field_errors={name: ["A whole number from 1."]}
+        )
+    return int(raw)
+
+
+@extend_schema(
+    tags=["governance"],
+    summary="The work queue",
+    description=(
+        "What awaits your decision (`awaiting`: most urgent state first, then oldest) apart "
+        "from what you watch (`watching`: versions you may act on or registered that do not "
+        "wait for you: in production, claimed by a colleague, already signed by you). The "
+        "same queue as the inbox page (`/inbox/`).\n\n"
+        "**Changed:** this endpoint used to answer a flat list of every version you *may* act "
+        "on, each with its `actions`. It now answers an object with the two parts, each paged "
+        "(`page` / `watching_page`, `page_size` up to 200) with `count`, `page`, `pages` and "
+        "`results`; each row has `state`, `claimed_by`, `sign_offs` of `required_sign_offs`, "
+        "`waiting_since`, `due` and `next_action` (no `status` or `actions` any more)."
+    ),
+    parameters=[
+        OpenApiParameter("state", str, description="Only versions in this state."),
+        OpenApiParameter("team", str, description="Only the models of this team (slug or name)."),
+        OpenApiParameter("risk_tier", str, description="Only models of this risk tier."),
+        OpenApiParameter("page", int, description="Page of `awaiting` (from 1)."),
+        OpenApiParameter("watching_page", int, description="Page of `watching` (from 1)."),
+        OpenApiParameter("page_size", int, description="Rows per part and page (1-200, 50)."),
+    ],
+    responses=s.WorkQueueSerializer,
+)
 class InboxView(APIView):
-    """Versions waiting for an action you may take."""
+    """The work queue: what awaits your decision, and what you watch."""
 
     def get(self, request):
-        return Response(s.InboxItemSerializer(selectors.inbox(request.user), many=True).data)
+        filters = queue_selectors.queue_filters_clean(request.query_params)
+        queue = queue_selectors.work_queue(
+            request.user,
+            filters,
+            awaiting_page=_page_number(request, "page"),
+            watching_page=_page_number(request, "watching_page"),
+            page_size=StewardPagination().get_page_size(request),
+        )
+        return Response(s.WorkQueueSerializer(queue).data)
 
 
 @extend_schema(tags=["governance"])

@@ -12,7 +12,8 @@ from accounts.models import User
 from governance.choices import Action, AnnotationKind
 from governance.constants import MIN_MOTIVATION_LENGTH
 from governance.models import Annotation, Decision
-from governance.selectors import annotations_on, inbox
+from governance.queue_selectors import NEXT_ACTION, awaiting_my_decision
+from governance.selectors import annotations_on
 from registry.choices import VersionStatus as S
 from registry.models import ModelAlias, ModelAliasMove, ModelVersion
 
@@ -45,11 +46,10 @@ def version(key: str) -> ModelVersion:
     return ModelVersion.objects.get(registered_model__name=name, version=int(number))
 
 
-def inbox_of(username: str) -> dict[str, list[str]]:
-    items = inbox(User.objects.get(username=username))
-    return {
-        item.version.natural_key: [o.action for o in item.actions if o.allowed] for item in items
-    }
+def inbox_of(username: str) -> dict[str, str]:
+    """What awaits the person's decision, each with the decision it waits for."""
+    versions = awaiting_my_decision(User.objects.get(username=username))
+    return {v.natural_key: NEXT_ACTION[v.status] for v in versions.select_related()}
 
 
 def test_it_leaves_versions_in_every_state_the_demo_promises(seeded):
@@ -59,11 +59,11 @@ def test_it_leaves_versions_in_every_state_the_demo_promises(seeded):
 
 
 def test_each_demo_person_finds_work_in_their_inbox(seeded):
-    assert inbox_of("contributor") == {"diabetes-progression/2": [Action.SUBMIT]}
-    assert inbox_of("validator")["cancer-screening/2"] == [Action.CLAIM]
-    assert inbox_of("validator2")["cancer-screening/2"] == [Action.CLAIM]
-    assert Action.PROMOTE in inbox_of("manager")["diabetes-progression/1"]
-    assert inbox_of("outsider") == {"wine-segmentation/1": [Action.SUBMIT]}
+    assert inbox_of("contributor") == {"diabetes-progression/2": Action.SUBMIT}
+    assert inbox_of("validator")["cancer-screening/2"] == Action.CLAIM
+    assert inbox_of("validator2")["cancer-screening/2"] == Action.CLAIM
+    assert inbox_of("manager")["diabetes-progression/1"] == Action.PROMOTE
+    assert inbox_of("outsider") == {"wine-segmentation/1": Action.SUBMIT}
     assert inbox_of("admin")  # a superuser: everything that waits
     assert inbox_of("auditor") == {}  # auditors change nothing
 
