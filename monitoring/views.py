@@ -28,6 +28,7 @@ from accounts.choices import Verb
 from core.errors import InvalidInput, StewardError
 from governance.choices import Action
 from monitoring import charts, page_selectors
+from monitoring.charts.alert import alert_charts
 from monitoring.choices import CheckKind, Environment
 from monitoring.models import Alert, Deployment, Prediction
 from monitoring.services import alerts as alert_services
@@ -338,6 +339,7 @@ def alert_page(
             "alert": alert,
             "deployment": alert.deployment,
             "details": structured(alert.details, "Detail"),
+            "charts": alert_charts(alert),
             "deliveries": page_selectors.alert_deliveries(alert),
             "may": _may(request.user, alert.deployment),
             "form_state": form_state or {},

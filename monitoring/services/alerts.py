@@ -52,6 +52,7 @@ from monitoring.models import (
     KpiValue,
 )
 from monitoring.permissions import may_manage_channels, require_any
+from monitoring.stats.headline import check_headline
 from registry.choices import VersionStatus
 from registry.models import RegisteredModel
 
@@ -416,7 +417,8 @@ def _observation_of_check(result: CheckResult) -> Observation:
     return Observation(
         status=result.status,
         score=result.score,
-        headline=f"{kind} {result.status}{score}",
+        # What happened, in words and numbers ("mean_radius drifted: PSI 1.39 > 0.20").
+        headline=check_headline(result.kind, kind, result.status, result.score, result.details),
         label=f"check #{result.pk} ({kind.lower()} {result.status}{score})",
         details={
             "check_result": result.pk,
@@ -537,7 +539,8 @@ def _alert_open(rule: AlertRule, deployment: Deployment, observation: Observatio
         rule=rule,
         deployment=deployment,
         severity=rule.severity,
-        title=f"{rule.name}: {observation.headline} on {deployment.name}"[:300],
+        # The title says what happened first; the rule that caught it is named after it.
+        title=f"{observation.headline} on {deployment.name} ({rule.name})"[:300],
         details={
             "condition": _condition_text(rule),
             "first": observation.details,

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from governance.choices import Action
 from governance.services import version_transition
@@ -448,7 +449,7 @@ def test_resolving_without_a_note_is_refused_beside_the_form(client, manager, sc
     assert response.status_code == 400
     html = response.content.decode()
     assert "Say how it was resolved" in html
-    assert f'data-testid="alert-title">{alert.title}<' in html
+    assert f'data-testid="alert-title">{escape(alert.title)}<' in html
     alert.refresh_from_db()
     assert alert.state == AlertState.OPEN
 
