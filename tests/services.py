@@ -38,3 +38,21 @@ def require_redis(url: str = TEST_REDIS_URL) -> str:
     except redis.RedisError as exc:
         service_missing(f"needs Redis at {url} (STEWARD_TEST_REDIS_URL): {exc}")
     return url
+
+
+TEST_RABBITMQ_URL = os.environ.get(
+    "STEWARD_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//"
+)
+
+
+def require_rabbitmq(url: str = TEST_RABBITMQ_URL) -> str:
+    """The RabbitMQ URL the broker tests use. Skips when it does not answer and the tests run
+    by hand; under CI=true a missing RabbitMQ fails."""
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=2) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as exc:  # noqa: BLE001 - kombu raises the transport's own errors
+        service_missing(f"needs RabbitMQ at {url} (STEWARD_TEST_RABBITMQ_URL): {exc}")
+    return url
