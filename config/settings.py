@@ -538,3 +538,17 @@ STEWARD_OUTBOUND_TIMEOUT_SECONDS = env_int("STEWARD_OUTBOUND_TIMEOUT_SECONDS", 1
 STEWARD_DELIVERY_RETRY_BACKOFF_SECONDS = env_int(
     "STEWARD_DELIVERY_RETRY_BACKOFF_SECONDS", 30, minimum=1
 )
+
+# The prediction log (monitoring.partitions, monitoring.services.retention): on PostgreSQL one
+# partition per month (or week, day), created this many periods ahead by a daily beat tick that
+# also drops what retention lets go. Retention in days (empty: forever) unless a deployment sets
+# its own; a legal hold keeps everything.
+STEWARD_PREDICTION_PARTITION = env_str("STEWARD_PREDICTION_PARTITION", "month")
+STEWARD_PREDICTION_PARTITIONS_AHEAD = env_int("STEWARD_PREDICTION_PARTITIONS_AHEAD", 3, minimum=1)
+STEWARD_PREDICTION_RETENTION_DAYS = (
+    env_int("STEWARD_PREDICTION_RETENTION_DAYS", 0, minimum=0) or None
+)
+CELERY_BEAT_SCHEDULE["maintain-prediction-log"] = {
+    "task": "monitoring.maintain_prediction_log",
+    "schedule": 24 * 3600.0,
+}

@@ -52,7 +52,8 @@ END $$;
 CREATE OR REPLACE FUNCTION monitoring_prediction_keys_truncate() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    TRUNCATE monitoring_prediction_key;
+    -- DELETE, not TRUNCATE: a flush truncates both tables in one statement.
+    DELETE FROM monitoring_prediction_key;
     RETURN NULL;
 END $$;
 CREATE TRIGGER monitoring_prediction_keys_add AFTER INSERT ON monitoring_prediction
@@ -267,6 +268,9 @@ def partition_drop(partition: Partition, connection=None) -> None:
         raise ValueError("The default partition is never dropped.")
     connection = connection or default_connection
     with connection.cursor() as cursor:
+        # Checks deferred to the commit (foreign keys of rows written in this transaction) run
+        # now: PostgreSQL drops no table with pending trigger events.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f'DROP TABLE "{partition.name}"')
         cursor.execute(
             f"DELETE FROM {KEYS} WHERE predicted_at >= %s AND predicted_at < %s",  # noqa: S608

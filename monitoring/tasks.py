@@ -7,9 +7,8 @@ from datetime import datetime
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError
 
-from core.outbox import task_request
 from monitoring.choices import CheckTrigger
 from monitoring.delivery import DeliveryRetryable, delivery_attempt
 
@@ -97,19 +96,30 @@ def run_checks(
 
 @shared_task(name="monitoring.schedule_checks", acks_late=True)
 def schedule_checks() -> int:
-    """Celery beat's entry point: queue the checks of every active deployment over its window
-    ending at the current hour (whole hours, so that a repeated tick asks for the same windows
-    and finds them done)."""
-    from monitoring.services.checks import checks_schedule
+    """Celery beat's entry point: fan the checks out, one ``run_checks`` task per active
+    deployment and window (ending at the current whole hour), for any worker to take; windows
+    already done or already queued are left out. Returns how many tasks were queued."""
+    from monitoring.services.check_dispatch import checks_dispatch
 
-    windows = checks_schedule()
-    with transaction.atomic():
-        for deployment_id, start, end in windows:
-            task_request(
-                "monitoring.run_checks",
-                deployment_id,
-                start.isoformat(),
-                end.isoformat(),
-                CheckTrigger.SCHEDULE,
-            )
-    return len(windows)
+    return len(checks_dispatch())
+
+
+# --- the prediction log's partitions and retention ---------------------------------------------
+
+
+@shared_task(name="monitoring.maintain_prediction_log", acks_late=True)
+def maintain_prediction_log() -> dict:
+    """Celery beat's daily tick for the prediction log: create the time partitions ahead
+    (PostgreSQL; monitoring.partitions), then remove what retention lets go
+    (monitoring.services.retention). Idempotent: a repeated tick creates and drops nothing
+    more."""
+    from monitoring.partitions import partitions_ensure
+    from monitoring.services.retention import predictions_retention_apply
+
+    created = partitions_ensure()
+    outcome = predictions_retention_apply()
+    return {
+        "partitions_created": created,
+        "partitions_dropped": [d["partition"] for d in outcome.dropped],
+        "rows_removed": outcome.rows_removed,
+    }

@@ -95,5 +95,14 @@ class Migration(migrations.Migration):
                 "indexes": [models.Index(fields=["predicted_at"], name="prediction_key_time")],
             },
         ),
+        migrations.CreateModel(
+            name="PredictionPartition",
+            fields=[("name", models.CharField(max_length=63, primary_key=True, serialize=False))],
+            options={
+                "verbose_name": "prediction log partition",
+                "db_table": "monitoring_prediction_partition_view",
+                "managed": False,
+            },
+        ),
         migrations.RunPython(partition, unpartition, elidable=False),
     ]

@@ -1,7 +1,7 @@
 from monitoring.models.alerts import Alert, AlertChannel, AlertDelivery, AlertRule
 from monitoring.models.checks import BaselineProfile, CheckResult, Kpi, KpiValue
 from monitoring.models.deployments import Deployment
-from monitoring.models.predictions import Prediction, PredictionKey
+from monitoring.models.predictions import Prediction, PredictionKey, PredictionPartition
 
 __all__ = [
     "Alert",
@@ -15,4 +15,5 @@ __all__ = [
     "KpiValue",
     "Prediction",
     "PredictionKey",
+    "PredictionPartition",
 ]

@@ -76,3 +76,18 @@ class PredictionKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id} @ {self.deployment_id}"
+
+
+class PredictionPartition(models.Model):
+    """No table of its own: the admin's entry for the prediction log's partitions and their
+    sizes (monitoring.admin_partitions reads them from PostgreSQL's catalog)."""
+
+    name = models.CharField(max_length=63, primary_key=True)
+
+    class Meta:
+        managed = False
+        db_table = "monitoring_prediction_partition_view"
+        verbose_name = "prediction log partition"
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,277 @@
+"""How long predictions are kept, and the legal hold that keeps them anyway.
+
+A deployment keeps its predictions ``retention_days`` days, or the global
+``STEWARD_PREDICTION_RETENTION_DAYS`` when it sets none; with neither, forever. Whatever the
+retention says, a prediction is kept while
+
+* its deployment is under legal hold (set and released by an administrator through
+  :func:`deployment_legal_hold_set`, who, when and why recorded and audited);
+* the deployment's next scheduled check reads it (its ``check_window_hours``);
+* an unresolved alert stands on a check whose window holds it (the evidence of the alert).
+
+So each deployment has a *cutoff*: its predictions before it may go (None: none may).
+
+On PostgreSQL the log is partitioned by time (:mod:`monitoring.partitions`) and retention drops
+whole partitions: one is dropped when its end is at or before the cutoff of every deployment
+with rows in it (an empty partition when past the global retention). Elsewhere (SQLite, or a
+PostgreSQL log not partitioned) the rows before each deployment's cutoff are deleted. Every drop
+and every deletion is an event of the audit chain with its range and row count, in the
+transaction that drops or deletes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.services.teams import is_administrator
+from core.errors import Conflict, Forbidden, InvalidInput
+from core.eventlog import audit_event_append
+from monitoring.choices import AlertState
+from monitoring.models import Alert, Deployment, Prediction
+from monitoring.partitions import (
+    Partition,
+    is_partitioned,
+    partition_drop,
+    partition_list,
+    partition_row_counts,
+)
+
+MAX_RETENTION_DAYS = 100 * 366
+
+
+def global_retention_days() -> int | None:
+    days = getattr(settings, "STEWARD_PREDICTION_RETENTION_DAYS", None)
+    return int(days) if days else None
+
+
+def retention_days(deployment: Deployment) -> int | None:
+    """The days ``deployment`` keeps its predictions; None for forever."""
+    return deployment.retention_days or global_retention_days()
+
+
+def deployment_cutoff(deployment: Deployment, *, now: datetime) -> datetime | None:
+    """The moment before which ``deployment``'s predictions may be removed; None when none may
+    (no retention, or a legal hold)."""
+    days = retention_days(deployment)
+    if days is None or deployment.legal_hold:
+        return None
+    cutoff = min(now - timedelta(days=days), now - timedelta(hours=deployment.check_window_hours))
+    evidence = (
+        Alert.objects.filter(deployment=deployment, check_result__isnull=False)
+        .exclude(state=AlertState.RESOLVED)
+        .aggregate(start=Min("check_result__window_start"))["start"]
+    )
+    if evidence is not None:
+        cutoff = min(cutoff, evidence)
+    return cutoff
+
+
+@dataclass
+class RetentionOutcome:
+    """What one retention run removed: each dropped partition or deleted range with its rows,
+    and each partition past the global retention that was kept, with why."""
+
+    dropped: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[dict[str, Any]] = field(default_factory=list)
+    kept: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rows_removed(self) -> int:
+        return sum(d["rows"] for d in self.dropped) + sum(d["rows"] for d in self.deleted)
+
+
+def predictions_retention_apply(*, now: datetime | None = None) -> RetentionOutcome:
+    """Remove what retention lets go, as the module docstring says; the system acts."""
+    now = now or timezone.now()
+    outcome = RetentionOutcome()
+    if is_partitioned():
+        for partition in partition_list():
+            if not partition.is_default and partition.end <= now:
+                _partition_expire(partition, now, outcome)
+    else:
+        for deployment_id in Prediction.objects.values_list("deployment", flat=True).distinct():
+            _rows_expire(deployment_id, now, outcome)
+    return outcome
+
+
+@transaction.atomic
+def _partition_expire(partition: Partition, now: datetime, outcome: RetentionOutcome) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # No row arrives in (or leaves) the partition between counting and dropping.
+        cursor.execute(f'LOCK TABLE "{partition.name}" IN SHARE MODE')
+    counts = partition_row_counts(partition)
+    # The deployments' rows are locked, so a legal hold set meanwhile waits for this decision.
+    deployments = list(Deployment.objects.select_for_update().filter(pk__in=counts).order_by("pk"))
+    reasons = []
+    for deployment in deployments:
+        cutoff = deployment_cutoff(deployment, now=now)
+        if deployment.legal_hold:
+            reasons.append(f"{deployment.name}: legal hold")
+        elif cutoff is None:
+            reasons.append(f"{deployment.name}: no retention")
+        elif partition.end > cutoff:
+            reasons.append(f"{deployment.name}: kept until {cutoff.isoformat()}")
+    if not counts:
+        days = global_retention_days()
+        if days is None or partition.end > now - timedelta(days=days):
+            return
+    if reasons:
+        outcome.kept.append({"partition": partition.name, "reasons": reasons})
+        return
+    rows = sum(counts.values())
+    by_deployment = {d.name: counts[d.pk] for d in deployments}
+    partition_drop(partition)
+    record = {
+        "partition": partition.name,
+        "start": partition.start.isoformat(),
+        "end": partition.end.isoformat(),
+        "rows": rows,
+        "deployments": by_deployment,
+    }
+    audit_event_append(
+        actor=None,
+        action="prediction.partition_drop",
+        subject_type="prediction_partition",
+        subject_id=partition.name,
+        subject_label=f"Predictions {partition.start:%Y-%m-%d} to {partition.end:%Y-%m-%d}",
+        data=record,
+    )
+    outcome.dropped.append(record)
+
+
+@transaction.atomic
+def _rows_expire(deployment_id: int, now: datetime, outcome: RetentionOutcome) -> None:
+    deployment = (
+        Deployment.objects.select_for_update()
+        .select_related("model_version__registered_model")
+        .get(pk=deployment_id)
+    )
+    cutoff = deployment_cutoff(deployment, now=now)
+    if cutoff is None:
+        return
+    expired = Prediction.objects.filter(deployment=deployment, predicted_at__lt=cutoff)
+    oldest = expired.aggregate(oldest=Min("predicted_at"))["oldest"]
+    if oldest is None:
+        return
+    rows, _ = expired.delete()
+    version = deployment.model_version
+    record = {
+        "deployment": deployment.name,
+        "start": oldest.isoformat(),
+        "end": cutoff.isoformat(),
+        "rows": rows,
+    }
+    audit_event_append(
+        actor=None,
+        action="prediction.retention_delete",
+        subject=deployment,
+        scope_model=version.registered_model.name,
+        scope_version=version.natural_key,
+        data=record,
+    )
+    outcome.deleted.append(record)
+
+
+def _require_administrator(actor: User) -> None:
+    if not is_administrator(actor):
+        raise Forbidden("Only a platform administrator sets retention and legal holds.")
+
+
+def _reason(reason: Any) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("Say why.", field_errors={"reason": ["Required."]})
+    return reason.strip()
+
+
+@transaction.atomic
+def deployment_legal_hold_set(
+    *, actor: User, deployment: Deployment, hold: bool, reason: str
+) -> Deployment:
+    """Place (``hold=True``) or release a legal hold on ``deployment``'s predictions: while
+    held, retention removes none of them. Administrators only; who, when and why are
+    kept on the deployment and in the audit chain."""
+    _require_administrator(actor)
+    reason = _reason(reason)
+    deployment = (
+        Deployment.objects.select_for_update()
+        .select_related("model_version__registered_model")
+        .get(pk=deployment.pk)
+    )
+    if deployment.legal_hold == hold:
+        state = "under" if hold else "not under"
+        raise Conflict(f"Deployment '{deployment.name}' is already {state} legal hold.")
+    previous = {
+        "by": deployment.legal_hold_by.username if deployment.legal_hold_by_id else None,
+        "at": deployment.legal_hold_at,
+        "reason": deployment.legal_hold_reason,
+    }
+    deployment.legal_hold = hold
+    deployment.legal_hold_by = actor
+    deployment.legal_hold_at = timezone.now()
+    deployment.legal_hold_reason = reason
+    deployment.save(
+        update_fields=[
+            "legal_hold",
+            "legal_hold_by",
+            "legal_hold_at",
+            "legal_hold_reason",
+            "updated_at",
+        ]
+    )
+    version = deployment.model_version
+    audit_event_append(
+        actor=actor,
+        action="deployment.legal_hold" if hold else "deployment.legal_hold_release",
+        subject=deployment,
+        scope_model=version.registered_model.name,
+        scope_version=version.natural_key,
+        data={"deployment": deployment.name, "reason": reason, "previous": previous},
+    )
+    return deployment
+
+
+@transaction.atomic
+def deployment_retention_set(
+    *, actor: User, deployment: Deployment, days: int | None, reason: str
+) -> Deployment:
+    """Set how many days ``deployment`` keeps its predictions (None: the global setting).
+    Administrators only; audited with the previous value."""
+    _require_administrator(actor)
+    reason = _reason(reason)
+    if days is not None and (type(days) is not int or not 1 <= days <= MAX_RETENTION_DAYS):
+        raise InvalidInput(
+            f"Retention is a whole number of days from 1 to {MAX_RETENTION_DAYS}, or empty.",
+            field_errors={"retention_days": ["Out of range."]},
+        )
+    deployment = (
+        Deployment.objects.select_for_update()
+        .select_related("model_version__registered_model")
+        .get(pk=deployment.pk)
+    )
+    previous = deployment.retention_days
+    deployment.retention_days = days
+    deployment.save(update_fields=["retention_days", "updated_at"])
+    version = deployment.model_version
+    audit_event_append(
+        actor=actor,
+        action="deployment.retention_set",
+        subject=deployment,
+        scope_model=version.registered_model.name,
+        scope_version=version.natural_key,
+        data={
+            "deployment": deployment.name,
+            "retention_days": days,
+            "previous": previous,
+            "reason": reason,
+        },
+    )
+    return deployment
