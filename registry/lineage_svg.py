@@ -3,10 +3,17 @@
 Safety: every label that reaches Graphviz is escaped for DOT (``graphviz.escape`` turns off
 HTML-like labels and backslash escapes such as ``\\N``), Graphviz XML-escapes text in its SVG
 output, and only that output is marked safe. URLs are built with ``reverse()`` from natural keys.
+Model-version nodes carry a status badge, drawn with an HTML-like label: there, every text is
+HTML-escaped (``html.escape``) and the markup around it is ours.
+
+The page's own node (the closure's root) is marked ``data-lineage-focus="true"`` and named by
+the picture's ``data-focus-node``, so that ``static/js/lineage.js`` can centre the picture on
+it when the page loads.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import shutil
@@ -14,10 +21,11 @@ import subprocess
 from dataclasses import dataclass
 
 import graphviz
+from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from registry.choices import LineageKind
+from registry.choices import LineageKind, VersionStatus
 from registry.selectors import GraphNode, LineageGraph
 
 logger = logging.getLogger(__name__)
@@ -63,6 +71,22 @@ _HIDDEN_STYLE = {
 }
 _DEFAULT_STYLE = {"shape": "box", "style": "filled", "fillcolor": "#f1f5f9", "color": "#475569"}
 _KIND_LABELS = dict(LineageKind.choices)
+# A model version's status badge: its words and colours (fill, text), by where it stands.
+_REVIEW = ("In review", "#fef3c7", "#92400e")
+_RETIRED_COLOURS = ("#e2e8f0", "#334155")
+STATUS_BADGES: dict[str, tuple[str, str, str]] = {
+    VersionStatus.DRAFT: ("Draft", "#f1f5f9", "#334155"),
+    VersionStatus.SUBMITTED: _REVIEW,
+    VersionStatus.IN_VALIDATION: _REVIEW,
+    VersionStatus.VALIDATED: ("Validated", "#dbeafe", "#1e40af"),
+    VersionStatus.CHANGES_REQUESTED: ("Changes requested", "#ffedd5", "#9a3412"),
+    VersionStatus.APPROVED: ("Approved", "#1d4ed8", "#ffffff"),
+    VersionStatus.PRODUCTION: ("Production", "#15803d", "#ffffff"),
+    VersionStatus.FLAGGED: ("Flagged", "#b91c1c", "#ffffff"),
+    VersionStatus.DEPRECATED: ("Deprecated", *_RETIRED_COLOURS),
+    VersionStatus.ARCHIVED: ("Archived", *_RETIRED_COLOURS),
+    VersionStatus.REJECTED: ("Rejected", "#fee2e2", "#991b1b"),
+}
 _SVG_START = re.compile(r"<svg\b")
 _SVG_SIZE = re.compile(r'\s(width|height)="([\d.]+)pt"')
 
@@ -77,6 +101,8 @@ class LineagePicture:
     truncated: bool
     hidden_count: int = 0
     problem: str = ""
+    # The page's own node, as the SVG names it (``lineage_node_<id>``): the script centres on it.
+    focus_node: str = ""
     # Natural width in points: the page lets the picture shrink to 70% of it, never grow past it
     # (a nonce'd <style> in registry/_lineage.html: the content security policy forbids style="").
     width_pt: float | None = None
@@ -101,8 +127,30 @@ def lineage_node_url(kind: str, key: str) -> str | None:
     return None
 
 
-def lineage_dot(graph: LineageGraph) -> graphviz.Digraph:
-    """The DOT description of ``graph``: left to right, one style per kind, root emphasised."""
+def version_statuses(graph: LineageGraph) -> dict[str, str]:
+    """The status of each model version drawn in ``graph``, by its node key ("name/version"),
+    in one query. Hidden nodes have no key, so nothing is read about what the viewer may not
+    see."""
+    wanted = Q()
+    for node in graph.nodes:
+        if node.kind != LineageKind.MODEL_VERSION:
+            continue
+        name, _, version = node.key.rpartition("/")
+        if name and version.isdigit():
+            wanted |= Q(registered_model__name=name, version=int(version))
+    if not wanted:
+        return {}
+    from registry.models import ModelVersion
+
+    rows = ModelVersion.objects.filter(wanted).values_list(
+        "registered_model__name", "version", "status"
+    )
+    return {f"{name}/{version}": status for name, version, status in rows}
+
+
+def lineage_dot(graph: LineageGraph, statuses: dict[str, str] | None = None) -> graphviz.Digraph:
+    """The DOT description of ``graph``: left to right, one style per kind, root emphasised,
+    model versions badged with their status (``statuses``, by node key)."""
     dot = graphviz.Digraph("lineage")
     dot.attr(rankdir="LR", bgcolor="transparent", nodesep="0.35", ranksep="0.6", pad="0.2")
     dot.attr("node", fontname="Helvetica", fontsize="11", fontcolor="#0f172a", penwidth="1.2")
@@ -115,7 +163,10 @@ def lineage_dot(graph: LineageGraph) -> graphviz.Digraph:
         arrowsize="0.7",
     )
     for node in graph.nodes:
-        dot.node(f"n{node.id}", **_node_attributes(node, is_root=node.id == graph.root))
+        status = (statuses or {}).get(node.key, "") if not node.hidden else ""
+        dot.node(
+            f"n{node.id}", **_node_attributes(node, is_root=node.id == graph.root, status=status)
+        )
     for edge in graph.edges:
         dot.edge(
             f"n{edge.source}",
@@ -125,7 +176,27 @@ def lineage_dot(graph: LineageGraph) -> graphviz.Digraph:
     return dot
 
 
-def _node_attributes(node: GraphNode, *, is_root: bool) -> dict[str, str]:
+def _badged_label(node: GraphNode, kind_label: str, status: str, *, is_root: bool) -> str:
+    """An HTML-like label: the node's name, its kind, and its status as a coloured badge. Every
+    text in it is HTML-escaped; Graphviz reads the result as markup only because it is wrapped
+    in ``<...>`` by us."""
+    text, fill, ink = STATUS_BADGES.get(
+        status, (status.replace("_", " ").capitalize(), "#f1f5f9", "#334155")
+    )
+    name = html.escape(node.label)
+    if is_root:
+        name = f"<B>{name}</B>"
+    kind = html.escape(kind_label.lower() + (" (more beyond)" if node.has_more else ""))
+    return (
+        '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1" CELLPADDING="1">'
+        f"<TR><TD>{name}</TD></TR>"
+        f"<TR><TD>{kind}</TD></TR>"
+        f'<TR><TD BGCOLOR="{fill}" STYLE="rounded"><FONT COLOR="{ink}" POINT-SIZE="9">'
+        f"&#160;{html.escape(text)}&#160;</FONT></TD></TR></TABLE>>"
+    )
+
+
+def _node_attributes(node: GraphNode, *, is_root: bool, status: str = "") -> dict[str, str]:
     if node.hidden:
         return {
             **_HIDDEN_STYLE,
@@ -143,9 +214,16 @@ def _node_attributes(node: GraphNode, *, is_root: bool) -> dict[str, str]:
         "label": graphviz.nohtml(label),
         "tooltip": graphviz.escape(f"{kind_label}: {node.label}"),
         # Graphviz writes "-" as "&#45;" in attributes; underscores keep class names greppable.
-        "class": f"lineage_node kind_{node.kind}" + (" root" if is_root else ""),
+        "class": f"lineage_node kind_{node.kind}"
+        + (" root" if is_root else "")
+        + (f" status_{status}" if status else ""),
         "id": f"lineage_node_{node.id}",
     }
+    if status:
+        attributes["label"] = _badged_label(node, kind_label, status, is_root=is_root)
+        attributes["tooltip"] = graphviz.escape(
+            f"{kind_label}: {node.label} ({STATUS_BADGES.get(status, (status,))[0]})"
+        )
     if is_root:
         attributes.update(penwidth="3", fontname="Helvetica-Bold")
     if node.has_more:
@@ -173,12 +251,31 @@ def lineage_picture(graph: LineageGraph) -> LineagePicture:
             problem=f"{len(graph.nodes)} nodes are too many to draw; choose a smaller depth.",
         )
     try:
-        svg, width_pt = _run_dot(lineage_dot(graph).source)
+        svg, width_pt = _run_dot(lineage_dot(graph, version_statuses(graph)).source)
     except (OSError, subprocess.SubprocessError) as exc:
         logger.exception("drawing the lineage graph failed")
         return LineagePicture(svg=None, **base, problem=f"The picture could not be drawn ({exc}).")
-    # Graphviz output only.
-    return LineagePicture(svg=mark_safe(svg), width_pt=width_pt, **base)  # noqa: S308
+    focus = f"lineage_node_{graph.root}" if graph.root is not None else ""
+    svg = _focus_mark(svg, focus)
+    # Graphviz output only, and our own attributes.
+    return LineagePicture(
+        svg=mark_safe(svg),  # noqa: S308
+        width_pt=width_pt,
+        focus_node=focus if 'data-lineage-focus="true"' in svg else "",
+        **base,
+    )
+
+
+def _focus_mark(svg: str, focus: str) -> str:
+    """Mark the page's own node (``data-lineage-focus``) and name it on the picture
+    (``data-focus-node``), for the script that centres the picture on it."""
+    if not focus:
+        return svg
+    group = re.compile(rf'(<g id="{re.escape(focus)}" class="[^"]*")')
+    marked, found = group.subn(r'\1 data-lineage-focus="true"', svg, count=1)
+    if not found:
+        return svg
+    return _SVG_START.sub(f'<svg data-focus-node="{focus}"', marked, count=1)
 
 
 def _run_dot(source: str) -> tuple[str, float | None]:
