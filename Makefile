@@ -11,7 +11,7 @@ STAMP := $(VENV)/.deps-stamp
 SYSTEM_PACKAGES := build-essential python3-dev python3-venv postgresql-client \
 	graphviz chromium libldap2-dev libsasl2-dev slapd ldap-utils \
 	libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils redis-server \
-	nginx openssl xmlsec1
+	nginx openssl xmlsec1 rabbitmq-server
 PG_URL ?= postgres://postgres@127.0.0.1:5432/steward
 HOST ?= 127.0.0.1
 PORT ?= 8000
