@@ -75,7 +75,7 @@ _KIND_LABELS = dict(LineageKind.choices)
 _REVIEW = ("In review", "#fef3c7", "#92400e")
 _RETIRED_COLOURS = ("#e2e8f0", "#334155")
 STATUS_BADGES: dict[str, tuple[str, str, str]] = {
-    VersionStatus.DRAFT: ("Draft", "#f1f5f9", "#334155"),
+    VersionStatus.DRAFT: ("Draft", "#64748b", "#ffffff"),
     VersionStatus.SUBMITTED: _REVIEW,
     VersionStatus.IN_VALIDATION: _REVIEW,
     VersionStatus.VALIDATED: ("Validated", "#dbeafe", "#1e40af"),
