@@ -52,6 +52,11 @@ class GovernanceConfig(AppConfig):
         from registry.panels import version_panel_register
 
         version_panel_register(TEMPLATE, review_panel_context)
+        # Open findings and policy checks in the version page's evidence summary.
+        from governance.evidence_facts import version_evidence_facts
+        from registry.evidence import evidence_fact_register
+
+        evidence_fact_register(version_evidence_facts)
         demo_hook_register(governance_demo_seed)
         # The alias form of the model page.
         from governance.alias_panel import TEMPLATE as ALIAS_TEMPLATE
