@@ -16,6 +16,7 @@ urlpatterns = [
         views.model_version_detail,
         name="model-version-detail",
     ),
+    path("models/<str:name>/compare/", views.version_compare, name="model-version-compare"),
     path("datasets/", views.dataset_list, name="dataset-list"),
     path("datasets/<str:name>/", views.dataset_detail, name="dataset-detail"),
     path(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -17,18 +18,24 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_safe
 
 from core.errors import StewardError
-from registry import page_selectors, panels, selectors
-from registry.choices import DatasetRole, Direction, RiskTier
+from registry import comparison, evidence, page_selectors, panels, selectors
+from registry.choices import Direction, RiskTier
 from registry.lineage_svg import lineage_picture
 from registry.models import ModelAlias, ModelVersion, RegisteredModel
 from registry.permissions import Visibility
 
 PAGE_SIZE = 25
 KEY_METRICS_SHOWN = 3
-VERSION_DATASET_ROLES = (DatasetRole.TRAIN, DatasetRole.VALIDATION, DatasetRole.TEST)
+# Panels of later apps that the version page shows in its "Documents" tab rather than at its
+# top, by template name (the registry may not import the apps that register them).
+DOCUMENT_PANEL_TEMPLATES = frozenset({"governance/documents_panel.html"})
+# Headings inside a rendered document: the page has its own h1 (and h2 per section).
+_DOCUMENT_HEADING = re.compile(r"<(/?)h([1-6])\b", re.IGNORECASE)
+DOCUMENT_HEADING_SHIFT = 2
 
 
 def registry_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -120,27 +127,30 @@ def model_version_page(
     and the error's ``status``."""
     # Linked records of other teams are counted, never named.
     visible = Visibility(request.user)
-    all_links = list(model_version.dataset_links.all())
-    links = [link for link in all_links if visible.dataset_version(link.dataset_version)]
+    rendered = panels.version_panels(request, model_version, panel_state)
+    summary = evidence.version_evidence_summary(
+        request.user, model_version, visible, {p.template_name: p.context for p in rendered}
+    )
     run, parent = model_version.run, model_version.derived_from
+    top_panels, tabbed_panels = _panels_placed(rendered)
     return render(
         request,
         "registry/model_version_detail.html",
         {
             "mv": model_version,
+            "summary": summary,
             "run": run if run is not None and visible.run(run) else None,
             "run_hidden": run is not None and not visible.run(run),
             "parent": parent if parent is not None and visible.model_version(parent) else None,
-            "hidden_datasets": len(all_links) - len(links),
+            "hidden_datasets": summary.hidden_datasets,
             "aliases": list(model_version.aliases.order_by("name")),
-            "panels": panels.version_panels(request, model_version, panel_state),
+            "panels": top_panels,
+            "document_panels": tabbed_panels,
+            "initial_tab": "documents" if "document" in request.GET else "evidence",
             "storage_note": None
             if model_version.artifact_id
             else panels.version_storage_note(model_version),
-            "datasets_by_role": [
-                (role.label, [link.dataset_version for link in links if link.role == role])
-                for role in VERSION_DATASET_ROLES
-            ],
+            "datasets_by_role": summary.datasets_by_role,
             "input_schema": structured(model_version.input_schema, "Field", "Type"),
             "output_schema": structured(model_version.output_schema, "Field", "Type"),
             "params": structured(model_version.params, "Parameter"),
@@ -152,6 +162,27 @@ def model_version_page(
             **_lineage(request, model_version),
         },
         status=status,
+    )
+
+
+@registry_page
+def version_compare(request: HttpRequest, name: str) -> HttpResponse:
+    """Two versions of a model side by side: ``?a=<number>&b=<number>``."""
+    a = comparison.version_number_clean(request.GET.get("a"), "a")
+    b = comparison.version_number_clean(request.GET.get("b"), "b")
+    compared = comparison.version_comparison(request.user, name, a, b)
+    return render(
+        request,
+        "registry/version_compare.html",
+        {
+            "c": compared,
+            "model": compared.model,
+            # The two menus of the form: numbers and states only.
+            "versions": page_selectors.model_versions_of(request.user, compared.model)
+            .select_related(None)
+            .prefetch_related(None)
+            .only("pk", "version", "status"),
+        },
     )
 
 
@@ -253,6 +284,33 @@ def _lineage(request: HttpRequest, obj: Any) -> dict[str, Any]:
         "depth": depth,
         "max_depth": settings.LINEAGE_MAX_DEPTH,
     }
+
+
+def _panels_placed(rendered: list[panels.RenderedPanel]) -> tuple[list, list]:
+    """Split the version page's panels into those at its top and those in the Documents tab,
+    with the headings of a rendered document demoted below the page's own."""
+    top, documents = [], []
+    for panel in rendered:
+        if panel.template_name not in DOCUMENT_PANEL_TEMPLATES:
+            top.append(panel)
+            continue
+        shown = panel.context.get("shown_html")
+        if shown:
+            panel.context["shown_html"] = document_headings_demoted(shown)
+        documents.append(panel)
+    return top, documents
+
+
+def document_headings_demoted(html: str) -> SafeString:
+    """``html`` (a sanitised, rendered document) with every heading DOCUMENT_HEADING_SHIFT
+    levels lower, h6 at most: a model card's ``# Model card`` must not be a second h1."""
+
+    def lower(match: re.Match) -> str:
+        level = min(6, int(match.group(2)) + DOCUMENT_HEADING_SHIFT)
+        return f"<{match.group(1)}h{level}"
+
+    # Only tag names change; the input was already sanitised, so it stays as safe as it was.
+    return mark_safe(_DOCUMENT_HEADING.sub(lower, str(html)))  # noqa: S308
 
 
 def _environment(obj: Any) -> dict[str, Any]:
