@@ -49,7 +49,7 @@ REGRESSION_METRICS = ("rmse", "mae")
 # Drawn charts are kept this long under a key naming everything drawn (see chart_cached);
 # bump CACHE_GENERATION when the drawing changes.
 CACHE_SECONDS = 60 * 60
-CACHE_GENERATION = 1
+CACHE_GENERATION = 2
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def drift_trend_chart(checks: Iterable[Any], *, top: int = TOP_FEATURES) -> Char
     if not series:
         return Chart(key, title, empty_text="The drift checks have no PSI values yet.")
     worst = sorted(series, key=lambda name: (-max(v for _, v in series[name]), name))[:top]
-    fig, ax = figure_new(legend=True)
+    fig, ax = figure_new(legend=[*(label_safe(name) for name in worst), "PSI threshold"])
     for index, name in enumerate(worst):
         line_add(ax, series[name], index, label_safe(name))
     threshold_add(ax, drift_thresholds(checks[-1].details)[0], "PSI threshold", RED)
@@ -198,8 +198,9 @@ def performance_chart(
                 series.setdefault(name, []).append((check.window_end, value))
     if not series:
         return Chart(key, title, empty_text="The performance checks have no metrics yet.")
-    fig, ax = figure_new(legend=True)
-    for index, name in enumerate(n for n in names if n in series):
+    shown = [n for n in names if n in series]
+    fig, ax = figure_new(legend=[*shown, *(f"{n} at registration" for n in shown)])
+    for index, name in enumerate(shown):
         line_add(ax, series[name], index, name.upper() if len(name) <= 4 else name.capitalize())
         reference = number((references or {}).get(name))
         if reference is not None:
@@ -217,7 +218,7 @@ def kpi_chart(kpi: Any, values: Iterable[Any]) -> Chart:
     points = sorted(values, key=lambda v: v.measured_at)[-MAX_POINTS:]
     if not points:
         return Chart(key, title, empty_text="No values of this KPI yet.")
-    fig, ax = figure_new(height=2.3, legend=True)
+    fig, ax = figure_new(height=2.3, legend=[label_safe(kpi.name), "critical threshold"])
     line_add(ax, [(p.measured_at, p.value) for p in points], 0, label_safe(kpi.name), marker=False)
     status_dots_add(ax, [(p.measured_at, p.value, p.status) for p in points])
     for limit, name, colour in (
@@ -241,7 +242,7 @@ def health_chart(checks: Iterable[Any], *, alert_below: Sequence[float] = ()) ->
     ]
     if not points:
         return Chart(key, title, empty_text="No health checks yet.")
-    fig, ax = figure_new(height=2.3, legend=bool(alert_below))
+    fig, ax = figure_new(height=2.3, legend=[f"alert below {v:g}" for v in alert_below])
     line_add(ax, [p[:2] for p in points], 0, "health score", marker=False)
     status_dots_add(ax, points)
     for limit in sorted(set(alert_below)):

@@ -28,6 +28,9 @@ matplotlib.rcParams["svg.fonttype"] = "none"
 
 MAX_POINTS = 60
 LABEL_LENGTH = 28
+# The legend sits right of the axes at 7 pt: about 0.06 inch per character in the pages' font.
+LEGEND_MIN_INCHES = 1.55
+LEGEND_INCHES_PER_CHARACTER = 0.064
 WIDTH_INCHES = 6.4
 HEIGHT_INCHES = 2.6
 INK, MUTED, GRID = "#0f172a", "#475569", "#e2e8f0"
@@ -62,20 +65,37 @@ def text_width(labels: Sequence[str], per_character: float = 0.058) -> float:
     return 0.3 + per_character * max((len(label) for label in labels), default=0)
 
 
+def legend_width(labels: Sequence[str]) -> float:
+    """Inches the legend on the right needs: its handles and padding, and its longest label at
+    legend size in the page's font (wider than matplotlib's own, hence the generous width per
+    character). Never less than the 1.55 inches short labels had, so that charts side by side
+    keep the same plot width."""
+    longest = max((len(label) for label in labels), default=0)
+    return max(LEGEND_MIN_INCHES, 0.55 + LEGEND_INCHES_PER_CHARACTER * longest)
+
+
 def figure_new(
     height: float = HEIGHT_INCHES,
     *,
-    legend: bool = False,
+    legend: bool | Sequence[str] = False,
     left: float | None = None,
     bottom: float | None = None,
 ):
     """A figure with one axes and fixed margins in inches (room for the title, the tick and
     axis labels, and a legend on the right). Fixed margins, not matplotlib's constrained
-    layout: that measures every text twice and doubles the time a chart takes to draw."""
+    layout: that measures every text twice and doubles the time a chart takes to draw.
+    ``legend`` is the legend's labels (or True for short ones): the right margin is made wide
+    enough for the longest, so that no label is cut off at the picture's edge."""
     fig = Figure(figsize=(WIDTH_INCHES, height))
+    if legend is True:
+        right = LEGEND_MIN_INCHES
+    elif legend:
+        right = legend_width(legend)
+    else:
+        right = 0.2
     margins = {
         "left": left or 0.62,
-        "right": 1.55 if legend else 0.2,
+        "right": right,
         "bottom": bottom or 0.5,
         "top": 0.32,
     }
