@@ -35,14 +35,68 @@ from registry.permissions import Visibility
 TEMPLATE = "governance/documents_panel.html"
 
 
+class DocumentState:
+    """What the panel says about the newest document of a template."""
+
+    CURRENT = "current"
+    OUT_OF_DATE = "out_of_date"
+    GENERATING = "generating"
+    FAILED = "failed"
+
+    LABELS = {
+        CURRENT: "current",
+        OUT_OF_DATE: "out of date",
+        GENERATING: "generating",
+        FAILED: "failed",
+    }
+
+
 @dataclass
 class DocumentRow:
-    """One generated document as the panel lists it."""
+    """One generated document as the panel lists it. ``stale`` is judged only for the newest
+    document of a template (an earlier one is history, not a claim about the version)."""
 
     document: GeneratedDocument
     stale: bool
     latest: bool
     readable: bool = True
+
+    @property
+    def state(self) -> str:
+        status = self.document.status
+        if status in (DocumentStatus.QUEUED, DocumentStatus.RUNNING):
+            return DocumentState.GENERATING
+        if status == DocumentStatus.FAILED:
+            return DocumentState.FAILED
+        return DocumentState.OUT_OF_DATE if self.stale else DocumentState.CURRENT
+
+    @property
+    def state_label(self) -> str:
+        return DocumentState.LABELS[self.state]
+
+
+@dataclass
+class DocumentGroup:
+    """The documents of one template: the newest, and the earlier ones (newest first)."""
+
+    latest: DocumentRow
+    history: list[DocumentRow]
+
+    @property
+    def template_name(self) -> str:
+        return self.latest.document.template.name
+
+    @property
+    def title(self) -> str:
+        return self.latest.document.template.title
+
+    @property
+    def previous_done(self) -> DocumentRow | None:
+        """The newest earlier document that is done: readable while the newest is still
+        being generated or failed."""
+        if self.latest.document.status == DocumentStatus.DONE:
+            return None
+        return next((r for r in self.history if r.document.status == DocumentStatus.DONE), None)
 
 
 @dataclass
@@ -55,19 +109,41 @@ class FreeTextEntry:
 
 
 def document_rows(version: ModelVersion, user=None) -> list[DocumentRow]:
-    """Documents newest first; staleness is judged for the newest done one of each template;
-    ``readable`` says whether ``user`` may read each one's content."""
+    """Documents newest first. The newest document of each template is judged against the
+    version as it is now: out of date when its inputs changed or its template has a newer
+    version. ``readable`` says whether ``user`` may read each one's content."""
     cache = StalenessCache(version)
+    current = {t.name: t.pk for t in current_templates()}
     visible = Visibility(user) if user is not None else None
     seen: set[str] = set()
     rows = []
     for document in document_list(version):
-        latest = document.template.name not in seen
-        seen.add(document.template.name)
-        stale = latest and document.status == DocumentStatus.DONE and cache.is_stale(document)
+        name = document.template.name
+        latest = name not in seen
+        seen.add(name)
+        stale = (
+            latest
+            and document.status == DocumentStatus.DONE
+            and (
+                current.get(name, document.template_id) != document.template_id
+                or cache.is_stale(document)
+            )
+        )
         readable = visible is None or document_readable(user, document, visible)
         rows.append(DocumentRow(document, stale, latest, readable))
     return rows
+
+
+def document_groups(rows: list[DocumentRow]) -> list[DocumentGroup]:
+    """The rows grouped per template (in the order of each template's newest document)."""
+    groups: dict[str, DocumentGroup] = {}
+    for row in rows:
+        name = row.document.template.name
+        if name in groups:
+            groups[name].history.append(row)
+        else:
+            groups[name] = DocumentGroup(latest=row, history=[])
+    return list(groups.values())
 
 
 def free_text_entries(user, version: ModelVersion) -> list[FreeTextEntry]:
@@ -109,12 +185,15 @@ def documents_panel_context(
             (r.document for r in rows if r.document.status == DocumentStatus.DONE and r.readable),
             None,
         )
+        # Collapsed unless the reader asked for this document: the card is pages long.
     sections = free_text_entries(request.user, version)
     return {
         "mv": version,
-        "rows": rows,
+        "groups": document_groups(rows),
+        "history_count": sum(1 for r in rows if not r.latest),
         "templates": current_templates(),
         "shown": shown,
+        "shown_open": asked is not None,
         "shown_html": inline_html(shown),
         "unreadable": UNREADABLE if refused else "",
         "free_text": sections,
