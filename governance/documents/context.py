@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
 from governance import workflow as w
+from governance.decision_roles import decision_role
 from governance.guards import guard_context, guards_evaluate
 from governance.models import FreeTextSection
 from registry.choices import Direction, VersionStatus
@@ -135,6 +138,27 @@ def version_context(
     return _plain(context)
 
 
+# A URI a document may print: anything but a path on someone's machine. A document is read
+# by people who have no access to (and no business knowing) the file system it came from.
+# A URI with a scheme of two letters or more (s3:, https:, steward:, runs:, sha256:) is kept;
+# file: URIs, absolute, home-relative, relative and Windows paths are local.
+_REMOTE_URI = re.compile(r"^(?!file:)[a-z][a-z0-9+.-]+:", re.IGNORECASE)
+
+
+def uri_display(uri: str) -> str:
+    """``uri`` as a document shows it: a local path becomes "local file <name>" (the content
+    hash identifies it); remote URIs (``s3://``, ``https://``, ``steward://``) are kept."""
+    if not uri or _REMOTE_URI.match(uri):
+        return uri
+    name = PurePosixPath(uri.replace("\\", "/").split("?")[0]).name
+    return f"local file {name}" if name else "local file"
+
+
+def kind_plural(kind: str) -> str:
+    """A lineage node kind as words: ``dataset_version`` -> ``dataset versions``."""
+    return kind.replace("_", " ") + "s"
+
+
 def _model(version: ModelVersion) -> dict[str, Any]:
     model = version.registered_model
     return {
@@ -155,7 +179,7 @@ def _version(version: ModelVersion) -> dict[str, Any]:
         "status_label": VersionStatus(version.status).label,
         "description": version.description,
         "framework": version.framework,
-        "artifact_uri": version.artifact_uri
+        "artifact_uri": uri_display(version.artifact_uri)
         or (f"sha256:{version.artifact.sha256}" if version.artifact else ""),
         "artifact_sha256": version.artifact_sha256
         or (version.artifact.sha256 if version.artifact else ""),
@@ -218,7 +242,8 @@ def _datasets(version: ModelVersion, visible: Visibility) -> list[dict[str, Any]
                 "name": dv.dataset.name,
                 "version": dv.version,
                 "key": f"{dv.dataset.name}/{dv.version}",
-                "uri": dv.uri,
+                "label": f"dataset {dv.dataset.name} v{dv.version}",
+                "uri": uri_display(dv.uri),
                 "content_hash": dv.content_hash,
                 "row_count": dv.row_count,
                 "schema": dv.schema,
@@ -246,7 +271,10 @@ def _lineage(version: ModelVersion, visible: DocumentView) -> dict[str, Any]:
         "edge_count": len(graph.edges),
         "hidden_count": graph.hidden_count,
         "truncated": graph.truncated,
-        "by_kind": dict(sorted(Counter(n.kind for n in shown).items())),
+        "by_kind": {
+            kind_plural(kind): count
+            for kind, count in sorted(Counter(n.kind for n in shown).items())
+        },
         "nodes": [
             {"kind": n.kind, "key": n.key, "label": n.label, "depth": n.depth}
             for n in shown[:LINEAGE_LISTED_NODES]
@@ -290,6 +318,8 @@ def _decisions(version: ModelVersion) -> list[dict[str, Any]]:
             "from_state": d.from_state,
             "to_state": d.to_state,
             "actor": d.actor.get_username(),
+            "actor_name": d.actor.get_full_name(),
+            "role": decision_role(d, d.actor.get_username()),
             "motivation": d.motivation,
             "round": d.round,
             "at": d.created_at,

@@ -16,6 +16,7 @@ from typing import Any
 from django.utils.html import escape
 
 from governance.api.serializers import markdown_html
+from governance.documents.cover import DocumentControl, cover_html
 from governance.documents.markdown_safety import context_inert, written_block
 from governance.documents.sandbox import section_render, section_render_strict
 from governance.documents.writers import section_writer, writer_label
@@ -35,6 +36,14 @@ pre { white-space: pre-wrap; word-break: break-all; }
 .steward-meta { color: #555; font-size: 8pt; }
 blockquote { margin: .4em 0; padding: .2em .8em; border-left: 3px solid #888;
   background: #f4f4f4; }
+.steward-cover { page-break-after: always; }
+.steward-cover__eyebrow { color: #555; font-size: 9pt; text-transform: uppercase;
+  letter-spacing: .05em; margin: 0; }
+.steward-cover__title { font-size: 22pt; margin: .2em 0; }
+.steward-cover__subject { font-size: 13pt; margin: 0 0 1.2em; }
+.steward-control th { width: 9em; background: #f4f4f4; }
+.steward-control code { word-break: break-all; }
+.steward-signoff td:last-child { width: 45%; }
 """
 
 
@@ -110,13 +119,14 @@ def markdown_preview(
     return "\n".join(parts), sorted(unknown)
 
 
-def html_render(markdown_text: str, *, title: str) -> str:
-    """A standalone, sanitised HTML page of the Markdown, styled for print."""
+def html_render(markdown_text: str, *, title: str, cover: str = "") -> str:
+    """A standalone, sanitised HTML page of the Markdown, styled for print, after its cover
+    (rendered by Steward's own template engine with escaping, not from user Markdown)."""
     body = markdown_html(markdown_text)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{PRINT_CSS}</style></head>"
-        f"<body>{body}</body></html>\n"
+        f"<body>{cover}{body}</body></html>\n"
     )
 
 
@@ -130,9 +140,19 @@ def pdf_render(html: str) -> bytes:
 
 
 def document_render(
-    *, title: str, sections: list[dict[str, Any]], context: dict[str, Any], footer: str = ""
+    *,
+    title: str,
+    sections: list[dict[str, Any]],
+    context: dict[str, Any],
+    footer: str = "",
+    control: DocumentControl | None = None,
 ) -> RenderedDocument:
-    """Markdown, HTML and PDF of one document."""
+    """Markdown, HTML and PDF of one document; with ``control``, the HTML and PDF open with
+    the cover page (document control and sign-offs)."""
     text = markdown_render(title=title, sections=sections, context=context, footer=footer)
-    html = html_render(text, title=title)
+    cover = ""
+    if control is not None:
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        cover = cover_html(control=control, context=context, markdown_sha256=digest)
+    html = html_render(text, title=title, cover=cover)
     return RenderedDocument(markdown=text, html=html, pdf=pdf_render(html))

@@ -22,6 +22,7 @@ from core.outbox import task_request
 from core.safe_files import directory_inside, is_regular_file_inside, move_inside, open_inside
 from governance.choices import DocumentStatus
 from governance.documents.context import DocumentView, inputs_hash, version_context
+from governance.documents.cover import DocumentControl, person
 from governance.documents.render import document_render
 from governance.documents.sandbox import sections_check
 from governance.documents.shipped import MODEL_CARD, shipped_templates
@@ -208,6 +209,20 @@ def documents_refresh(
     ]
 
 
+def documents_required_generate(*, actor: User, version: ModelVersion) -> list[GeneratedDocument]:
+    """Request the documents the version's policy requires and render them now, in this
+    process (for callers that take the next decision in the same transaction, which the
+    after-commit generation would reach too late: the demo's scripted reviews, tests). The
+    queued task that follows finds them done. ``actor`` must be allowed to request them."""
+    from governance.guards import policy_for
+
+    documents = []
+    for name in policy_for(version).required_documents:
+        document = document_request(actor=actor, version=version, template_name=name)
+        documents.append(document if document.is_done else document_generate(document.pk))
+    return documents
+
+
 @transaction.atomic
 def _document_queue(
     *, version: ModelVersion, template: DocumentTemplate, by: User, audit: bool = True
@@ -296,6 +311,7 @@ def document_generate(document_id: int) -> GeneratedDocument:
             sections=template.sections,
             context=document.inputs,
             footer=footer,
+            control=_document_control(document, template),
         )
     except (TemplateSyntaxError, KeyError, TypeError, ValueError) as exc:
         return document_fail(document_id, f"Template error: {exc}")
@@ -313,6 +329,18 @@ def document_generate(document_id: int) -> GeneratedDocument:
         document.save()
         _audit_generated(document, template)
     return document
+
+
+def _document_control(document: GeneratedDocument, template: DocumentTemplate) -> DocumentControl:
+    by = document.requested_by
+    return DocumentControl(
+        template_name=template.name,
+        template_title=template.title,
+        template_version=template.version,
+        generated_by=person(by.get_username(), by.get_full_name()) if by else "",
+        generated_at=timezone.now(),
+        inputs_sha256=document.inputs_hash,
+    )
 
 
 def _audit_generated(document: GeneratedDocument, template: DocumentTemplate) -> None:
