@@ -37,7 +37,8 @@ urlpatterns = [
         name="version-document-download",
     ),
     # The auditor's trail.
-    path("audit/", views_trail.audit_trail, name="audit-trail"),
+    path("audit/", views_trail.audit_timeline, name="audit-trail"),
+    path("audit/log/", views_trail.audit_trail, name="audit-log"),
     path("audit/export.csv", views_trail.audit_export_csv, name="audit-export-csv"),
     path("audit/export.json", views_trail.audit_export_json, name="audit-export-json"),
 ]

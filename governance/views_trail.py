@@ -1,5 +1,6 @@
-"""The auditor's trail in the browser: the merged, filtered audit trail page and its CSV and
-JSON downloads. Only superusers, global administrators and global auditors may see them."""
+"""The auditor's trail in the browser: the decisions timeline (the default), the raw log (audit
+events merged with field changes, filtered) and its CSV and JSON downloads. Only superusers,
+global administrators and global auditors may see them."""
 
 from __future__ import annotations
 
@@ -27,6 +28,13 @@ from governance.trail import (
     trail_visible_to,
 )
 from governance.trail_export import trail_csv_response, trail_json_response
+from governance.trail_timeline import (
+    TIMELINE_VERSIONS_PER_PAGE,
+    timeline_decision_count,
+    timeline_raw_count,
+    timeline_version_ids,
+    version_timelines,
+)
 
 TRAIL_PAGE_SIZE = 50
 DETAIL_LINES_SHOWN = 6
@@ -50,6 +58,32 @@ def auditor_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             return render(request, "400.html", {"message": exc.message}, status=exc.status_code)
 
     return login_required(require_safe(wrapper))
+
+
+@auditor_page
+def audit_timeline(request: HttpRequest) -> HttpResponse:
+    """Decisions per version as a timeline, the most recently decided version first, under the
+    chain's verification status; the raw log is the other tab."""
+    filters = trail_filters_clean(request.GET)
+    page = Paginator(timeline_version_ids(filters), TIMELINE_VERSIONS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "governance/trail_timeline.html",
+        {
+            "page": page,
+            "timelines": version_timelines(list(page.object_list), filters),
+            "decision_count": timeline_decision_count(filters),
+            "raw_count": timeline_raw_count(filters),
+            "filters": filters,
+            "raw": request.GET,
+            "chain": audit_chain_status(),
+            "query_string": query.urlencode(),
+        },
+    )
 
 
 @auditor_page

@@ -21,7 +21,8 @@ from core.models import AuditEvent
 from governance.trail_export import EXPORT_FIELDS
 from tests.factories import PASSWORD, ModelVersionFactory, RegisteredModelFactory, UserFactory
 
-PAGE = "/audit/"
+PAGE = "/audit/log/"  # the raw log; /audit/ is the decisions timeline (test_trail_timeline)
+TIMELINE = "/audit/"
 CSV = "/audit/export.csv"
 JSON = "/audit/export.json"
 API_EVENTS = "/api/v1/audit/events/"
@@ -108,7 +109,7 @@ def test_it_shows_an_auditor_events_and_field_changes(client, auditor, trail):
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-chain-ok="true"' in html
-    assert f"All {AuditEvent.objects.count()} audit events verified" in html
+    assert f"The chain of {AuditEvent.objects.count()} audit events" in html
     assert "version.transition" in html and "login.success" in html
     assert 'data-source="change"' in html
     assert "credit-risk v2" in html
@@ -140,7 +141,7 @@ def test_it_links_the_trail_in_the_header_for_auditors_only(client, auditor, con
 
 @pytest.mark.parametrize("persona", ["contributor", "outsider", "validator", "manager"])
 @pytest.mark.parametrize(
-    "url", [PAGE, CSV, JSON, API_EVENTS, f"{API_EXPORT}?format=csv", API_EXPORT]
+    "url", [TIMELINE, PAGE, CSV, JSON, API_EVENTS, f"{API_EXPORT}?format=csv", API_EXPORT]
 )
 def test_it_refuses_everyone_else(client, request, persona, url, trail):
     user = request.getfixturevalue(persona)
@@ -151,6 +152,7 @@ def test_it_refuses_everyone_else(client, request, persona, url, trail):
 
 def test_it_sends_anonymous_visitors_to_sign_in(client, trail):
     assert client.get(PAGE).status_code == 302
+    assert client.get(TIMELINE).status_code == 302
     assert client.get(CSV).status_code == 302
     assert client.get(API_EVENTS).status_code in (401, 403)
 
