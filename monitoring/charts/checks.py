@@ -49,7 +49,7 @@ REGRESSION_METRICS = ("rmse", "mae")
 # Drawn charts are kept this long under a key naming everything drawn (see chart_cached);
 # bump CACHE_GENERATION when the drawing changes.
 CACHE_SECONDS = 60 * 60
-CACHE_GENERATION = 2
+CACHE_GENERATION = 3
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,13 @@ def drift_features_chart(check: Any | None) -> Chart:
     if not features:
         return Chart(key, title, empty_text="No drift checks yet.")
     labels = [f"{label_safe(f.name)} ({f.metric})" for f in features]
-    fig, ax = figure_new(height=0.9 + 0.28 * len(features), left=text_width(labels))
+    # The legend goes right of the bars, as on the other charts: inside, it covered the
+    # thresholds of the lowest bars.
+    fig, ax = figure_new(
+        height=0.9 + 0.28 * len(features),
+        left=text_width(labels),
+        legend=["drifted", "stable", "threshold"],
+    )
     positions = list(range(len(features)))[::-1]
     for y, feature in zip(positions, features, strict=True):
         colour = RED if feature.drifted else BLUE
@@ -134,7 +140,7 @@ def drift_features_chart(check: Any | None) -> Chart:
         Line2D([], [], color=INK, linestyle="--", linewidth=1, label="threshold"),
     ]
     axes_finish(ax, title, "PSI / Jensen-Shannon distance", "", legend=False)
-    ax.legend(handles=handles, fontsize=7, frameon=False, loc="lower right")
+    ax.legend(handles=handles, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
     ax.set_xlim(left=0)
     return Chart(key, title, svg_of(fig, key, title))
 

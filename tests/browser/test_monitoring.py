@@ -300,3 +300,78 @@ def test_a_manager_acknowledges_the_alert_and_traces_a_prediction_to_its_approva
     expect(page.get_by_test_id("lookup-approver")).to_contain_text("max")
     expect(page.get_by_test_id("lookup-decision")).to_have_count(5)  # ... approve, promote
     page.screenshot(path=screenshot_dir / "monitoring-lookup.png", full_page=True)
+
+
+@pytest.fixture
+def drifting(team, manager):
+    """credit-scorer in production (made so by the factory, not by walking the workflow) and
+    live as 'credit-scorer-prod', with the drifting history and its alert rule."""
+    model = RegisteredModelFactory(name="credit-scorer", owner_team=team, risk_tier=RiskTier.MEDIUM)
+    version = ProductionVersionFactory(registered_model=model, metrics={"auc": 0.91})
+    live = DeploymentFactory(model_version=version, name="credit-scorer-prod")
+    AlertRuleFactory(
+        deployment=live,
+        name="Income drift",
+        check_kind=CheckKind.DRIFT,
+        min_status=CheckStatus.WARNING,
+    )
+    _history(live)
+    return live
+
+
+@pytest.mark.parametrize("width", (1400, 800))
+def test_signals_agree_on_the_alert_and_deployment_pages(
+    page: Page, live_server, drifting, manager, screenshot_dir, width
+):
+    """The alert's title says which feature drifted and by how much, its page draws that
+    feature (raw details one click away), the health score is held in the band of its failing
+    check with the reason said, numbers read as numbers, and the policy refuses nothing."""
+    from tests.browser.test_csp import PolicyWatch
+
+    CheckResultFactory(
+        deployment=drifting,
+        kind=CheckKind.HEALTH,
+        status=CheckStatus.WARNING,
+        score=79.0,
+        window_end=timezone.now(),
+        window_start=timezone.now() - timedelta(hours=1),
+        summary="Health 79/100 (capped: Data drift is warning): Data drift: income drifted.",
+        details={
+            "score": 79.0,
+            "status": "warning",
+            "cap": {"limit": 79, "band": "warning", "by": "Data drift", "mean": 92.7},
+            "cap_reason": "Capped at 79 (the warning band) because Data drift is warning; "
+            "the checks average 92.7.",
+            "reasons": ["Data drift: 1 of 5 features drifted: income."],
+            "components": [],
+        },
+    )
+    base = live_server.url
+    watch = PolicyWatch(page, base)
+    sign_in(page, base, manager.username)
+    page.set_viewport_size({"width": width, "height": 900})
+
+    watch.open("/monitoring/")
+    page.get_by_test_id("alert-link").click()
+    expect(page.get_by_test_id("alert-title")).to_have_text(
+        re.compile(r"^income drifted: PSI 0\.\d\d > 0\.20 on credit-scorer-prod \(Income drift\)$")
+    )
+    charts = page.get_by_test_id("alert-charts")
+    expect(charts.locator("svg[data-chart='feature-histogram']")).to_be_visible()
+    expect(charts.locator("svg[data-chart='feature-histogram']")).to_contain_text("income")
+    raw = page.get_by_test_id("alert-raw-details")
+    expect(raw).not_to_have_attribute("open", "")
+    page.screenshot(path=screenshot_dir / f"monitoring-alert-chart-{width}.png", full_page=True)
+
+    watch.open("/monitoring/deployments/credit-scorer-prod/")
+    expect(page.get_by_test_id("health-cap")).to_contain_text("Capped at 79 (the warning band)")
+    expect(page.get_by_test_id("health-score").first).to_have_text("79")
+    scores = page.get_by_test_id("check-score")
+    expect(scores.first).to_be_visible()
+    for text in scores.all_inner_texts():
+        assert not re.search(r"\.\d*0\b", text), text  # no "92.700", no "0.330"
+    page.get_by_test_id("health-panel").screenshot(
+        path=screenshot_dir / f"monitoring-health-cap-{width}.png"
+    )
+    watch.collect()
+    assert watch.refused == []
