@@ -6,6 +6,8 @@ STEWARD_BROKER_URL of its environment, with test-only changes:
   (the fourth check of a run, after three results are stored) write this process's id to
   ``<file>.started`` and sleep, so that the test knows which worker to kill in the middle of
   which task;
+- ``STEWARD_TEST_DELAY``: while the file it names exists, the same steps wait the seconds it
+  holds, so that a batch of short tasks lasts long enough to be shared between the workers;
 - the content-type cache is emptied before every task (a transactional test's flush creates
   them again with new ids, which a worker that outlives the test would otherwise still use).
 
@@ -36,6 +38,9 @@ def _stall_while_asked() -> None:
     if slow and os.path.exists(slow):
         Path(slow + ".started").write_text(str(os.getpid()))
         time.sleep(120)
+    delay = os.environ.get("STEWARD_TEST_DELAY", "")
+    if delay and os.path.exists(delay):
+        time.sleep(float(Path(delay).read_text()))
 
 
 def _slowed(original):

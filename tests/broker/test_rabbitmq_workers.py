@@ -32,6 +32,7 @@ from monitoring.choices import CheckKind
 from monitoring.models import CheckResult
 from monitoring.services.checks import checks_request
 from monitoring.services.ingestion import predictions_ingest
+from monitoring.tasks import schedule_checks
 from monitoring.tests.factories import DeploymentFactory, ProductionVersionFactory
 from monitoring.tests.test_monitoring_services import (
     INPUT_SCHEMA,
@@ -125,6 +126,7 @@ class Pool:
 
     workers: list[Worker]
     slow: Path
+    delay: Path
 
     def restart_dead(self) -> None:
         for worker in self.workers:
@@ -204,6 +206,7 @@ def pool(django_db_setup, django_db_blocker, tmp_path_factory):
         "STEWARD_DOCUMENTS_ROOT": str(folder / "documents"),
         "STEWARD_DOCUMENTS_AUTO_GENERATE": "false",
         "STEWARD_TEST_SLOW": str(folder / "slow"),
+        "STEWARD_TEST_DELAY": str(folder / "delay"),
     }
     saved = {
         key: app.conf[key]
@@ -227,7 +230,7 @@ def pool(django_db_setup, django_db_blocker, tmp_path_factory):
     try:
         for worker in workers:
             worker.start()
-        yield Pool(workers=workers, slow=folder / "slow")
+        yield Pool(workers=workers, slow=folder / "slow", delay=folder / "delay")
     finally:
         for worker in workers:
             worker.stop()
@@ -334,3 +337,29 @@ def test_checks_whose_worker_is_killed_are_finished_once_by_the_other(
     task_id = str(request.pk)
     assert killed.received("monitoring.run_checks")[-1:] == [task_id]
     assert survivor.received("monitoring.run_checks")[-1:] == [task_id]
+
+
+def test_the_hourly_checks_of_many_deployments_are_shared_by_the_workers(pool, settings):
+    """One tick of the dispatcher queues one task per deployment; both workers take some (each
+    takes one message at a time, and each run lasts a second); every window ends with its five
+    results and every request done."""
+    settings.DOCUMENTS_AUTO_GENERATE = False
+    deployments = [DeploymentFactory(name=f"fleet-{n}") for n in range(6)]
+    pool.delay.write_text("1")
+    try:
+        assert schedule_checks.apply().get() == len(deployments)
+        requests = TaskRequest.objects.filter(task="monitoring.run_checks")
+        assert sorted(r.args[0] for r in requests) == sorted(d.pk for d in deployments)
+        pool.wait_for(
+            lambda: not requests.exclude(state=TaskRequestState.DONE).exists(),
+            "every check request done",
+        )
+    finally:
+        pool.delay.unlink()
+    ids = {str(r.pk) for r in requests}
+    ran = [set(w.received("monitoring.run_checks")) & ids for w in pool.workers]
+    assert all(ran), f"a worker took none of the checks: {[len(r) for r in ran]}"
+    assert ran[0] | ran[1] == ids and not ran[0] & ran[1]
+    rows = list(CheckResult.objects.values_list("deployment", "kind", "window_end"))
+    assert len(rows) == len(set(rows)) == len(deployments) * len(CHECK_KINDS)
+    assert schedule_checks.apply().get() == 0  # the next tick finds every window done
