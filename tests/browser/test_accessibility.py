@@ -190,6 +190,8 @@ def test_the_main_pages_have_labels_alt_text_one_h1_and_readable_contrast(
         assert response is not None and response.status == 200, (path, response and response.status)
         page.wait_for_load_state("networkidle")
         problems += page_problems(page, path)
+        if path == "/runs/":  # the main nav's Runs link, marked as the current section
+            expect(page.get_by_test_id("runs-link")).to_have_attribute("aria-current", "page")
     assert problems == [], "\n".join(problems)
 
 
