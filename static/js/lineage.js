@@ -99,8 +99,26 @@
       }
     });
 
-    resize(Math.min(1, Math.max(fitScale(), READABLE)));
-    centreOnFocus();
+    function open() {
+      resize(Math.min(1, Math.max(fitScale(), READABLE)));
+      centreOnFocus();
+    }
+
+    // A picture in a tab hidden at load has no size, and a hidden tab loses its scroll
+    // position: each time the picture is shown again it opens on the page's node anew.
+    var shown = figure.clientWidth > 0;
+    if (shown) {
+      open();
+    }
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () {
+        var visible = figure.clientWidth > 0;
+        if (visible && !shown) {
+          open();
+        }
+        shown = visible;
+      }).observe(figure);
+    }
     controls.hidden = false;
     panel.setAttribute("data-lineage-ready", "true");
   }

@@ -124,6 +124,13 @@ def test_the_version_page_opens_its_lineage_on_the_version_and_zooms(
     page.get_by_test_id("lineage-fit").click()
     fits = figure.evaluate("(f) => f.scrollWidth <= f.clientWidth")
     assert fits, "fit-to-width leaves the picture wider than its column"
+
+    # Opened on another tab, the picture has no size; shown later it still opens on v2.
+    watch.open(f"/models/credit-scorer/versions/{v2.version}/?depth=6#tab-schemas")
+    expect(figure).to_be_hidden()
+    page.locator('[data-tab="evidence"]').click()
+    expect(figure).to_be_visible()
+    assert_centred_on_its_node(page)
     watch.collect()
     assert watch.refused == []
 
