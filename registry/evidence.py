@@ -46,6 +46,20 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def number_text(value: Any) -> str:
+    """A metric as people read it: at most four decimals, no trailing zeros ("0.89", not
+    "0.8900"); very large or very small magnitudes in scientific notation; text as it is."""
+    number = _number(value)
+    if number is None:
+        return "" if value is None else str(value)
+    if number == 0:
+        return "0"
+    if abs(number) >= 1e6 or abs(number) < 1e-4:
+        return f"{number:.4g}"
+    text = f"{number:.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
 def metric_preference(name: str) -> str:
     """``lower``, ``higher`` or ``""`` (unknown): which way ``name`` improves."""
     if LOWER_IS_BETTER.search(name):
@@ -72,6 +86,21 @@ class MetricDelta:
     @property
     def added(self) -> bool:
         return self.baseline is None and self.value is not None
+
+    @property
+    def value_text(self) -> str:
+        return number_text(self.value)
+
+    @property
+    def baseline_text(self) -> str:
+        return number_text(self.baseline)
+
+    @property
+    def delta_text(self) -> str:
+        """The signed change, "+0.03" or "-0.012"."""
+        if self.delta is None:
+            return ""
+        return f"{'+' if self.delta > 0 else ''}{number_text(self.delta)}"
 
     @property
     def removed(self) -> bool:

@@ -155,3 +155,20 @@ def test_another_teams_user_gets_404_on_each_version(model, outsider, client):
         response = client.get(f"/models/churn/versions/{number}/")
         assert response.status_code == 404
         assert b"evidence-summary" not in response.content
+
+
+def test_numbers_read_as_people_write_them():
+    from registry.evidence import number_text
+
+    assert [number_text(x) for x in (0.89, 0.8900, 92.7, 1000, 0.0, -0.03)] == [
+        "0.89",
+        "0.89",
+        "92.7",
+        "1000",
+        "0",
+        "-0.03",
+    ]
+    assert number_text(0.00001234) == "1.234e-05"
+    assert number_text(None) == "" and number_text("n/a") == "n/a"
+    assert metric_delta("auc", 0.89, 0.86).delta_text == "+0.03"
+    assert metric_delta("loss", 0.3, 0.35).delta_text == "-0.05"
