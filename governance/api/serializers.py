@@ -91,7 +91,7 @@ class QueueRowSerializer(serializers.Serializer):
     risk_tier = serializers.CharField(source="version.registered_model.risk_tier")
     state = serializers.CharField(source="version.status")
     registered_by = serializers.CharField(source="version.registered_by.username")
-    claimed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    claimed_by = serializers.CharField(source="claimed_by.username", allow_null=True)
     sign_offs = serializers.IntegerField()
     required_sign_offs = serializers.IntegerField()
     waiting_since = serializers.DateTimeField()

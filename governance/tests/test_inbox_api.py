@@ -137,6 +137,10 @@ def test_the_filters_and_pages(world, manager, validator, contributor):
     assert keys(queue(manager, state=S.PRODUCTION)["watching"]) == ["credit-scorer/1"]
     assert keys(queue(manager, team="marketing")["awaiting"]) == []
     assert keys(queue(manager, team="Credit Risk")["awaiting"]) == ["credit-scorer/2"]
+    unclaimed = queue(validator)["awaiting"]["results"]
+    assert [(r["state"], r["claimed_by"], r["due"]) for r in unclaimed] == [
+        (S.SUBMITTED, None, None)
+    ]
     # Carol watches her two versions under review.
     first = queue(contributor, page_size=1)
     assert len(first["watching"]["results"]) == 1
