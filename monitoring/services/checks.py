@@ -263,7 +263,7 @@ def _judge_classification(deployment: Deployment, metrics: dict, n: int) -> Outc
             else CheckStatus.OK
         )
         if level != CheckStatus.OK:
-            notes.append(f"{name} {now:.3f} vs {then:.3f} at validation")
+            notes.append(f"{name} {now:.3g} vs {then:.3g} at validation")
         status = _worse(status, level)
     headline = metrics.get("auc") if metrics.get("auc") is not None else metrics.get("accuracy")
     summary = (
@@ -271,7 +271,7 @@ def _judge_classification(deployment: Deployment, metrics: dict, n: int) -> Outc
         if notes
         else f"On {n} labelled predictions: "
         + ", ".join(
-            f"{k} {metrics[k]:.3f}"
+            f"{k} {metrics[k]:.3g}"
             for k in ("accuracy", "f1", "auc")
             if isinstance(metrics.get(k), float)
         )
@@ -302,12 +302,12 @@ def _judge_regression(deployment: Deployment, metrics: dict, n: int) -> Outcome:
             else CheckStatus.OK
         )
         if level != CheckStatus.OK:
-            notes.append(f"{name} {now:.3f} vs {then:.3f} at validation")
+            notes.append(f"{name} {now:.3g} vs {then:.3g} at validation")
         status = _worse(status, level)
     summary = (
         f"{'; '.join(notes)}."
         if notes
-        else f"On {n} labelled predictions: rmse {metrics['rmse']:.3f}, mae {metrics['mae']:.3f}."
+        else f"On {n} labelled predictions: rmse {metrics['rmse']:.3g}, mae {metrics['mae']:.3g}."
     )
     details = {
         "task": "regression",

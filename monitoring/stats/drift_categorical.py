@@ -93,7 +93,7 @@ def chi_square_homogeneity(
 def categorical_verdict(result: dict[str, Any], thresholds: DriftThresholds) -> dict[str, Any]:
     """Drifted on a large JS distance, or on a moderate one that chi-square finds significant."""
     js, p_value = result["js_distance"], result["chi2_p_value"]
-    js_text = f"JS distance {js:.3f}"
+    js_text = f"JS distance {js:.3g}"
     chi_text = "chi-square n/a" if p_value is None else f"chi-square p={p_value:.2g}"
     if js >= thresholds.js_distance:
         reason = f"{js_text} >= {thresholds.js_distance} ({chi_text})"

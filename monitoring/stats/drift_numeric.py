@@ -68,8 +68,8 @@ def numeric_metrics(feature: dict[str, Any], sorted_values: np.ndarray) -> dict[
 def numeric_verdict(result: dict[str, Any], thresholds: DriftThresholds) -> dict[str, Any]:
     """Drifted on a large PSI, or on a large KS distance that is also significant."""
     psi, statistic, p_value = result["psi"], result["ks_statistic"], result["ks_p_value"]
-    psi_text = f"PSI {psi:.3f}"
-    ks_text = f"KS D {statistic:.3f} (p={p_value:.2g})"
+    psi_text = f"PSI {psi:.3g}"
+    ks_text = f"KS D {statistic:.3g} (p={p_value:.2g})"
     reasons = []
     if psi >= thresholds.psi:
         reasons.append(f"{psi_text} >= {thresholds.psi}")
