@@ -46,11 +46,12 @@ FINDING_RESOLVED = "finding_resolved"
 
 
 def person_label(user) -> str:
-    """A person as the timeline names them: full name and username, or the username."""
+    """A person as the timeline names them: their name (display name, else full name) and
+    username, or the username alone."""
     if user is None:
         return "—"
-    username, full_name = user.get_username(), user.get_full_name()
-    return f"{full_name} ({username})" if full_name and full_name != username else username
+    username, name = user.get_username(), str(user)
+    return f"{name} ({username})" if name and name != username else username
 
 
 @dataclass(frozen=True)

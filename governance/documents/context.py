@@ -318,7 +318,7 @@ def _decisions(version: ModelVersion) -> list[dict[str, Any]]:
             "from_state": d.from_state,
             "to_state": d.to_state,
             "actor": d.actor.get_username(),
-            "actor_name": d.actor.get_full_name(),
+            "actor_name": str(d.actor),
             "role": decision_role(d, d.actor.get_username()),
             "motivation": d.motivation,
             "round": d.round,

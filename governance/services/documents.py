@@ -337,7 +337,7 @@ def _document_control(document: GeneratedDocument, template: DocumentTemplate) -
         template_name=template.name,
         template_title=template.title,
         template_version=template.version,
-        generated_by=person(by.get_username(), by.get_full_name()) if by else "",
+        generated_by=person(by.get_username(), str(by)) if by else "",
         generated_at=timezone.now(),
         inputs_sha256=document.inputs_hash,
     )
