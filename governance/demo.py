@@ -35,6 +35,7 @@ from governance.services import (
     model_alias_set,
     version_transition,
 )
+from governance.services.documents import documents_required_generate, free_text_write
 from registry.models import ModelVersion
 
 
@@ -62,6 +63,16 @@ class Resolve:
 
 
 @dataclass(frozen=True)
+class Write:
+    """Write a free-text section of a document (the role the section names writes it)."""
+
+    actor: str
+    template: str
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Alias:
     """Point an alias of the version's model at the version."""
 
@@ -70,11 +81,23 @@ class Alias:
     motivation: str
 
 
-Step = Decide | Note | Resolve | Alias
+Step = Decide | Note | Resolve | Alias | Write
+
+# Decisions whose guards want the policy's documents current: the demo renders them just before
+# (it plays a review in one transaction, so the generation after each commit would be too late).
+DOCUMENTED_ACTIONS = (Action.SUBMIT, Action.APPROVE, Action.CLEAR_FLAG)
 
 # Texts are formatted with the version's recorded metrics, so the motivations quote real numbers.
 SCRIPTS: dict[tuple[str, int], tuple[Step, ...]] = {
     ("cancer-screening", 1): (
+        Write(
+            "contributor",
+            "model-card",
+            "intended_use",
+            "Pre-screening of fine-needle aspirate measurements in the pilot clinic: the model "
+            "orders the pathologists' queue, malignant-looking samples first. Out of scope: "
+            "any diagnosis without a pathologist's reading.",
+        ),
         Decide(
             "contributor",
             Action.SUBMIT,
@@ -109,6 +132,22 @@ SCRIPTS: dict[tuple[str, int], tuple[Step, ...]] = {
             "validator",
             "threshold",
             "The operating threshold and the recall there are now documented; finding closed.",
+        ),
+        Write(
+            "validator",
+            "sr-11-7-validation",
+            "validator_assessment",
+            "Logistic regression on standardised measurements is a sound, interpretable choice "
+            "for ranking samples. The evaluation was re-run on the seeded, stratified hold-out "
+            "and reproduces AUC {auc:.3f} and recall {recall:.3f}; the operating threshold is "
+            "documented.",
+        ),
+        Write(
+            "validator",
+            "sr-11-7-validation",
+            "limitations",
+            "Trained on one public dataset (569 samples from one institution): performance in "
+            "the pilot clinic must be confirmed on its own diagnoses, reviewed monthly.",
         ),
         Decide(
             "validator",
@@ -214,6 +253,8 @@ def _play(version: ModelVersion, steps: tuple[Step, ...], people: dict[str, User
         actor = people[step.actor]
         with set_actor(actor):
             if isinstance(step, Decide):
+                if step.action in DOCUMENTED_ACTIONS:
+                    documents_required_generate(actor=actor, version=version)
                 version_transition(
                     actor=actor,
                     version=version,
@@ -230,6 +271,14 @@ def _play(version: ModelVersion, steps: tuple[Step, ...], people: dict[str, User
                 )
                 if step.key:
                     notes[step.key] = note
+            elif isinstance(step, Write):
+                free_text_write(
+                    actor=actor,
+                    version=version,
+                    template_name=step.template,
+                    section_key=step.section,
+                    text=step.text.format_map(metrics),
+                )
             elif isinstance(step, Alias):
                 model_alias_set(
                     actor=actor,
