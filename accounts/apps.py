@@ -6,23 +6,23 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and access"
 
     def ready(self) -> None:
-        from auditlog.registry import auditlog
         from guardian.models import UserObjectPermission
 
         from accounts.ldap_signals import connect_directory_receivers
         from accounts.models import ApiToken, Role, RoleAssignment, Team, TeamMembership, User
         from accounts.receivers import connect_login_receivers
+        from core.audit import auditlog_register
 
-        auditlog.register(User, exclude_fields=["password", "last_login"])
-        auditlog.register(Team)
-        auditlog.register(TeamMembership)
+        auditlog_register(User, exclude_fields=["password", "last_login"])
+        auditlog_register(Team)
+        auditlog_register(TeamMembership)
         # Who granted what to whom, and when: every grant and revocation is an audit entry.
-        auditlog.register(Role)
-        auditlog.register(RoleAssignment)
-        auditlog.register(UserObjectPermission)
+        auditlog_register(Role)
+        auditlog_register(RoleAssignment)
+        auditlog_register(UserObjectPermission)
         # Who created or revoked which token. Never the hash; last use is bookkeeping, not a
         # change (and would otherwise write an entry a minute per busy token).
-        auditlog.register(
+        auditlog_register(
             ApiToken, exclude_fields=["secret_hash", "last_used_at", "last_used_ip", "updated_at"]
         )
         connect_login_receivers()

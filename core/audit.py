@@ -37,3 +37,16 @@ class AuditedSessionAuthentication(_BindsAuditActor, SessionAuthentication):
 
 class AuditedBasicAuthentication(_BindsAuditActor, BasicAuthentication):
     pass
+
+
+def auditlog_register(model, *, exclude_fields=(), **options) -> None:
+    """Register ``model`` with django-auditlog, tracking its own columns only.
+
+    auditlog also walks reverse relations (other models' foreign keys to this one): on every
+    save that costs a query per reverse one-to-one and records nothing of use (a reverse
+    foreign key is written as "app.Model.None"). What points at a row is that other row's
+    history, which auditlog records when that row changes."""
+    from auditlog.registry import auditlog
+
+    reverse = [f.name for f in model._meta.get_fields() if f.auto_created and not f.concrete]
+    auditlog.register(model, exclude_fields=[*exclude_fields, *reverse], **options)

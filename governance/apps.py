@@ -8,9 +8,8 @@ class GovernanceConfig(AppConfig):
     verbose_name = "Governance"
 
     def ready(self) -> None:
-        from auditlog.registry import auditlog
-
         from accounts.access import governed_register
+        from core.audit import auditlog_register
         from governance.models import (
             Annotation,
             Decision,
@@ -26,7 +25,7 @@ class GovernanceConfig(AppConfig):
             owner_team_id=lambda d: d.version.registered_model.owner_team_id,
         )
         for model in (Annotation, Decision, Policy, DocumentTemplate, FreeTextSection):
-            auditlog.register(model)
+            auditlog_register(model)
         self._plug_into_registry()
         self._plug_in_documents()
 

@@ -8,9 +8,8 @@ class MonitoringConfig(AppConfig):
     verbose_name = "Monitoring"
 
     def ready(self) -> None:
-        from auditlog.registry import auditlog
-
         from accounts.access import governed_register
+        from core.audit import auditlog_register
         from monitoring import models as m
         from registry.choices import LineageKind
         from registry.lineage_kinds import lineage_kind_register
@@ -50,6 +49,6 @@ class MonitoringConfig(AppConfig):
 
         document_context_provider_register("monitoring", monitoring_document_context)
         for model in (m.Deployment, m.BaselineProfile, m.Kpi, m.AlertRule, m.Alert):
-            auditlog.register(model)
+            auditlog_register(model)
         # A Slack webhook URL is a credential: the change log keeps that it changed, not it.
-        auditlog.register(m.AlertChannel, exclude_fields=["signing_secret"], mask_fields=["target"])
+        auditlog_register(m.AlertChannel, exclude_fields=["signing_secret"], mask_fields=["target"])

@@ -6,20 +6,19 @@ class RegistryConfig(AppConfig):
     verbose_name = "Registry"
 
     def ready(self) -> None:
-        from auditlog.registry import auditlog
-
         import registry.services.lineage  # noqa: F401 - registers the registry's lineage kinds
+        from core.audit import auditlog_register
         from registry.permissions import register_governed_models
 
         register_governed_models()
         from registry import models as m
 
-        auditlog.register(m.RegisteredModel, m2m_fields={"tags"})
-        auditlog.register(m.Dataset, m2m_fields={"tags"})
-        auditlog.register(m.DatasetVersion, m2m_fields={"derived_from"})
-        auditlog.register(m.ModelRoleAssignment)
+        auditlog_register(m.RegisteredModel, m2m_fields={"tags"})
+        auditlog_register(m.Dataset, m2m_fields={"tags"})
+        auditlog_register(m.DatasetVersion, m2m_fields={"derived_from"})
+        auditlog_register(m.ModelRoleAssignment)
         for model in (m.ModelVersion, m.ModelVersionDataset, m.Run, m.RunInput, m.Artifact, m.Tag):
-            auditlog.register(model)
+            auditlog_register(model)
         # Alias moves are rows of their own (ModelAliasMove) and chain events; the change log
         # records the alias rows too, like every governed row.
-        auditlog.register(m.ModelAlias)
+        auditlog_register(m.ModelAlias)

@@ -98,6 +98,17 @@ def model_version_list(user: User) -> QuerySet[ModelVersion]:
     )
 
 
+def registered_model_answer_prepare(model: RegisteredModel) -> RegisteredModel:
+    """A model a service just registered, ready for ``RegisteredModelSerializer`` without
+    reading it back: the service's instance holds its team and creator; it has no version and
+    no alias yet; its tags are read (one query) only if it has any."""
+    model.version_count = 0
+    model.latest_version = None
+    prefetch_related_objects([model], "tags")  # skipped when the service knows there are none
+    model._prefetched_objects_cache["aliases"] = ModelAlias.objects.none()
+    return model
+
+
 def model_version_answer_prepare(version: ModelVersion) -> ModelVersion:
     """A version a service just registered, ready for ``ModelVersionSerializer``: the service's
     instance already holds its model, run, parent and registrant, so only its data links are

@@ -32,8 +32,7 @@ def dataset_version_panel_context(
 
 
 def openlineage_plugins_register() -> None:
-    from auditlog.registry import auditlog
-
+    from core.audit import auditlog_register
     from integrations import models as m
 
     # The received events are not registered: each is an append-only record whose hash the
@@ -45,6 +44,6 @@ def openlineage_plugins_register() -> None:
         m.OpenLineageDatasetVersion,
         m.OpenLineageRunDataset,
     ):
-        auditlog.register(model)
+        auditlog_register(model)
     page_panel_register(RUN_PAGE, RUN_PANEL, run_panel_context)
     page_panel_register(DATASET_VERSION_PAGE, DATASET_VERSION_PANEL, dataset_version_panel_context)

@@ -192,6 +192,45 @@ class ModelVersionSerializer(VisibilityMixin, serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance) -> dict:
+        """The same answer as the declared fields give (a test compares them), built directly:
+        DRF builds a ModelSerializer's nineteen fields anew for every instance it renders, and
+        that was a fifth of the CPU of a version GET."""
+        links = instance.dataset_links.all()
+        visible = self._visibility()
+        shown = [link for link in links if visible.dataset_version(link.dataset_version)]
+        return {
+            "model": instance.registered_model.name,
+            "version": instance.version,
+            "status": instance.status,
+            "aliases": [alias.name for alias in instance.aliases.all()],
+            "description": instance.description,
+            "artifact_uri": instance.artifact_uri,
+            "artifact_sha256": instance.artifact_sha256,
+            "artifact_size": instance.artifact_size,
+            "artifact_stored": self.get_artifact_stored(instance),
+            "framework": instance.framework,
+            "input_schema": instance.input_schema,
+            "output_schema": instance.output_schema,
+            "params": instance.params,
+            "metrics": instance.metrics,
+            "run": self.get_run(instance),
+            "datasets": [
+                {
+                    "dataset": link.dataset_version.dataset.name,
+                    "version": link.dataset_version.version,
+                    "role": link.role,
+                }
+                for link in shown
+            ],
+            "hidden_datasets": len(links) - len(shown),
+            "derived_from": self.get_derived_from(instance),
+            **{name: getattr(instance, name) for name in CODE_ENV_FIELDS},
+            "registered_by": instance.registered_by.username if instance.registered_by_id else None,
+            "created_at": _DATETIME.to_representation(instance.created_at),
+            "updated_at": _DATETIME.to_representation(instance.updated_at),
+        }
+
     def get_run(self, obj) -> str | None:
         if obj.run is None or not self._visibility().run(obj.run):
             return None

@@ -94,6 +94,13 @@ class ServiceViewSet(viewsets.GenericViewSet):
     def base_queryset(self):
         raise NotImplementedError
 
+    def filter_queryset(self, queryset):
+        """List filters and ordering shape lists; a single record is named by its URL and
+        restricted by ``base_queryset``, so reading one skips compiling them."""
+        if self.action in ("list", None):
+            return super().filter_queryset(queryset)
+        return queryset
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no URL kwargs
             return self.serializer_class.Meta.model.objects.none()
@@ -124,7 +131,11 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, S
     def create(self, request):
         data = self.parse(request)
         model = services.registered_model_create(actor=request.user, **data)
-        return self.render(model, status.HTTP_201_CREATED)
+        answer = selectors.registered_model_answer_prepare(model)
+        context = self.get_serializer_context()
+        return Response(
+            self.serializer_class(answer, context=context).data, status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(request=s.RegisteredModelUpdateSerializer, responses=s.RegisteredModelSerializer)
     def partial_update(self, request, name=None):

@@ -22,6 +22,7 @@ from registry.models import (
     ModelVersionDataset,
     RegisteredModel,
     Run,
+    Tag,
 )
 from registry.permissions import require, require_in_team, restrict_artifacts
 from registry.services.common import full_clean_or_invalid, name_taken, tags_resolve
@@ -63,6 +64,8 @@ def registered_model_create(
     resolved_tags = tags_resolve(tags)
     if resolved_tags:  # a new row has none to replace
         model.tags.set(resolved_tags)
+    else:  # known to have none: reading them back would be a wasted query
+        model._prefetched_objects_cache = {"tags": Tag.objects.none()}
     audit_event_append(
         actor=actor,
         action="model.register",
@@ -297,6 +300,8 @@ def model_version_register(
         ModelVersionDataset(model_version=version, dataset_version=dv, role=role)
         for dv, role in links
     )
+    if not links:  # known to have no data links: reading them back would be a wasted query
+        version._prefetched_objects_cache = {"dataset_links": ModelVersionDataset.objects.none()}
     _record_version_lineage(version, links)
     audit_event_append(
         actor=actor,
@@ -321,7 +326,7 @@ def model_version_register(
 def _record_version_lineage(
     version: ModelVersion, links: Sequence[tuple[DatasetVersion, str]]
 ) -> None:
-    lineage_node_ensure(version)
+    lineage_node_ensure(version, new=True)
     run_inputs: set[tuple[int, str]] = set()
     if version.run is not None:
         lineage_edge_add(source=version.run, target=version, relation="produced")

@@ -144,7 +144,7 @@ def dataset_version_create(
 
 
 def _record_dataset_lineage(version: DatasetVersion, parents: Sequence[DatasetVersion]) -> None:
-    lineage_node_ensure(version)
+    lineage_node_ensure(version, new=True)
     via_run: set[int] = set()
     if version.produced_by_run is not None:
         lineage_edge_add(source=version.produced_by_run, target=version, relation="produced")

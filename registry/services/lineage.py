@@ -32,19 +32,20 @@ lineage_kind_register(
 )
 
 
-def lineage_node_ensure(obj: models.Model) -> LineageNode:
-    """Return the node of ``obj``, creating it on first use."""
+def lineage_node_ensure(obj: models.Model, *, new: bool = False) -> LineageNode:
+    """Return the node of ``obj``, creating it on first use. ``new=True`` says ``obj`` was just
+    created in this transaction, so it cannot have a node yet: one INSERT, no lookup and no
+    savepoint (the unique (kind, object_id) constraint is still the backstop)."""
     spec = lineage_kind_of(obj)
-    node, _ = LineageNode.objects.get_or_create(
-        kind=spec.kind,
-        object_id=obj.pk,
-        defaults={
-            "key": spec.key(obj),
-            "label": spec.label(obj),
-            "owner_team_id": spec.owner_team_id(obj),
-            "registered_model_id": spec.registered_model_id(obj),
-        },
-    )
+    fields = {
+        "key": spec.key(obj),
+        "label": spec.label(obj),
+        "owner_team_id": spec.owner_team_id(obj),
+        "registered_model_id": spec.registered_model_id(obj),
+    }
+    if new:
+        return LineageNode.objects.create(kind=spec.kind, object_id=obj.pk, **fields)
+    node, _ = LineageNode.objects.get_or_create(kind=spec.kind, object_id=obj.pk, defaults=fields)
     return node
 
 

@@ -89,7 +89,7 @@ def run_create(
     RunInput.objects.bulk_create(
         RunInput(run=run, dataset_version=dv, role=role) for dv, role in links
     )
-    lineage_node_ensure(run)
+    lineage_node_ensure(run, new=True)
     for dataset_version, role in links:
         lineage_edge_add(source=dataset_version, target=run, relation=role)
     audit_event_append(

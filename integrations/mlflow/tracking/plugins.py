@@ -8,8 +8,7 @@ from __future__ import annotations
 
 def mlflow_tracking_plugins_register() -> None:
     """Called once from IntegrationsConfig.ready."""
-    from auditlog.registry import auditlog
-
+    from core.audit import auditlog_register
     from integrations.models.mlflow import (
         MlflowArtifactFile,
         MlflowExperiment,
@@ -18,4 +17,4 @@ def mlflow_tracking_plugins_register() -> None:
     )
 
     for model in (MlflowExperiment, MlflowRun, MlflowLoggedModel, MlflowArtifactFile):
-        auditlog.register(model)
+        auditlog_register(model)
