@@ -33,7 +33,7 @@ def test_it_generates_shows_and_downloads_a_model_card(
     panel.get_by_test_id("document-template").select_option("model-card")
     panel.get_by_test_id("document-generate").click()
     # In-process tasks: the document is done when the page comes back.
-    expect(panel.get_by_test_id("document-status").first).to_have_text("Done")
+    expect(panel.get_by_test_id("document-status").first).to_have_text("Current")
     expect(panel.get_by_test_id("document-view")).to_contain_text("credit-model")
     expect(panel.get_by_test_id("document-view")).to_contain_text("0.913")
     page.screenshot(path=screenshot_dir / "documents-model-card.png", full_page=True)
