@@ -45,9 +45,11 @@
 
     function resize(next) {
       scale = clamp(next);
-      svg.style.maxWidth = "none";
-      svg.style.minWidth = "0";
-      svg.style.width = Math.round(naturalWidth * scale) + "px";
+      var width = Math.round(naturalWidth * scale) + "px";
+      // The page's bounds (a nonce'd <style>) give way to the chosen size.
+      svg.style.maxWidth = width;
+      svg.style.minWidth = width;
+      svg.style.width = width;
       svg.style.height = Math.round(naturalHeight * scale) + "px";
       svg.setAttribute("data-scale", scale.toFixed(3));
       if (label) {
