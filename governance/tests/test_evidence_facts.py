@@ -3,16 +3,21 @@ per the policy) and the policy's checks with their verdicts, on the page and wit
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from governance.choices import AnnotationKind
 from governance.evidence_facts import version_evidence_facts
 from governance.models import Policy
 from governance.services import annotation_create, annotation_resolve
+from governance.services.documents import document_request
+from governance.tests import documents_fixtures
 from registry.choices import RiskTier
 from tests.factories import ModelVersionFactory, RegisteredModelFactory
 
 pytestmark = pytest.mark.django_db
+doc_version = documents_fixtures.doc_version  # the shared fixture
 
 
 @pytest.fixture
@@ -66,3 +71,18 @@ def test_the_page_shows_the_same_checks_as_the_review_section(version, contribut
     assert 'data-fact="policy-checks" data-tone="fail"' in summary
     assert summary.count('data-testid="evidence-check"') == html.count('data-testid="guard"')
     assert 'data-fact="open-findings" data-tone="pass"' in summary
+
+
+def test_a_generated_model_card_on_the_page_adds_no_second_h1(
+    doc_version, contributor, client, django_capture_on_commit_callbacks
+):
+    """The card's own "# Model card" heading is demoted below the page's headings, and the card
+    sits in the Documents tab, not between the review and the evidence."""
+    with django_capture_on_commit_callbacks(execute=True):
+        document_request(actor=contributor, version=doc_version, template_name="model-card")
+    client.force_login(contributor)
+    html = client.get(f"/models/credit-model/versions/{doc_version.version}/").content.decode()
+    view = html[html.index('data-testid="document-view"') :]
+    assert re.search(r"<h[3-6]\b", view[: view.index("</article>")])
+    assert len(re.findall(r"<h1\b", html)) == 1
+    assert html.index('id="tab-documents"') < html.index('data-testid="document-view"')
