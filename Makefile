@@ -16,7 +16,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/steward
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo serve test system-deps deps lint test-postgres test-sqlite bench-lineage bench-ingest bench-registry clean
+.PHONY: demo serve test system-deps deps lint test-postgres test-sqlite bench-lineage bench-ingest bench-scale bench-registry clean
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -73,6 +73,11 @@ bench-lineage: deps
 
 bench-ingest: deps
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) bench/ingest.py
+
+# 20 million predictions over 12 months, partitioned log against a plain copy (ROWS=2000000 to
+# scale down).
+bench-scale: deps
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) bench/scale.py $${ROWS:+--rows $$ROWS}
 
 # Steward under gunicorn against MLflow's server (installed in var/bench-mlflow-venv on first use).
 bench-registry: deps

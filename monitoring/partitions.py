@@ -226,9 +226,12 @@ def _missing_periods(
     return periods
 
 
-def partitions_ensure(*, now: datetime | None = None, connection=None) -> list[str]:
+def partitions_ensure(
+    *, now: datetime | None = None, since: datetime | None = None, connection=None
+) -> list[str]:
     """Create the partitions of the current period and the next ``ahead`` ones, and the ones
-    for rows waiting in the default partition; return the names created. Idempotent."""
+    for rows waiting in the default partition (and, given ``since``, every period from the one
+    holding it: an import of old predictions); return the names created. Idempotent."""
     connection = connection or default_connection
     if not is_partitioned(connection):
         return []
@@ -243,8 +246,8 @@ def partitions_ensure(*, now: datetime | None = None, connection=None) -> list[s
         cursor.execute(f"LOCK TABLE {TABLE} IN SHARE UPDATE EXCLUSIVE MODE")
         cursor.execute(f"SELECT min(predicted_at) FROM {DEFAULT}")  # noqa: S608
         oldest = cursor.fetchone()[0]
-        first = min(oldest, now) if oldest else now
-        current = period_of(now, unit)[0]
+        first = min(m for m in (oldest, since, now) if m is not None)
+        current = period_of(since or now, unit)[0]
         for start, end in _missing_periods(partition_list(connection), first, last, unit):
             if end <= current and not _has_rows(cursor, start, end):
                 continue  # a past period without rows needs no partition

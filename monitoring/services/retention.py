@@ -96,7 +96,9 @@ def predictions_retention_apply(*, now: datetime | None = None) -> RetentionOutc
             if not partition.is_default and partition.end <= now:
                 _partition_expire(partition, now, outcome)
     else:
-        for deployment_id in Prediction.objects.values_list("deployment", flat=True).distinct():
+        # order_by(): the model's ordering would make DISTINCT run over every row.
+        deployment_ids = Prediction.objects.order_by().values_list("deployment", flat=True)
+        for deployment_id in sorted(deployment_ids.distinct()):
             _rows_expire(deployment_id, now, outcome)
     return outcome
 
