@@ -402,7 +402,9 @@ def _metric_of(details: dict, metric: str) -> Any:
 
 def health_outcome(deployment: Deployment, results: list[CheckResult]) -> Outcome:
     """Combine the latest result of each kind (these, or earlier ones of a kind that was unknown
-    now) and the latest value of each KPI into one score with its reasons."""
+    now) and the latest value of each KPI into one score with its reasons. A failing check caps
+    the score in its own band (``monitoring.stats.health``): the status is the score's band,
+    and the summary names the check that capped it."""
     components = []
     for result in results:
         latest = result
