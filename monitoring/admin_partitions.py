@@ -32,6 +32,10 @@ class PredictionPartitionAdmin(admin.ModelAdmin):
             and (request.user.is_superuser or super().has_view_permission(request, obj))
         )
 
+    def get_queryset(self, request):
+        # The model has no table: the partitions come from the catalog (changelist_view).
+        return self.model.objects.none()
+
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):
             from django.core.exceptions import PermissionDenied
