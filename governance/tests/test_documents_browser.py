@@ -28,6 +28,7 @@ def test_it_generates_shows_and_downloads_a_model_card(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_test_id("login-submit").click()
     page.goto(f"{base}/models/credit-model/versions/1/")
+    page.get_by_role("tab", name="Documents").click()  # the version page keeps them in a tab
     panel = page.get_by_test_id("documents-panel")
     expect(panel.get_by_test_id("documents-empty")).to_be_visible()
     panel.get_by_test_id("document-template").select_option("model-card")
