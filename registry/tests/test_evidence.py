@@ -172,3 +172,16 @@ def test_numbers_read_as_people_write_them():
     assert number_text(None) == "" and number_text("n/a") == "n/a"
     assert metric_delta("auc", 0.89, 0.86).delta_text == "+0.03"
     assert metric_delta("loss", 0.3, 0.35).delta_text == "-0.05"
+
+
+@pytestmark_db
+def test_the_audit_tab_links_an_auditor_to_the_versions_trail_only(model, auditor, member, client):
+    ModelVersionFactory(registered_model=model)
+    client.force_login(auditor)
+    html = client.get("/models/churn/versions/1/").content.decode()
+    assert 'href="/audit/?version=churn/1"' in html
+    assert client.get("/audit/?version=churn/1").status_code == 200
+    client.force_login(member)
+    html = client.get("/models/churn/versions/1/").content.decode()
+    assert 'data-testid="audit-trail-link"' not in html
+    assert client.get("/audit/?version=churn/1").status_code in (403, 404)
