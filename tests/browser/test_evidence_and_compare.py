@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from monitoring.tests.factories import ProductionVersionFactory
 from registry.choices import DatasetRole, RiskTier
+from tests.browser.test_accessibility import page_problems
 from tests.browser.test_serving_and_runs import no_sideways_scroll, sign_in
 from tests.factories import (
     DatasetFactory,
@@ -96,6 +97,8 @@ def test_the_version_page_opens_on_its_evidence(page: Page, live_server, world, 
         page.set_viewport_size({"width": width, "height": 900})
         no_sideways_scroll(page)
         page.screenshot(path=screenshot_dir / f"version-evidence-{width}.png", full_page=True)
+    # Labels, contrast, one h1 (axe, as the accessibility suite runs it).
+    assert page_problems(page, "/models/credit-scorer/versions/2/") == []
 
 
 def test_two_versions_compare_side_by_side(page: Page, live_server, world, screenshot_dir):
@@ -123,6 +126,7 @@ def test_two_versions_compare_side_by_side(page: Page, live_server, world, scree
         page.set_viewport_size({"width": width, "height": 900})
         no_sideways_scroll(page)
         page.screenshot(path=screenshot_dir / f"version-compare-{width}.png", full_page=True)
+    assert page_problems(page, "/models/credit-scorer/compare/") == []
 
     # From the model page: the compare form; swapping reads the change the other way.
     page.goto(f"{live_server.url}/models/credit-scorer/")
