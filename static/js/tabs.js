@@ -38,8 +38,16 @@
       return panel && root.contains(panel) ? panel.dataset.tabPanel : null;
     }
 
+    function hashId() {
+      try {
+        return decodeURIComponent(window.location.hash.slice(1));
+      } catch (error) {  // a malformed %-escape in a hand-typed address
+        return "";
+      }
+    }
+
     function fromHash() {
-      var id = decodeURIComponent(window.location.hash.slice(1));
+      var id = hashId();
       if (!id) { return null; }
       var target = document.getElementById(id);
       if (!target) { return null; }
@@ -48,7 +56,7 @@
 
     var error = root.querySelector("[data-tab-panel] [role='alert']");
     show(fromHash() || panelFor(error) || root.dataset.initial || tabs[0].dataset.tab, false);
-    var again = document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+    var again = hashId() ? document.getElementById(hashId()) : null;
     if (again && !again.dataset.tabPanel) { again.scrollIntoView(); }
 
     tabs.forEach(function (tab, index) {
@@ -72,7 +80,7 @@
       var name = fromHash();
       if (name) {
         show(name, false);
-        var target = document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+        var target = document.getElementById(hashId());
         if (target) { target.scrollIntoView(); }
       }
     });
