@@ -146,7 +146,10 @@ def model_version_page(
             "aliases": list(model_version.aliases.order_by("name")),
             "panels": top_panels,
             "document_panels": tabbed_panels,
-            "initial_tab": "documents" if "document" in request.GET else "evidence",
+            # A document asked for, or a refused free-text form shown again: its tab first.
+            "initial_tab": "documents"
+            if "document" in request.GET or "free_text" in (panel_state or {})
+            else "evidence",
             "storage_note": None
             if model_version.artifact_id
             else panels.version_storage_note(model_version),
@@ -167,7 +170,8 @@ def model_version_page(
 
 @registry_page
 def version_compare(request: HttpRequest, name: str) -> HttpResponse:
-    """Two versions of a model side by side: ``?a=<number>&b=<number>``."""
+    """Two versions of a model side by side: ``?a=<number>&b=<number>``; either may be
+    ``production`` (the newest other version in production)."""
     a = comparison.version_number_clean(request.GET.get("a"), "a")
     b = comparison.version_number_clean(request.GET.get("b"), "b")
     compared = comparison.version_comparison(request.user, name, a, b)

@@ -185,3 +185,18 @@ def test_the_audit_tab_links_an_auditor_to_the_versions_trail_only(model, audito
     html = client.get("/models/churn/versions/1/").content.decode()
     assert 'data-testid="audit-trail-link"' not in html
     assert client.get("/audit/?version=churn/1").status_code in (403, 404)
+
+
+@pytestmark_db
+def test_a_refused_documents_form_opens_the_page_on_the_documents_tab(model, contributor, client):
+    ModelVersionFactory(registered_model=model)
+    client.force_login(contributor)
+    assert 'data-initial="evidence"' in client.get("/models/churn/versions/1/").content.decode()
+    response = client.post(
+        "/models/churn/versions/1/documents/free-text/",
+        {"template": "model-card", "section": "no-such-section", "text": "x"},
+    )
+    assert 400 <= response.status_code < 500
+    assert 'data-initial="documents"' in response.content.decode()
+    asked = client.get("/models/churn/versions/1/?document=1").content.decode()
+    assert 'data-initial="documents"' in asked
