@@ -138,6 +138,15 @@ def version_context(
     return _plain(context)
 
 
+def version_context_with_free_text(
+    base: dict[str, Any], version: ModelVersion, template_name: str
+) -> dict[str, Any]:
+    """``version_context(version, template_name=...)`` from a context built without a template
+    (``base``): only the free-text sections differ between templates, so a page that judges
+    several documents builds the rest once."""
+    return {**base, "free_text": _plain(_free_text(version, template_name))}
+
+
 # A URI a document may print: anything but a path on someone's machine. A document is read
 # by people who have no access to (and no business knowing) the file system it came from.
 # A URI with a scheme of two letters or more (s3:, https:, steward:, runs:, sha256:) is kept;

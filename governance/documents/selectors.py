@@ -11,7 +11,11 @@ from django.db.models import QuerySet
 from accounts.models import User
 from core.errors import Forbidden
 from governance.choices import DocumentStatus
-from governance.documents.context import inputs_hash, version_context
+from governance.documents.context import (
+    inputs_hash,
+    version_context,
+    version_context_with_free_text,
+)
 from governance.documents.writers import DEFAULT_WRITER, section_writer
 from governance.models import DocumentTemplate, FreeTextSection, GeneratedDocument
 from registry.models import ModelVersion
@@ -60,10 +64,14 @@ class StalenessCache:
     def __init__(self, version: ModelVersion):
         self.version = version
         self._hashes: dict[str, str] = {}
+        self._base: dict | None = None
 
     def current_hash(self, template_name: str) -> str:
         if template_name not in self._hashes:
-            context = version_context(self.version, template_name=template_name)
+            # The record is read once; each template adds only its free-text sections.
+            if self._base is None:
+                self._base = version_context(self.version)
+            context = version_context_with_free_text(self._base, self.version, template_name)
             self._hashes[template_name] = inputs_hash(context)
         return self._hashes[template_name]
 

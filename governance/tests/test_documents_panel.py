@@ -115,3 +115,19 @@ def test_the_document_preview_is_collapsed_unless_asked_for(client, doc_version,
     assert re.search(r'<details class="document-preview"\s+data-testid', html)
     asked = page(client, contributor, document=document.pk)
     assert re.search(r'<details class="document-preview" open', asked)
+
+
+def test_the_staleness_of_each_template_is_judged_from_one_read_of_the_record(
+    doc_version, contributor
+):
+    """Only the free-text sections differ between templates: the hash built from one read of
+    the record plus a template's sections equals the one built for that template alone."""
+    from governance.documents.context import inputs_hash, version_context
+    from governance.documents.selectors import StalenessCache
+
+    write(doc_version, contributor, "Age bands.")
+    cache = StalenessCache(doc_version)
+    for name in ("model-card", "sr-11-7-validation", "eu-ai-act-annex-iv"):
+        alone = inputs_hash(version_context(doc_version, template_name=name))
+        assert cache.current_hash(name) == alone
+    assert cache.current_hash("model-card") != cache.current_hash("sr-11-7-validation")
