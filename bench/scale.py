@@ -246,14 +246,31 @@ def queries_time(deployment, baseline, now, repeat, client) -> dict[str, float]:
 def month_drop_time(now, settings_days: int) -> tuple[float, int]:
     """Retention with a retention that lets exactly the oldest month go; seconds and rows."""
     from django.conf import settings
+    from django.db import connection
 
     from monitoring.services.retention import predictions_retention_apply
 
+    statements: dict[str, float] = {}
+
+    def statement_timed(execute, statement, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(statement, params, many, context)
+        finally:
+            kind = " ".join(statement.split()[:3])
+            statements[kind] = statements.get(kind, 0.0) + time.perf_counter() - started
+
     settings.STEWARD_PREDICTION_RETENTION_DAYS = settings_days
     started = time.perf_counter()
-    outcome = predictions_retention_apply(now=now)
+    with connection.execute_wrapper(statement_timed):
+        outcome = predictions_retention_apply(now=now)
     seconds = time.perf_counter() - started
     settings.STEWARD_PREDICTION_RETENTION_DAYS = None
+    heaviest = sorted(statements.items(), key=lambda kv: -kv[1])[:3]
+    print(
+        "    retention's heaviest statements: "
+        + "; ".join(f"{kind}... {spent * 1000:.0f} ms" for kind, spent in heaviest)
+    )
     return seconds, outcome.rows_removed
 
 

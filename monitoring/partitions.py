@@ -180,6 +180,21 @@ def _literal(moment: datetime) -> str:
     return f"'{moment.astimezone(UTC).isoformat()}'::timestamptz"
 
 
+def partition_deployments(partition: Partition, connection=None) -> list[int]:
+    """The deployments with rows in one partition, by a skip scan of its window index (one
+    probe per deployment, not a read of every row)."""
+    connection = connection or default_connection
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH RECURSIVE seen(id) AS ("  # noqa: S608 - fixed names
+            f'(SELECT min(deployment_id) FROM ONLY "{partition.name}") UNION ALL '
+            f'SELECT (SELECT min(deployment_id) FROM ONLY "{partition.name}" '
+            "WHERE deployment_id > seen.id) FROM seen WHERE seen.id IS NOT NULL) "
+            "SELECT id FROM seen WHERE id IS NOT NULL"
+        )
+        return [r[0] for r in cursor.fetchall()]
+
+
 def _create(cursor, start: datetime, end: datetime) -> str:
     """Create the partition [start, end), first moving out of the default partition the rows
     it will hold (PostgreSQL refuses a partition whose rows sit in the default one)."""

@@ -38,6 +38,7 @@ from monitoring.models import Alert, Deployment, Prediction
 from monitoring.partitions import (
     Partition,
     is_partitioned,
+    partition_deployments,
     partition_drop,
     partition_list,
     partition_row_counts,
@@ -103,16 +104,19 @@ def predictions_retention_apply(*, now: datetime | None = None) -> RetentionOutc
     return outcome
 
 
-@transaction.atomic
 def _partition_expire(partition: Partition, now: datetime, outcome: RetentionOutcome) -> None:
-    from django.db import connection
+    # Decided once without locks (most expired partitions are kept, by a hold or a longer
+    # retention), then again under the lock that dropping takes anyway.
+    present = dict.fromkeys(partition_deployments(partition), 1)
+    if _partition_kept(partition, present, now, outcome):
+        return
+    with transaction.atomic():
+        _partition_drop_locked(partition, now, outcome)
 
-    with connection.cursor() as cursor:
-        # No row arrives in (or leaves) the partition between counting and dropping.
-        cursor.execute(f'LOCK TABLE "{partition.name}" IN SHARE MODE')
-    counts = partition_row_counts(partition)
-    # The deployments' rows are locked, so a legal hold set meanwhile waits for this decision.
-    deployments = list(Deployment.objects.select_for_update().filter(pk__in=counts).order_by("pk"))
+
+def _partition_kept(partition, counts, now, outcome, *, deployments=None) -> bool:
+    if deployments is None:
+        deployments = list(Deployment.objects.filter(pk__in=counts).order_by("pk"))
     reasons = []
     for deployment in deployments:
         cutoff = deployment_cutoff(deployment, now=now)
@@ -125,9 +129,29 @@ def _partition_expire(partition: Partition, now: datetime, outcome: RetentionOut
     if not counts:
         days = global_retention_days()
         if days is None or partition.end > now - timedelta(days=days):
-            return
+            return True
     if reasons:
         outcome.kept.append({"partition": partition.name, "reasons": reasons})
+        return True
+    return False
+
+
+def _partition_drop_locked(partition: Partition, now: datetime, outcome: RetentionOutcome) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # The log's lock first, as every writer takes it (no deadlock with an ingestion writing
+        # into this partition); no row arrives or leaves between counting and dropping. Waits
+        # at most 10 s for running writes, else this partition waits for the next run.
+        cursor.execute("SET LOCAL lock_timeout = '10s'")
+        cursor.execute("LOCK TABLE monitoring_prediction IN ACCESS EXCLUSIVE MODE")
+    counts = partition_row_counts(partition)
+    # FOR NO KEY UPDATE: a legal hold set meanwhile waits for this decision; the foreign-key
+    # checks of ingestion (FOR KEY SHARE) do not.
+    deployments = list(
+        Deployment.objects.select_for_update(no_key=True).filter(pk__in=counts).order_by("pk")
+    )
+    if _partition_kept(partition, counts, now, outcome, deployments=deployments):
         return
     rows = sum(counts.values())
     by_deployment = {d.name: counts[d.pk] for d in deployments}
@@ -153,7 +177,7 @@ def _partition_expire(partition: Partition, now: datetime, outcome: RetentionOut
 @transaction.atomic
 def _rows_expire(deployment_id: int, now: datetime, outcome: RetentionOutcome) -> None:
     deployment = (
-        Deployment.objects.select_for_update()
+        Deployment.objects.select_for_update(no_key=True, of=("self",))
         .select_related("model_version__registered_model")
         .get(pk=deployment_id)
     )
