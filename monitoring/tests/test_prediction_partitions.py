@@ -320,3 +320,18 @@ def test_the_admin_shows_partitions_and_retention_to_administrators_only(
         assert "monitoring_prediction_default" in html
     else:
         assert "retention deletes its expired rows by time" in html
+
+
+def test_the_daily_task_creates_partitions_and_applies_retention(retention):
+    from monitoring.tasks import maintain_prediction_log
+
+    deployment = DeploymentFactory()
+    log(deployment, [months_ago(9), NOW - timedelta(hours=2)])
+    done = maintain_prediction_log()
+    assert done["rows_removed"] == 1
+    assert list(Prediction.objects.values_list("request_id", flat=True)) == ["r-1"]
+    if is_partitioned():
+        assert done["partitions_dropped"] == [
+            f"monitoring_prediction_p{period_of(months_ago(9), 'month')[0]:%Y%m%d}"
+        ]
+    assert maintain_prediction_log()["rows_removed"] == 0
