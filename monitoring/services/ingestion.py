@@ -185,25 +185,11 @@ def _existing_request_ids(deployment: Deployment, request_ids: list[str]) -> set
 
 def _rows_write(deployment: Deployment, rows: list[tuple], now: datetime) -> int:
     if connection.vendor == "postgresql":
-        # The common case is a batch of new request ids: COPY it whole, and only when the
-        # unique index says some were logged before (a retried batch) sort them out.
-        try:
-            with transaction.atomic():
-                _copy(deployment, rows, now)
-            return len(rows)
-        except UNIQUE_VIOLATIONS:
-            pass
+        return _rows_copy(deployment, rows, now)
     existing = _existing_request_ids(deployment, [r[0] for r in rows])
     fresh = [r for r in rows if r[0] not in existing]
     if not fresh:
         return 0
-    if connection.vendor == "postgresql":
-        try:
-            with transaction.atomic():
-                _copy(deployment, fresh, now)
-            return len(fresh)
-        except UNIQUE_VIOLATIONS:
-            pass  # a concurrent batch logged some of these ids meanwhile: row by row
     before = Prediction.objects.filter(deployment=deployment).count()
     Prediction.objects.bulk_create(
         [
@@ -224,6 +210,32 @@ def _rows_write(deployment: Deployment, rows: list[tuple], now: datetime) -> int
         ignore_conflicts=True,
     )
     return Prediction.objects.filter(deployment=deployment).count() - before
+
+
+COPY_ATTEMPTS = 3
+
+
+def _rows_copy(deployment: Deployment, rows: list[tuple], now: datetime) -> int:
+    """COPY the batch whole (the common case: all request ids new). When the request-id keys
+    say some were logged before (a retried batch), or meanwhile by a concurrent batch with the
+    same ids (its keys commit first, then ours fail), leave those out and COPY the rest. The
+    partitioned log has no unique constraint of its own (its keys table has), so ON CONFLICT
+    cannot skip them: a batch that keeps colliding is refused whole, to be retried."""
+    pending = rows
+    for _ in range(COPY_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                _copy(deployment, pending, now)
+            return len(pending)
+        except UNIQUE_VIOLATIONS:
+            existing = _existing_request_ids(deployment, [r[0] for r in rows])
+            pending = [r for r in rows if r[0] not in existing]
+            if not pending:
+                return 0
+    raise Conflict(
+        "Another batch with some of the same request ids is being logged right now; "
+        "nothing of this batch was logged. Send it again."
+    )
 
 
 try:  # COPY runs on psycopg's own cursor, whose errors Django does not translate

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from django.db import IntegrityError
 from django.utils import timezone
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -329,6 +330,56 @@ def test_it_is_idempotent_by_request_id(live, gateway):
     assert (first.accepted, first.duplicates) == (10, 0)
     assert (again.accepted, again.duplicates) == (0, 12)
     assert Prediction.objects.count() == 10
+
+
+def test_a_batch_colliding_with_a_concurrent_one_logs_only_its_new_rows(live, gateway, monkeypatch):
+    """PostgreSQL's COPY path, its logic on either database: the log is a set of request ids
+    that refuses a duplicate. Two ids were logged before; a concurrent batch logs a third
+    while ours is on its way. Each retry leaves out what is logged by then."""
+    from monitoring.services import ingestion
+
+    records = _records(6, np.random.default_rng(3))
+    ids = [r["request_id"] for r in records]
+    logged, calls = set(ids[:2]), []
+
+    def copy(deployment, rows, now):
+        calls.append([row[0] for row in rows])
+        if len(calls) == 1:
+            logged.add(ids[2])  # the concurrent batch commits first
+        if logged & set(calls[-1]):
+            raise IntegrityError("duplicate key value violates unique constraint")
+        logged.update(calls[-1])
+
+    monkeypatch.setattr(ingestion, "connection", _PretendPostgres())
+    monkeypatch.setattr(ingestion, "_copy", copy)
+    monkeypatch.setattr(
+        ingestion, "_existing_request_ids", lambda deployment, wanted: logged & set(wanted)
+    )
+    result = predictions_ingest(actor=gateway, deployment=live, records=records)
+    assert (result.accepted, result.duplicates) == (3, 3)
+    assert calls == [ids, ids[3:]]
+    assert logged == set(ids)
+
+
+def test_a_batch_that_keeps_colliding_is_refused_whole_with_a_409(live, gateway, monkeypatch):
+    from monitoring.services import ingestion
+
+    def colliding_copy(deployment, rows, now):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(ingestion, "connection", _PretendPostgres())
+    monkeypatch.setattr(ingestion, "_copy", colliding_copy)
+    with pytest.raises(Conflict, match="Send it again"):
+        predictions_ingest(
+            actor=gateway, deployment=live, records=_records(3, np.random.default_rng(4))
+        )
+    assert Prediction.objects.count() == 0
+
+
+class _PretendPostgres:
+    """Ingestion's COPY path on either test database (``_copy`` itself is replaced)."""
+
+    vendor = "postgresql"
 
 
 def test_it_refuses_batches_it_cannot_read(live, gateway, contributor, manager, member, outsider):
