@@ -103,6 +103,7 @@ def test_the_environment_file_lists_every_variable():
         re.findall(r'"((?:STEWARD_[A-Z0-9_]+)|DATABASE_URL|REDIS_URL)"', _config_sources())
     )
     read_by_serving = {"HOST", "PORT", "WEB_WORKERS", "WEB_THREADS", "WEB_TIMEOUT"}
+    read_by_serving |= {"WEB_MAX_REQUESTS"}
     read_by_serving |= {"WORKER_CONCURRENCY", "STEWARD_AUDIT_KEY_FILE"}
     listed = set(env_example())
     missing = (read_by_settings | read_by_serving) - listed
