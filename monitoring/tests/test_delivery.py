@@ -163,7 +163,10 @@ def test_an_email_channel_sends_one_message_to_every_address(team, mailoutbox):
     assert delivery.status == DeliveryStatus.SENT
     [message] = mailoutbox
     assert message.to == ["risk@example.org", "oncall@example.org"]
-    assert message.subject.startswith("[Steward] [WARNING] Alert opened: drift critical")
+    # The title says what happened, where and by which rule (monitoring/stats/headline.py).
+    assert message.subject == (
+        "[Steward] [WARNING] Alert opened: Data drift critical on credit-prod (drift critical)"
+    )
     assert "credit-prod" in message.body
     assert f"/monitoring/alerts/{delivery.alert_id}/" in message.body
 
@@ -174,7 +177,7 @@ def test_a_slack_channel_gets_a_text_message(team, receiver):
 
     assert delivery.status == DeliveryStatus.SENT
     payload = json.loads(receiver.requests[0]["body"])
-    assert "Alert opened: drift critical" in payload["text"]
+    assert "Alert opened: Data drift critical on credit-prod (drift critical)" in payload["text"]
     assert f"/monitoring/alerts/{delivery.alert_id}/|" in payload["text"]
 
 
