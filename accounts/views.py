@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.choices import LoginOutcome
 from accounts.forms import ApiTokenForm
@@ -19,7 +19,8 @@ from accounts.login_audit_selectors import (
     login_method_choices,
 )
 from accounts.services.tokens import token_create, token_revoke
-from core.errors import StewardError
+from core.errors import Forbidden, StewardError
+from core.pages import page_view
 
 LOGIN_EVENTS_PAGE_SIZE = 50
 
@@ -77,17 +78,12 @@ def token_revoke_view(request: HttpRequest, prefix: str) -> HttpResponse:
     return redirect("account-tokens")
 
 
-@login_required
-@require_safe
+@page_view
 def login_event_list_view(request: HttpRequest) -> HttpResponse:
     """Every sign-in attempt, newest first, filtered; for auditors and administrators."""
     if not login_audit_visible_to(request.user):
-        message = "Only auditors and administrators may read the login audit."
-        return render(request, "403.html", {"message": message}, status=403)
-    try:
-        filters = login_event_filters_clean(request.GET)
-    except StewardError as exc:
-        return render(request, "400.html", {"message": exc.message}, status=exc.status_code)
+        raise Forbidden("Only auditors and administrators may read the login audit.")
+    filters = login_event_filters_clean(request.GET)
     page = Paginator(login_event_list(filters=filters), LOGIN_EVENTS_PAGE_SIZE).get_page(
         request.GET.get("page")
     )

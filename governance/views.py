@@ -8,19 +8,14 @@ is a 404 page. Never a 500."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST, require_safe
 
 from core.errors import InvalidInput, NotFound, StewardError
+from core.pages import form_view, page_view
 from governance import queue_selectors, selectors, services
 from governance.choices import AnnotationKind
 from governance.forms import AnnotationForm, DecisionForm, form_values
@@ -32,29 +27,11 @@ from registry.views import model_version_page
 QUEUE_PAGE_SIZE = 25
 
 
-def review_form(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Login required, POST only, and a domain error raised before the form could be shown
-    again (an unknown or invisible version) rendered as an error page."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except StewardError as exc:
-            return render(request, "registry/error.html", {"error": exc}, status=exc.status_code)
-
-    return login_required(require_POST(wrapper))
-
-
-@login_required
-@require_safe
+@page_view
 def inbox(request: HttpRequest) -> HttpResponse:
     """The work queue: what awaits my decision (most urgent, then oldest, first), apart from
     what I watch; both filtered by state, team and risk tier."""
-    try:
-        filters = queue_selectors.queue_filters_clean(request.GET)
-    except StewardError as exc:
-        return render(request, "registry/error.html", {"error": exc}, status=exc.status_code)
+    filters = queue_selectors.queue_filters_clean(request.GET)
     user = request.user
     awaiting = Paginator(
         queue_selectors.queue_page_versions(queue_selectors.awaiting_my_decision(user, filters)),
@@ -82,7 +59,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
 
 
-@review_form
+@form_view
 def version_decide(request: HttpRequest, name: str, version: int) -> HttpResponse:
     """Take a decision (submit, claim, sign off, approve, ...) with a written motivation."""
     model_version = page_selectors.model_version_get(request.user, name, version)
@@ -106,7 +83,7 @@ def version_decide(request: HttpRequest, name: str, version: int) -> HttpRespons
     return redirect(_version_url(model_version))
 
 
-@review_form
+@form_view
 def version_annotate(request: HttpRequest, name: str, version: int) -> HttpResponse:
     """Write a note, question or finding on the version, or reply to one."""
     model_version = page_selectors.model_version_get(request.user, name, version)
@@ -130,7 +107,7 @@ def version_annotate(request: HttpRequest, name: str, version: int) -> HttpRespo
     return redirect(f"{_version_url(model_version)}#annotation-{annotation.pk}")
 
 
-@review_form
+@form_view
 def version_annotation_resolve(
     request: HttpRequest, name: str, version: int, pk: int
 ) -> HttpResponse:

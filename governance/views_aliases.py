@@ -11,16 +11,16 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from core.errors import InvalidInput, StewardError
+from core.pages import form_view
 from governance.forms import AliasMoveForm, form_values
 from governance.services.aliases import model_alias_delete, model_alias_set
-from governance.views import review_form
 from registry import page_selectors
 from registry.models import ModelVersion, RegisteredModel
 from registry.permissions import restrict_model_versions
 from registry.views import model_page
 
 
-@review_form
+@form_view
 def model_alias_move(request: HttpRequest, name: str) -> HttpResponse:
     model = page_selectors.registered_model_get(request.user, name)
     try:

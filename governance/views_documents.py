@@ -4,17 +4,15 @@ free-text section, download a file. Thin: parse, call one service, redirect or r
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_safe
 
 from core.errors import NotFound, StewardError
+from core.pages import form_view, page_view
 from governance.documents.download import document_download_response
 from governance.documents.selectors import document_list
 from governance.services.documents import document_request, free_text_write
-from governance.views import review_form
 from registry import page_selectors
 from registry.models import ModelVersion
 from registry.views import model_version_page
@@ -28,7 +26,7 @@ def _documents_url(model_version: ModelVersion) -> str:
     return f"{url}#documents"
 
 
-@review_form
+@form_view
 def version_document_request(request: HttpRequest, name: str, version: int) -> HttpResponse:
     """Generate (or regenerate) a document of the version from a template."""
     model_version = page_selectors.model_version_get(request.user, name, version)
@@ -42,7 +40,7 @@ def version_document_request(request: HttpRequest, name: str, version: int) -> H
     return redirect(_documents_url(model_version))
 
 
-@review_form
+@form_view
 def version_free_text(request: HttpRequest, name: str, version: int) -> HttpResponse:
     """Write one of the sections people fill in."""
     model_version = page_selectors.model_version_get(request.user, name, version)
@@ -64,17 +62,13 @@ def version_free_text(request: HttpRequest, name: str, version: int) -> HttpResp
     return redirect(_documents_url(model_version))
 
 
-@login_required
-@require_safe
+@page_view
 def version_document_download(
     request: HttpRequest, name: str, version: int, pk: int, fmt: str
 ) -> HttpResponse:
     """A document's PDF, Markdown or HTML as an attachment."""
-    try:
-        model_version = page_selectors.model_version_get(request.user, name, version)
-        document = document_list(model_version).defer(None).filter(pk=pk).first()
-        if document is None:
-            raise NotFound("There is no such document of this version.")
-        return document_download_response(document, fmt, user=request.user)
-    except StewardError as exc:
-        return render(request, "registry/error.html", {"error": exc}, status=exc.status_code)
+    model_version = page_selectors.model_version_get(request.user, name, version)
+    document = document_list(model_version).defer(None).filter(pk=pk).first()
+    if document is None:
+        raise NotFound("There is no such document of this version.")
+    return document_download_response(document, fmt, user=request.user)

@@ -10,13 +10,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_safe
 
-from core.errors import StewardError
+from core.errors import Forbidden
+from core.pages import page_view
 from governance.trail import (
     TrailRow,
     TrailSource,
@@ -44,20 +43,16 @@ EMPTY_RELATION = re.compile(r"^\w+\.\w+\.None$")
 
 
 def auditor_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Login required, GET/HEAD only, 403 for anyone who may not read the trail, and bad
-    filters shown as a 400 page."""
+    """A page (``core.pages.page_view``) for those who may read the trail: anyone else gets a
+    403 page, and bad filters a 400 page."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not trail_visible_to(request.user):
-            message = "Only auditors and administrators may read the audit trail."
-            return render(request, "403.html", {"message": message}, status=403)
-        try:
-            return view(request, *args, **kwargs)
-        except StewardError as exc:
-            return render(request, "400.html", {"message": exc.message}, status=exc.status_code)
+            raise Forbidden("Only auditors and administrators may read the audit trail.")
+        return view(request, *args, **kwargs)
 
-    return login_required(require_safe(wrapper))
+    return page_view(wrapper)
 
 
 @auditor_page

@@ -4,28 +4,25 @@ approved it") and an alert's page. Views read through ``monitoring.page_selector
 one service per form; they never write rows themselves.
 
 A ``StewardError`` raised while reading (an unknown or invisible name, a bad parameter) is an
-error page with its status. A refused form (acknowledge, resolve, run checks) shows its page
-again with the message beside the form and the error's status; never a 500."""
+error page with its status (``core.pages``). A refused form (acknowledge, resolve, run checks)
+shows its page again with the message beside the form and the error's status; never a 500."""
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST, require_safe
 
 from accounts.access import perm_for
 from accounts.choices import Verb
 from core.errors import InvalidInput, StewardError
+from core.pages import form_view, page_view
 from governance.choices import Action
 from monitoring import charts, page_selectors
 from monitoring.charts.alert import alert_charts
@@ -42,30 +39,6 @@ JSON_SHOWN = 120
 CHECKS_VERBS = (Verb.DEPLOY, Verb.CHANGE, Verb.VALIDATE)
 ACKNOWLEDGE_VERBS = (Verb.DEPLOY, Verb.VALIDATE)
 RESOLVE_VERBS = (Verb.DEPLOY,)
-
-
-def _errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """A domain error the view did not handle itself is an error page with its status."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except StewardError as exc:
-            return render(request, "registry/error.html", {"error": exc}, status=exc.status_code)
-
-    return wrapper
-
-
-def monitoring_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Login required, GET/HEAD only, and domain errors rendered as an error page."""
-    return login_required(require_safe(_errors_as_pages(view)))
-
-
-def monitoring_form(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Login required, POST only; an error before the form's page can be shown again (an
-    unknown or invisible deployment or alert) is an error page."""
-    return login_required(require_POST(_errors_as_pages(view)))
 
 
 def _may(user, deployment: Deployment) -> dict[str, bool]:
@@ -85,7 +58,7 @@ def _may(user, deployment: Deployment) -> dict[str, bool]:
 # --- Dashboard ------------------------------------------------------------------------------
 
 
-@monitoring_page
+@page_view
 def dashboard(request: HttpRequest) -> HttpResponse:
     filters = page_selectors.dashboard_filters_clean(request.GET)
     deployments = page_selectors.deployment_dashboard(request.user, filters)
@@ -108,7 +81,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 # --- One deployment -------------------------------------------------------------------------
 
 
-@monitoring_page
+@page_view
 def deployment_detail(request: HttpRequest, name: str) -> HttpResponse:
     deployment = page_selectors.deployment_get(request.user, name)
     return deployment_page(request, deployment)
@@ -254,7 +227,7 @@ def _prediction_rows(request: HttpRequest, deployment: Deployment) -> dict[str, 
     return {"page": page, "rows": rows}
 
 
-@monitoring_form
+@form_view
 def deployment_checks_run(request: HttpRequest, name: str) -> HttpResponse:
     """Queue every check of the deployment now; the results appear when the worker is done."""
     deployment = page_selectors.deployment_get(request.user, name)
@@ -282,7 +255,7 @@ class LookupResult:
     approvals: list
 
 
-@monitoring_page
+@page_view
 def prediction_lookup(request: HttpRequest) -> HttpResponse:
     """Which model said this, and who approved it. An unknown id and an id the user may not
     see get the same answer."""
@@ -320,7 +293,7 @@ def _lookup_result(prediction: Prediction) -> LookupResult:
 # --- Alerts ---------------------------------------------------------------------------------
 
 
-@monitoring_page
+@page_view
 def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return alert_page(request, page_selectors.alert_get(request.user, pk))
 
@@ -354,12 +327,12 @@ ALERT_ACTIONS = {
 }
 
 
-@monitoring_form
+@form_view
 def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     return _alert_act(request, pk, "acknowledge")
 
 
-@monitoring_form
+@form_view
 def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     return _alert_act(request, pk, "resolve")
 

@@ -2,26 +2,22 @@
 versions and runs. Views read through ``registry.page_selectors`` and render; they never write.
 
 A ``StewardError`` raised while reading (a bad query parameter, an unknown name) becomes an error
-page with the error's status code, so bad input is a 400 or 404, never a 500."""
+page with the error's status code (``core.pages``), so bad input is a 400 or 404, never a 500."""
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import SafeString, mark_safe
-from django.views.decorators.http import require_safe
 
-from core.errors import StewardError
+from core.pages import page_view
 from registry import comparison, evidence, page_selectors, panels, selectors
 from registry.choices import Direction, RiskTier
 from registry.lineage_svg import lineage_picture
@@ -38,23 +34,10 @@ _DOCUMENT_HEADING = re.compile(r"<(/?)h([1-6])\b", re.IGNORECASE)
 DOCUMENT_HEADING_SHIFT = 2
 
 
-def registry_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Login required, GET/HEAD only, and domain errors rendered as an error page."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except StewardError as exc:
-            return render(request, "registry/error.html", {"error": exc}, status=exc.status_code)
-
-    return login_required(require_safe(wrapper))
-
-
 # --- Models ---------------------------------------------------------------------------------
 
 
-@registry_page
+@page_view
 def model_list(request: HttpRequest) -> HttpResponse:
     filters = page_selectors.catalogue_filters_clean(request.GET)
     models = page_selectors.registered_model_catalogue(request.user, filters)
@@ -72,7 +55,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@registry_page
+@page_view
 def model_detail(request: HttpRequest, name: str) -> HttpResponse:
     model = page_selectors.registered_model_get(request.user, name)
     return model_page(request, model)
@@ -109,7 +92,7 @@ def model_page(
     )
 
 
-@registry_page
+@page_view
 def model_version_detail(request: HttpRequest, name: str, version: int) -> HttpResponse:
     model_version = page_selectors.model_version_get(request.user, name, version)
     return model_version_page(request, model_version)
@@ -168,7 +151,7 @@ def model_version_page(
     )
 
 
-@registry_page
+@page_view
 def version_compare(request: HttpRequest, name: str) -> HttpResponse:
     """Two versions of a model side by side: ``?a=<number>&b=<number>``; either may be
     ``production`` (the newest other version in production)."""
@@ -193,7 +176,7 @@ def version_compare(request: HttpRequest, name: str) -> HttpResponse:
 # --- Datasets -------------------------------------------------------------------------------
 
 
-@registry_page
+@page_view
 def dataset_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     page = Paginator(page_selectors.dataset_catalogue(request.user, q), PAGE_SIZE).get_page(
@@ -206,7 +189,7 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@registry_page
+@page_view
 def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     dataset = page_selectors.dataset_get(request.user, name)
     versions = page_selectors.dataset_versions_of(request.user, dataset)
@@ -215,7 +198,7 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
-@registry_page
+@page_view
 def dataset_version_detail(request: HttpRequest, name: str, version: int) -> HttpResponse:
     dataset_version = page_selectors.dataset_version_get(request.user, name, version)
     return render(
@@ -235,7 +218,7 @@ def dataset_version_detail(request: HttpRequest, name: str, version: int) -> Htt
 # --- Runs -----------------------------------------------------------------------------------
 
 
-@registry_page
+@page_view
 def run_list(request: HttpRequest) -> HttpResponse:
     """Runs the user may see, searchable by name and filtered by team, kind and status."""
     filters = page_selectors.run_filters_clean(request.GET)
@@ -253,7 +236,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@registry_page
+@page_view
 def run_detail(request: HttpRequest, run_uuid: uuid.UUID) -> HttpResponse:
     run = page_selectors.run_get(request.user, run_uuid)
     return render(
