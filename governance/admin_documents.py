@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 
 from core.admin import ReadOnlyAdmin
 from core.errors import StewardError
-from governance.api.serializers import markdown_html
+from core.markdown_text import markdown_html
 from governance.documents.context import version_context
 from governance.documents.render import markdown_preview
 from governance.documents.sandbox import sections_check

@@ -14,8 +14,8 @@ from django.utils.safestring import SafeString, mark_safe
 from accounts.access import perm_for
 from accounts.choices import RoleName, Verb
 from accounts.constants import ROLE_VERBS
+from core.markdown_text import markdown_html
 from governance import selectors, workflow
-from governance.api.serializers import markdown_html
 from governance.choices import Action, AnnotationKind
 from governance.constants import MIN_MOTIVATION_LENGTH
 from governance.forms import DESTRUCTIVE_ACTIONS, MAX_MOTIVATION, THREAD_KINDS

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import markdown
-import nh3
 from rest_framework import serializers
 
 from core.api.fields import IdField
+from core.markdown_text import markdown_html
 from governance.choices import Action, AnnotationKind
 from governance.models import Annotation, Decision
 from registry.choices import RiskTier
-
-
-def markdown_html(text: str) -> str:
-    """Markdown rendered to HTML and sanitised: no scripts, no event handlers, no styles."""
-    return nh3.clean(markdown.markdown(text, extensions=["fenced_code", "tables"]))
 
 
 class DecisionSerializer(serializers.ModelSerializer):

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils.html import escape
 
-from governance.api.serializers import markdown_html
+from core.markdown_text import markdown_html
 from governance.documents.cover import DocumentControl, cover_html
 from governance.documents.markdown_safety import context_inert, written_block
 from governance.documents.sandbox import section_render, section_render_strict
