@@ -26,6 +26,7 @@ from core.errors import Conflict, InvalidInput
 from monitoring.models import Deployment, Prediction
 from monitoring.permissions import require_logger
 from monitoring.schema import RecordChecker, numeric_layout, numeric_vectors, schema_columns
+from monitoring.services.prediction_batch import batch_rows, numeric_vectors_of_valid, unique_rows
 
 MAX_BATCH = 10_000
 _IS_CONTAINER = frozenset({dict, list}).__contains__
@@ -145,11 +146,34 @@ def predictions_ingest(*, actor: User, deployment: Deployment, records: Any) -> 
         raise Conflict(f"Deployment '{deployment.name}' is retired: it takes no predictions.")
     records = _batch_list(records, "predictions")
     version = deployment.model_version
-    input_columns = schema_columns(version.input_schema)
-    inputs = RecordChecker(input_columns)
-    outputs = RecordChecker(schema_columns(version.output_schema))
+    schemas = (schema_columns(version.input_schema), schema_columns(version.output_schema))
+    layout = numeric_layout(schemas[0])
     now = timezone.now()
     latest = now + FUTURE_TOLERANCE
+    # The common case, a wholly valid batch, checked a column at a time; any other record by
+    # record, for each refused record's errors.
+    rows = batch_rows(records, RECORD_KEYS, MAX_REQUEST_ID, schemas, latest)
+    if rows is not None:
+        result = BatchResult()
+        rows, result.duplicates = unique_rows(rows)
+        vectors = numeric_vectors_of_valid(layout, [row[2] for row in rows])
+    else:
+        result, rows = _records_checked(records, schemas, now, latest)
+        vectors = numeric_vectors(layout, [row[2] for row in rows])
+    if rows:
+        rows = [(*row, vector) for row, vector in zip(rows, vectors, strict=True)]
+        written = _rows_write(deployment, rows, now)
+        result.accepted = written
+        result.duplicates += len(rows) - written
+    return result
+
+
+def _records_checked(
+    records: list, schemas: tuple, now: datetime, latest: datetime
+) -> tuple[BatchResult, list[tuple]]:
+    """Each record checked on its own: the rows of the valid ones (a request id's first only),
+    and the result so far: the repeats within the batch and each refused record's errors."""
+    inputs, outputs = RecordChecker(schemas[0]), RecordChecker(schemas[1])
     result, rows, seen = BatchResult(), [], set()
     for index, raw in enumerate(records):
         row, errors = _record_parse(raw, inputs, outputs, now, latest)
@@ -162,13 +186,7 @@ def predictions_ingest(*, actor: User, deployment: Deployment, records: Any) -> 
         else:
             seen.add(row[0])
             rows.append(row)
-    if rows:
-        vectors = numeric_vectors(numeric_layout(input_columns), [row[2] for row in rows])
-        rows = [(*row, vector) for row, vector in zip(rows, vectors, strict=True)]
-        written = _rows_write(deployment, rows, now)
-        result.accepted = written
-        result.duplicates += len(rows) - written
-    return result
+    return result, rows
 
 
 def _existing_request_ids(deployment: Deployment, request_ids: list[str]) -> set[str]:
