@@ -10,6 +10,8 @@ class GovernanceConfig(AppConfig):
     def ready(self) -> None:
         from accounts.access import governed_register
         from core.audit import auditlog_register
+        from core.content_store import content_store
+        from governance.documents.stored_files import document_stored_files
         from governance.models import (
             Annotation,
             Decision,
@@ -26,6 +28,8 @@ class GovernanceConfig(AppConfig):
         )
         for model in (Annotation, Decision, Policy, DocumentTemplate, FreeTextSection):
             auditlog_register(model)
+        # Documents' PDFs are kept by their SHA-256: verify_artifacts re-hashes them.
+        content_store.register("documents", document_stored_files)
         self._plug_into_registry()
         self._plug_in_documents()
 

@@ -8,7 +8,9 @@ class RegistryConfig(AppConfig):
     def ready(self) -> None:
         import registry.services.lineage  # noqa: F401 - registers the registry's lineage kinds
         from core.audit import auditlog_register
+        from core.content_store import content_store
         from registry.permissions import register_governed_models
+        from registry.services.artifacts import artifact_stored_files
 
         register_governed_models()
         from registry import models as m
@@ -22,3 +24,4 @@ class RegistryConfig(AppConfig):
         # Alias moves are rows of their own (ModelAliasMove) and chain events; the change log
         # records the alias rows too, like every governed row.
         auditlog_register(m.ModelAlias)
+        content_store.register("artifacts", artifact_stored_files)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -17,6 +18,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.choices import Verb
 from accounts.models import User
+from core.content_store import StoredFile
 from core.errors import InvalidInput
 from core.eventlog import audit_event_append
 from core.hashing import is_sha256
@@ -76,6 +78,16 @@ def artifact_open(artifact: Artifact) -> BinaryIO:
     if not is_sha256(artifact.sha256):
         raise InvalidInput("Corrupt artifact digest.")
     return open_inside(artifact_root(), artifact.relative_path)
+
+
+def artifact_stored_files() -> Iterator[StoredFile]:
+    """Every artifact the database records, as a file of the content-addressed store
+    (registered with ``core.content_store`` by ``RegistryConfig.ready()``)."""
+    root = Path(settings.ARTIFACT_ROOT)
+    rows = Artifact.objects.order_by("pk").values_list("pk", "sha256", "size_bytes")
+    for pk, sha256, size in rows:
+        relative = Artifact(sha256=sha256).relative_path
+        yield StoredFile(f"artifact {pk} ({sha256})", root, relative, sha256, size)
 
 
 def artifact_store(
