@@ -14,11 +14,13 @@ from rest_framework.views import APIView
 from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE
 from accounts.choices import TokenScope
 from core.api.pagination import StewardPagination
+from core.api.parsers import StewardJSONParser
 from core.dates import filter_moment
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.idempotency import idempotent_create
 from monitoring import selectors
 from monitoring.api import serializers as s
+from monitoring.api.parsers import PredictionBatchParser
 from monitoring.choices import CheckKind
 from monitoring.models import Alert, Deployment, Kpi
 from monitoring.services import baselines, checks, deployments, ingestion, kpis
@@ -126,6 +128,12 @@ class PredictionLogView(APIView):
     record is checked against the version's schemas; bad ones are listed with their index and
     errors and the good ones kept. Idempotent by request id. 200 with the counts; 400 when no
     record was good. ``GET``: the deployment's logged predictions, newest first."""
+
+    # The API's parsers, the JSON one checking a batch's depth on its bytes (same refusals).
+    parser_classes = [
+        PredictionBatchParser if parser is StewardJSONParser else parser
+        for parser in APIView.parser_classes
+    ]
 
     @extend_schema(parameters=PREDICTION_FILTERS, responses=s.PredictionSerializer(many=True))
     def get(self, request, name: str):
