@@ -4,7 +4,7 @@ Channels and rules are saved through the services, which decide who may (manager
 owning team, administrators) and check every target against the outbound policy; the forms ask
 the same services first, so a refusal shows on the field instead of after the save. Alerts are
 records: they are acknowledged or resolved by actions that ask for a note on an intermediate
-page and call the services for each selected alert. Deliveries are read-only."""
+page and call the services for each selected alert. Their events and deliveries are read-only."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from accounts.access import team_scope
 from accounts.choices import Verb
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from core.errors import StewardError
-from monitoring.models import Alert, AlertChannel, AlertDelivery, AlertRule
+from monitoring.models import Alert, AlertChannel, AlertDelivery, AlertEvent, AlertRule
 from monitoring.permissions import (
     channel_target_for,
     channel_target_masked,
@@ -379,6 +379,19 @@ def _apply(model_admin, request, queryset, service, label: str, note: str) -> No
         model_admin.message_user(request, f"{label}: {', '.join(done)}.", messages.SUCCESS)
 
 
+class EventInline(ReadOnlyInline):
+    """The alert's life, one row per event, oldest first; written by the lifecycle service."""
+
+    model = AlertEvent
+    fields = ["at", "kind", "by", "detail"]
+    readonly_fields = fields
+    ordering = ["at", "id"]
+    show_change_link = False  # the rows have no page of their own
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by")
+
+
 class DeliveryInline(ReadOnlyInline):
     model = AlertDelivery
     fields = ["channel", "event", "status", "attempts", "response_code", "error", "delivered_at"]
@@ -405,7 +418,7 @@ class AlertAdmin(ReadOnlyAdmin):
     search_fields = ["title", "deployment__name", "rule__name"]
     list_select_related = ["deployment", "acknowledged_by", "resolved_by"]
     date_hierarchy = "opened_at"
-    inlines = [DeliveryInline]
+    inlines = [EventInline, DeliveryInline]
     actions = [
         note_action("acknowledge_selected", "Acknowledge", services.alert_acknowledge),
         note_action(

@@ -48,7 +48,7 @@ class MonitoringConfig(AppConfig):
         from monitoring.documents import monitoring_document_context
 
         document_context_provider_register("monitoring", monitoring_document_context)
-        for model in (m.Deployment, m.BaselineProfile, m.Kpi, m.AlertRule, m.Alert):
+        for model in (m.Deployment, m.BaselineProfile, m.Kpi, m.AlertRule, m.Alert, m.AlertEvent):
             auditlog_register(model)
         # A Slack webhook URL is a credential: the change log keeps that it changed, not it.
         auditlog_register(m.AlertChannel, exclude_fields=["signing_secret"], mask_fields=["target"])

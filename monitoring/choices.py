@@ -79,6 +79,15 @@ class AlertState(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
+class AlertEventKind(models.TextChoices):
+    """What happened in an alert's life; each is one ``AlertEvent`` row."""
+
+    OPENED = "opened", "Opened"
+    RECURRED = "recurred", "Recurred"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
 class ChannelKind(models.TextChoices):
     EMAIL = "email", "E-mail"
     SLACK = "slack", "Slack-compatible incoming webhook"

@@ -1,6 +1,7 @@
 """Reads the monitoring pages need on top of ``monitoring.selectors``: the dashboard's rows with
 their latest health and drift, one deployment's series of checks and KPI values, a page of its
-predictions, the prediction lookup with each version's decisions, and one alert.
+predictions, the prediction lookup with each version's decisions, and one alert with its
+history.
 
 Every function starts from a permission-scoped selector, so what the user may not see is
 neither listed nor found: a lookup of it is a 404, never a 403."""
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import (
     Case,
@@ -29,7 +31,14 @@ from accounts.models import User
 from core.errors import InvalidInput, NotFound
 from governance.models import Decision
 from monitoring import selectors
-from monitoring.choices import AlertState, CheckKind, DeploymentStatus, Environment, Severity
+from monitoring.choices import (
+    AlertEventKind,
+    AlertState,
+    CheckKind,
+    DeploymentStatus,
+    Environment,
+    Severity,
+)
 from monitoring.models import Alert, AlertRule, CheckResult, Deployment, Kpi, KpiValue, Prediction
 from monitoring.services.deployments import serves_production
 from registry.choices import VersionStatus
@@ -337,6 +346,45 @@ def alert_get(user: User, pk: int) -> Alert:
 
 def alert_deliveries(alert: Alert) -> QuerySet:
     return alert.deliveries.select_related("channel").order_by("created_at", "id")
+
+
+@dataclass(frozen=True)
+class AlertHistoryEntry:
+    """One line of an alert's history: one event, or a run of recurrences in a row (``count``
+    of them, from ``at`` to ``until``, with the latest one's detail)."""
+
+    kind: str
+    at: datetime
+    by: User | None
+    detail: str
+    count: int = 1
+    until: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        if self.kind == AlertEventKind.RECURRED and self.count > 1:
+            return f"Recurred {self.count} times"
+        return AlertEventKind(self.kind).label
+
+
+def alert_history(alert: Alert) -> list[AlertHistoryEntry]:
+    """The alert's events, oldest first, read from its ``AlertEvent`` rows; recurrences in a
+    row are one entry, so the list stays short however long the alert stayed open."""
+    entries: list[AlertHistoryEntry] = []
+    for event in alert.events.select_related("by").order_by("at", "id"):
+        previous = entries[-1] if entries else None
+        if event.kind == AlertEventKind.RECURRED and previous and previous.kind == event.kind:
+            entries[-1] = AlertHistoryEntry(
+                kind=event.kind,
+                at=previous.at,
+                by=None,
+                detail=event.detail,
+                count=previous.count + 1,
+                until=event.at,
+            )
+            continue
+        entries.append(AlertHistoryEntry(event.kind, event.at, event.by, event.detail))
+    return entries
 
 
 # --- What serves a model (the model page) -----------------------------------------------------

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError
 
 from monitoring.choices import CheckTrigger
-from monitoring.delivery import DeliveryRetryable, delivery_attempt
+from monitoring.services.delivery import DeliveryRetryable, delivery_attempt
 
 # Attempts of one alert delivery: the first and up to DELIVERY_MAX_RETRIES retries, spaced
 # about 30 s, 1, 2, 4 and 8 min (with jitter, never more than 30 min): a quarter of an hour.

@@ -313,6 +313,7 @@ def alert_page(
             "deployment": alert.deployment,
             "details": structured(alert.details, "Detail"),
             "charts": alert_charts(alert),
+            "history": page_selectors.alert_history(alert),
             "deliveries": page_selectors.alert_deliveries(alert),
             "may": _may(request.user, alert.deployment),
             "form_state": form_state or {},

@@ -1,4 +1,4 @@
-from monitoring.models.alerts import Alert, AlertChannel, AlertDelivery, AlertRule
+from monitoring.models.alerts import Alert, AlertChannel, AlertDelivery, AlertEvent, AlertRule
 from monitoring.models.checks import BaselineProfile, CheckResult, Kpi, KpiValue
 from monitoring.models.deployments import Deployment
 from monitoring.models.predictions import Prediction, PredictionKey, PredictionPartition
@@ -7,6 +7,7 @@ __all__ = [
     "Alert",
     "AlertChannel",
     "AlertDelivery",
+    "AlertEvent",
     "AlertRule",
     "BaselineProfile",
     "CheckResult",

@@ -1,4 +1,5 @@
-"""Alert rules, channels, alerts and every attempt to deliver them."""
+"""Alert rules, channels, alerts, the events of each alert's life and every attempt to deliver
+them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.db.models import Q
 
 from monitoring.choices import (
     ALERT_MIN_STATUSES,
+    AlertEventKind,
     AlertState,
     ChannelKind,
     CheckKind,
@@ -160,6 +162,30 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class AlertEvent(models.Model):
+    """One event in an alert's life: opened, recurred (one more result met the condition),
+    acknowledged or resolved. The rows are the record; the alert's ``occurrences`` and its
+    acknowledged and resolved fields are kept beside them for the lists. Written only by
+    ``monitoring.services.alerts.lifecycle``, in the transaction of the change."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=16, choices=AlertEventKind.choices)
+    at = models.DateTimeField()
+    # Who acted; None when monitoring itself did (an evaluation opened, counted or cleared it).
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The person's note, or which check result or KPI value it was.
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["alert", "at"], name="alert_event_alert_at")]
+
+    def __str__(self) -> str:
+        return f"alert {self.alert_id} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class AlertDelivery(models.Model):

@@ -26,6 +26,8 @@ from monitoring.choices import CheckKind, CheckStatus, CheckTrigger, KpiSource
 from monitoring.models import BaselineProfile, CheckResult, Deployment, Kpi
 from monitoring.permissions import require_any
 from monitoring.schema import Column, schema_columns
+from monitoring.services.alerts.evaluation import alerts_evaluate_check
+from monitoring.stats.status import status_worst
 from monitoring.window import window_columns, window_labelled
 
 MIN_LABELLED = 30
@@ -127,8 +129,6 @@ def checks_run(
 def _result_store(kind, compute, *, baseline, **common) -> CheckResult:
     """The window's result of ``kind``: the stored one, or a new one computed, stored and
     given to the alert rules in one transaction (its deliveries are queued on commit)."""
-    from monitoring.services.alerts import alerts_evaluate_check
-
     key = {k: common[k] for k in ("deployment", "window_start", "window_end")}
     existing = CheckResult.objects.filter(kind=kind, **key).first()
     if existing is not None:
@@ -264,7 +264,7 @@ def _judge_classification(deployment: Deployment, metrics: dict, n: int) -> Outc
         )
         if level != CheckStatus.OK:
             notes.append(f"{name} {now:.3g} vs {then:.3g} at validation")
-        status = _worse(status, level)
+        status = status_worst((status, level))
     headline = metrics.get("auc") if metrics.get("auc") is not None else metrics.get("accuracy")
     summary = (
         f"{'; '.join(notes)}."
@@ -303,7 +303,7 @@ def _judge_regression(deployment: Deployment, metrics: dict, n: int) -> Outcome:
         )
         if level != CheckStatus.OK:
             notes.append(f"{name} {now:.3g} vs {then:.3g} at validation")
-        status = _worse(status, level)
+        status = status_worst((status, level))
     summary = (
         f"{'; '.join(notes)}."
         if notes
@@ -316,13 +316,6 @@ def _judge_regression(deployment: Deployment, metrics: dict, n: int) -> Outcome:
         "reference": {k: reference.get(k) for k in ("rmse", "mae") if k in reference},
     }
     return Outcome(status, summary, details, metrics.get("rmse"), n)
-
-
-_ORDER = [CheckStatus.UNKNOWN, CheckStatus.OK, CheckStatus.WARNING, CheckStatus.CRITICAL]
-
-
-def _worse(a: str, b: str) -> str:
-    return a if _ORDER.index(a) >= _ORDER.index(b) else b
 
 
 def bias_outcome(deployment: Deployment, start: datetime, end: datetime) -> Outcome:
@@ -357,7 +350,7 @@ def bias_outcome(deployment: Deployment, start: datetime, end: datetime) -> Outc
             if entry["reasons"]:
                 entry["flagged"], entry["status"] = True, CheckStatus.WARNING
         report[attribute] = entry
-        status = _worse(status, entry.get("status", CheckStatus.UNKNOWN))
+        status = status_worst((status, entry.get("status", CheckStatus.UNKNOWN)))
     ratios = [e.get("disparate_impact_ratio") for e in report.values()]
     ratios = [r for r in ratios if isinstance(r, float | int)]
     flagged = [a for a, e in report.items() if e.get("flagged")]

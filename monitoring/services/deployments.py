@@ -11,9 +11,10 @@ from accounts.models import User
 from core.errors import Conflict, InvalidInput
 from core.eventlog import audit_event_append
 from governance.services.documents import documents_refresh
-from monitoring.choices import DeploymentMode, DeploymentStatus, Environment
+from monitoring.choices import AlertState, DeploymentMode, DeploymentStatus, Environment
 from monitoring.models import Deployment
 from monitoring.permissions import require_on
+from monitoring.services.alerts.lifecycle import alert_resolve
 from registry.choices import LineageRelation
 from registry.choices import VersionStatus as S
 from registry.models import ModelVersion
@@ -255,9 +256,6 @@ def _retire(actor: User, deployment: Deployment, reason: str) -> None:
 
 def _alerts_resolve(actor: User, deployment: Deployment, reason: str) -> None:
     """A retired deployment is no longer watched: its open alerts are resolved, saying so."""
-    from monitoring.choices import AlertState
-    from monitoring.services.alerts import alert_resolve
-
     for alert in deployment.alerts.exclude(state=AlertState.RESOLVED):
         alert_resolve(actor=actor, alert=alert, note=f"Deployment retired: {reason}")
 

@@ -15,6 +15,7 @@ from core.eventlog import audit_event_append
 from monitoring.choices import CheckKind, CheckStatus, KpiDirection, KpiSource
 from monitoring.models import Deployment, Kpi, KpiValue
 from monitoring.permissions import require_logger, require_on
+from monitoring.services.alerts.evaluation import alerts_evaluate_kpi
 from registry.models import RegisteredModel
 
 METRIC_KINDS = frozenset(
@@ -170,8 +171,6 @@ def kpi_value_record(
             ) from None
         return existing
     _kpi_value_audit(actor, kpi_value)
-    from monitoring.services.alerts import alerts_evaluate_kpi
-
     alerts_evaluate_kpi(kpi_value)
     return kpi_value
 

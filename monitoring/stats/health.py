@@ -17,11 +17,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from monitoring.stats.status import Status
+from monitoring.stats.status import Status, status_rank, status_worst
 
 STATUS_SCORES = {Status.OK: 100.0, Status.WARNING: 60.0, Status.CRITICAL: 0.0}
-# Worst first: the order of the reasons, and the overall status is the worst known one.
-STATUS_SEVERITY = (Status.CRITICAL, Status.WARNING, Status.UNKNOWN, Status.OK)
 # The lowest score of each band; below the warning floor is critical.
 BAND_FLOORS = {Status.OK: 80.0, Status.WARNING: 50.0}
 # The highest score a deployment keeps while one of its checks is in this status: the top of
@@ -82,10 +80,7 @@ def score_capped(
     failing = [c for c in known if Status(c.status) in STATUS_CAPS]
     if not failing:
         return mean, None
-    worst = min(
-        failing,
-        key=lambda c: (STATUS_SEVERITY.index(Status(c.status)), -c.weight, c.name),
-    )
+    worst = min(failing, key=_worst_first)
     limit = STATUS_CAPS[Status(worst.status)]
     if mean <= limit:
         return mean, None
@@ -116,13 +111,16 @@ def cap_reason(cap: dict[str, Any] | None) -> str:
 
 def overall_status(known: Sequence[HealthComponent]) -> str:
     """The worst status among the known components, unknown when there is none."""
-    statuses = {Status(component.status) for component in known}
-    worst = next((status for status in STATUS_SEVERITY if status in statuses), Status.UNKNOWN)
-    return worst.value
+    return status_worst(component.status for component in known)
 
 
 def health_reasons(components: Sequence[HealthComponent]) -> list[str]:
     """``"name: reason"`` for every component that is not ok, worst first."""
     troubled = [c for c in components if c.status != Status.OK]
-    troubled.sort(key=lambda c: (STATUS_SEVERITY.index(Status(c.status)), -c.weight, c.name))
+    troubled.sort(key=_worst_first)
     return [f"{c.name}: {c.reason}" if c.reason else f"{c.name}: {c.status}" for c in troubled]
+
+
+def _worst_first(component: HealthComponent) -> tuple:
+    # Most severe status first (monitoring.stats.status), then the heaviest, then by name.
+    return (-status_rank(component.status), -component.weight, component.name)

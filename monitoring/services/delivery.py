@@ -1,6 +1,7 @@
-"""Sending one alert delivery (an alert opened or resolved, to one channel) and recording how
-it went. ``monitoring.deliver_alert`` calls :func:`delivery_attempt` and retries it when it
-raises :class:`DeliveryRetryable`.
+"""Alert deliveries: queueing one per channel when an alert opens or resolves
+(:func:`deliveries_queue`), sending one (an alert opened or resolved, to one channel) and
+recording how it went. ``monitoring.deliver_alert`` calls :func:`delivery_attempt` and retries
+it when it raises :class:`DeliveryRetryable`.
 
 Every kind of channel gets the same facts (see :func:`delivery_payload`): e-mail as a short
 text message, Slack-compatible incoming webhooks as ``{"text": ...}``, and generic webhooks as
@@ -40,11 +41,28 @@ from django.utils import timezone
 
 from core.errors import InvalidInput
 from core.outbound import OutboundUnavailable, outbound_post
+from core.outbox import task_request
 from monitoring.choices import ChannelKind, DeliveryEvent, DeliveryStatus
-from monitoring.models import AlertDelivery
+from monitoring.models import Alert, AlertDelivery, AlertRule
 
 RETRYABLE_STATUS_CODES = frozenset({408, 425, 429})
 MAX_ERROR_CHARS = 1000
+# The Celery task that sends one delivery (monitoring.tasks.deliver_alert); queued tasks carry
+# this name, so it does not change when code moves.
+DELIVER_TASK = "monitoring.deliver_alert"
+
+
+def deliveries_queue(alert: Alert, rule: AlertRule, event: str) -> None:
+    """One delivery of ``event`` per enabled channel of ``rule``, sent after the commit. A
+    delivery that exists already (the same alert, channel and event) is not queued again."""
+    for channel in rule.channels.all():
+        if not channel.enabled:
+            continue
+        delivery, created = AlertDelivery.objects.get_or_create(
+            alert=alert, channel=channel, event=event
+        )
+        if created:
+            task_request(DELIVER_TASK, delivery.pk)
 
 
 class DeliveryFailed(Exception):
