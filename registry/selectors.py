@@ -45,6 +45,11 @@ from registry.permissions import (
     restrict_models,
     restrict_runs,
 )
+from registry.selectors_api import (
+    model_version_links_read,
+    model_versions_answer,
+    registered_models_answer,
+)
 
 
 def registered_model_list(user: User) -> QuerySet[RegisteredModel]:
@@ -61,17 +66,10 @@ def registered_model_list(user: User) -> QuerySet[RegisteredModel]:
 
 
 def registered_model_list_brief(user: User) -> QuerySet[RegisteredModel]:
-    """:func:`registered_model_list` with only the columns the API shows of the team and the
-    creator (``RegisteredModelSerializer``)."""
-    return (
-        registered_model_list(user)
-        .only(
-            *(field.name for field in RegisteredModel._meta.concrete_fields),
-            "owner_team__slug",
-            "created_by__username",
-        )
-        .prefetch_related(model_aliases_prefetch())
-    )
+    """What the API shows of the models the user may see (``RegisteredModelSerializer``): only
+    the columns it shows of the team and the creator, and the counts, tags and aliases in the
+    same query (:mod:`registry.selectors_api`)."""
+    return restrict_models(registered_models_answer(), user)
 
 
 def registered_model_visible(user: User, verb: str = Verb.VIEW) -> QuerySet[RegisteredModel]:
@@ -105,7 +103,7 @@ def registered_model_answer_prepare(model: RegisteredModel) -> RegisteredModel:
     model.version_count = 0
     model.latest_version = None
     prefetch_related_objects([model], "tags")  # skipped when the service knows there are none
-    model._prefetched_objects_cache["aliases"] = ModelAlias.objects.none()
+    model.api_alias_rows = None  # no alias yet
     return model
 
 
@@ -113,51 +111,17 @@ def model_version_answer_prepare(version: ModelVersion) -> ModelVersion:
     """A version a service just registered, ready for ``ModelVersionSerializer``: the service's
     instance already holds its model, run, parent and registrant, so only its data links are
     read back (one query) instead of the whole version again; it has no aliases yet."""
-    prefetch_related_objects([version], _dataset_links_brief())
-    # A version just registered has no alias yet: nothing to read.
-    version._prefetched_objects_cache["aliases"] = ModelAlias.objects.none()
+    if "dataset_links" not in getattr(version, "_prefetched_objects_cache", {}):
+        model_version_links_read(version)  # else the service knows it has none
+    version.api_alias_rows = None  # a version just registered has no alias yet
     return version
-
-
-def _dataset_links_brief() -> Prefetch:
-    return Prefetch(
-        "dataset_links",
-        queryset=ModelVersionDataset.objects.select_related("dataset_version__dataset").only(
-            "model_version_id",
-            "role",
-            "dataset_version__version",
-            "dataset_version__dataset__name",
-            "dataset_version__dataset__owner_team_id",
-        ),
-    )
 
 
 def model_version_list_brief(user: User) -> QuerySet[ModelVersion]:
     """What the API shows of a version (``ModelVersionSerializer``), read with only the columns
-    of the linked rows it names: the same rows as :func:`model_version_list`."""
-    return restrict_model_versions(
-        ModelVersion.objects.select_related(
-            "registered_model", "registered_by", "run", "derived_from__registered_model"
-        )
-        .only(
-            *_MODEL_VERSION_OWN_FIELDS,
-            "registered_model__name",
-            "registered_model__owner_team_id",
-            "registered_by__username",
-            "run__uuid",
-            "run__team_id",
-            "derived_from__version",
-            "derived_from__registered_model__name",
-            "derived_from__registered_model__owner_team_id",
-        )
-        .prefetch_related(_dataset_links_brief(), version_aliases_prefetch()),
-        user,
-    )
-
-
-_MODEL_VERSION_OWN_FIELDS = tuple(
-    field.name for field in ModelVersion._meta.concrete_fields if not field.is_relation
-) + ("registered_model", "registered_by", "run", "derived_from", "artifact")
+    of the linked rows it names, its data links and aliases in the same query
+    (:mod:`registry.selectors_api`): the same rows as :func:`model_version_list`."""
+    return restrict_model_versions(model_versions_answer(), user)
 
 
 # --- aliases -----------------------------------------------------------------------------------
