@@ -3,7 +3,9 @@ what a client sent. Writes go through registry.services."""
 
 from __future__ import annotations
 
-from rest_framework import serializers
+from django.utils import timezone
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from accounts.choices import RoleName
 from accounts.models import Team, User
@@ -101,6 +103,7 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
         """The same answer as the declared fields give (a test compares them), built directly:
         a search renders a hundred of these, and DRF's generic field walk was most of its
         time."""
+        zone = timezone.get_current_timezone()
         return {
             "name": instance.name,
             "description": instance.description,
@@ -113,12 +116,22 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
                 {"alias": name, "version": number} for name, number in model_alias_pairs(instance)
             ],
             "created_by": instance.created_by.username if instance.created_by_id else None,
-            "created_at": _DATETIME.to_representation(instance.created_at),
-            "updated_at": _DATETIME.to_representation(instance.updated_at),
+            "created_at": _datetime_text(instance.created_at, zone),
+            "updated_at": _datetime_text(instance.updated_at, zone),
         }
 
 
 _DATETIME = serializers.DateTimeField()
+
+
+def _datetime_text(value, zone) -> str | None:
+    """What ``DateTimeField().to_representation`` answers for the timestamps of a row (aware,
+    ISO 8601, UTC written as Z) with the current time zone looked up once per row, not once
+    per value: DRF's lookup through asgiref's local was most of a list row's rendering."""
+    if value is None or value.tzinfo is None or api_settings.DATETIME_FORMAT != ISO_8601:
+        return _DATETIME.to_representation(value)
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class RegisteredModelCreateSerializer(serializers.Serializer):
@@ -198,6 +211,7 @@ class ModelVersionSerializer(VisibilityMixin, serializers.ModelSerializer):
         that was a fifth of the CPU of a version GET."""
         links = version_links(instance)
         visible = self._visibility()
+        zone = timezone.get_current_timezone()
         # A link's dataset is as visible as its owning team (Visibility.dataset_version).
         shown = [link for link in links if visible.team(link.owner_team_id)]
         return {
@@ -224,8 +238,8 @@ class ModelVersionSerializer(VisibilityMixin, serializers.ModelSerializer):
             "derived_from": self.get_derived_from(instance),
             **{name: getattr(instance, name) for name in CODE_ENV_FIELDS},
             "registered_by": instance.registered_by.username if instance.registered_by_id else None,
-            "created_at": _DATETIME.to_representation(instance.created_at),
-            "updated_at": _DATETIME.to_representation(instance.updated_at),
+            "created_at": _datetime_text(instance.created_at, zone),
+            "updated_at": _datetime_text(instance.updated_at, zone),
         }
 
     def get_run(self, obj) -> str | None:

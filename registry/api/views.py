@@ -5,11 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -97,9 +99,29 @@ class ServiceViewSet(viewsets.GenericViewSet):
     def filter_queryset(self, queryset):
         """List filters and ordering shape lists; a single record is named by its URL and
         restricted by ``base_queryset``, so reading one skips compiling them."""
-        if self.action in ("list", None):
-            return super().filter_queryset(queryset)
+        if self.action not in ("list", None):
+            return queryset
+        unfiltered = self._no_filter_asked()
+        for backend in self.filter_backends:
+            # A FilterSet given none of its parameters leaves the queryset as it is; building
+            # it (a form, its fields copied) was a sixth of a plain list's time.
+            if not (unfiltered and issubclass(backend, DjangoFilterBackend)):
+                queryset = backend().filter_queryset(self.request, queryset, self)
         return queryset
+
+    def _no_filter_asked(self) -> bool:
+        """Whether the query string holds nothing a FilterSet of this view reads: only the
+        page, page size, ordering, search and format parameters (none of them a filter's)."""
+        filterset = getattr(self, "filterset_class", None)
+        names = set(filterset.base_filters) if filterset is not None else set()
+        others = {
+            "page",
+            "page_size",
+            "format",
+            OrderingFilter.ordering_param,
+            SearchFilter.search_param,
+        }
+        return not names & others and set(self.request.query_params) <= others
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no URL kwargs
