@@ -15,8 +15,11 @@ bench/drift_postgres.py creates a database of its own (``steward_bench_drift``; 
 never touched), stores the baseline through ``baseline_create``, loads the window into the
 prediction log with COPY and times ``monitoring.services.checks.drift_outcome`` as the product
 runs it: the window read from PostgreSQL (``monitoring.window.window_columns``, also timed on
-its own) and the statistics. ``--explain`` prints the read's EXPLAIN ANALYZE. Without
-PostgreSQL that part is skipped and the reason printed.
+its own, with the partitions its statements scan) and the statistics. Beside each wall-clock
+median, the CPU seconds of this process and of the database backend (read from /proc when the
+server runs here): on a shared machine the wall clock also counts waiting for a core.
+``--explain`` prints the read's EXPLAIN ANALYZE. Without PostgreSQL that part is skipped and the
+reason printed.
 
 Evidently is not a dependency of Steward. The same data is written to var/bench-drift/ and
 bench/evidently_drift.py runs Evidently's DataDriftPreset on it in a venv of its own,
@@ -256,15 +259,16 @@ def end_to_end(args, reference, current, report) -> float | None:
     check, read, compute = run.check, run.read, run.compute
     print(
         f"  drift_outcome (read + statistics): {check.seconds:.3f} s (median of {args.repeat}; "
-        f"CPU here {check.cpu_seconds:.3f} s, the database's work not included)"
+        f"{cpu_of(check)})"
     )
+    print(f"    window_columns (the read): {read.seconds:.3f} s ({cpu_of(read)})")
     print(
-        f"    window_columns (the read): {read.seconds:.3f} s (CPU here {read.cpu_seconds:.3f} s)"
-    )
-    print(
-        f"      its SQL statement (database + transfer): {run.statement_seconds:.3f} s; "
+        f"      its SQL ({run.statements} statement{'s' if run.statements > 1 else ''}, "
+        f"database + transfer): {run.statement_seconds:.3f} s; "
         f"turning the result into arrays: {read.seconds - run.statement_seconds:.3f} s"
     )
+    scanned, partitions = run.partitions
+    print(f"      partitions scanned: {', '.join(scanned)} (of the log's {partitions})")
     print(f"    drift_report on what it read: {compute.seconds:.3f} s")
     print(f"  window read back exactly (values per column): {'yes' if run.exact else 'NO'}")
     drifted = check.result.details.get("drifted_features", [])
@@ -272,6 +276,17 @@ def end_to_end(args, reference, current, report) -> float | None:
     print(f"  end-to-end drifted: {', '.join(drifted)} (status {check.result.status})")
     print(f"  same drifted features as in memory: {'yes' if same else 'NO'}")
     return check.seconds
+
+
+def cpu_of(timed) -> str:
+    """CPU seconds of a timed part here and in the database backend (when it could be read):
+    on a shared machine steadier than the wall clock, which also counts waiting for a core."""
+    if timed.database_cpu_seconds is None:
+        return f"CPU here {timed.cpu_seconds:.3f} s, the database's not measured"
+    return (
+        f"CPU here {timed.cpu_seconds:.3f} s + database {timed.database_cpu_seconds:.3f} s "
+        f"= {timed.cpu_seconds + timed.database_cpu_seconds:.3f} s"
+    )
 
 
 # --- Evidently and the verdict ------------------------------------------------------------------

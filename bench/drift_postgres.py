@@ -24,6 +24,7 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import dj_database_url
@@ -199,19 +200,55 @@ class Timed(NamedTuple):
     seconds: float  # wall clock, median
     cpu_seconds: float  # this process's CPU, median (the database's work is not in it)
     result: Any  # of the last run
+    database_cpu_seconds: float | None = None  # the database backend's CPU, median, if known
 
 
-def timed(call: Callable[[], Any], repeat: int, warmup: int = 1) -> Timed:
+def timed(
+    call: Callable[[], Any],
+    repeat: int,
+    warmup: int = 1,
+    database_cpu: Callable[[], float] | None = None,
+) -> Timed:
     for _ in range(warmup):
         call()
-    seconds, cpu_seconds, result = [], [], None
+    seconds, cpu_seconds, database_seconds, result = [], [], [], None
     for _ in range(repeat):
         gc.collect()
+        database_started = database_cpu() if database_cpu else 0.0
         started, cpu_started = time.perf_counter(), time.process_time()
         result = call()
         seconds.append(time.perf_counter() - started)
         cpu_seconds.append(time.process_time() - cpu_started)
-    return Timed(statistics.median(seconds), statistics.median(cpu_seconds), result)
+        if database_cpu:
+            database_seconds.append(database_cpu() - database_started)
+    database = statistics.median(database_seconds) if database_seconds else None
+    return Timed(statistics.median(seconds), statistics.median(cpu_seconds), result, database)
+
+
+def backend_cpu_clock() -> Callable[[], float] | None:
+    """A clock of the CPU seconds (user + system) the PostgreSQL backend serving Django's
+    connection has used, read from /proc when the server runs on this machine; None when it
+    does not (or /proc shows some other process under that id, as from a container). On a
+    shared machine the wall clock mostly measures waiting for a core; CPU time does not."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        if not Path(f"/proc/{pid}/comm").read_text().startswith("postgres"):
+            return None
+        stat.read_text()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def clock() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+
+    return clock
 
 
 class EndToEnd(NamedTuple):
@@ -222,6 +259,8 @@ class EndToEnd(NamedTuple):
     baseline_seconds: float
     load_seconds: float
     exact: bool  # every window column read back holds the values loaded
+    statements: int  # the read's statements
+    partitions: tuple[list[str], int]  # the partitions the read scans, of how many
 
 
 def end_to_end_time(deployment, baseline, start: datetime, end: datetime, repeat: int):
@@ -234,7 +273,7 @@ def end_to_end_time(deployment, baseline, start: datetime, end: datetime, repeat
     from monitoring.window import window_columns
 
     columns = _profile_columns(baseline.inputs, deployment.model_version.input_schema)
-    statement_seconds: list[float] = []
+    statement_seconds: list[float] = []  # per read: all its statements together
 
     def statement_timed(execute, statement, params, many, context):
         # psycopg's execute returns once the whole result is in the client: this is the
@@ -243,14 +282,16 @@ def end_to_end_time(deployment, baseline, start: datetime, end: datetime, repeat
         try:
             return execute(statement, params, many, context)
         finally:
-            statement_seconds.append(time.perf_counter() - started)
+            statement_seconds[-1] += time.perf_counter() - started
 
     def read():
+        statement_seconds.append(0.0)
         with connection.execute_wrapper(statement_timed):
             return window_columns(deployment, start=start, end=end, inputs=columns, outputs=[])
 
-    check = timed(lambda: drift_outcome(deployment, baseline, start, end), repeat)
-    window = timed(read, repeat)
+    clock = backend_cpu_clock()
+    check = timed(lambda: drift_outcome(deployment, baseline, start, end), repeat, 1, clock)
+    window = timed(read, repeat, 1, clock)
     compute = timed(lambda: stats.drift_report(baseline.inputs, window.result.inputs), repeat)
     return check, window, statistics.median(statement_seconds[-repeat:]), compute
 
@@ -266,8 +307,8 @@ def read_back_exact(window_inputs: dict[str, np.ndarray], current: dict[str, np.
     return True
 
 
-def explain_window(deployment, start: datetime, end: datetime, columns) -> list[str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of the statement window_columns runs, captured as it runs."""
+def window_statements(deployment, start: datetime, end: datetime, columns) -> list[tuple]:
+    """The statements (with their parameters) window_columns runs for this window."""
     from django.db import connection
 
     from monitoring.window import window_columns
@@ -280,10 +321,25 @@ def explain_window(deployment, start: datetime, end: datetime, columns) -> list[
 
     with connection.execute_wrapper(capture):
         window_columns(deployment, start=start, end=end, inputs=columns, outputs=[])
-    statement, params = captured[-1]
+    return captured
+
+
+def explain(statement: str, params, options: str = "") -> list[str]:
+    from django.db import connection
+
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)
+        cursor.execute(f"EXPLAIN {options}{statement}", params)
         return [line for (line,) in cursor.fetchall()]
+
+
+def partitions_read(statements: list[tuple]) -> tuple[list[str], int]:
+    """The partitions of the log that the plans of ``statements`` scan, and how many the log
+    has: PostgreSQL prunes the others at planning."""
+    from monitoring.partitions import partition_list
+
+    plans = "\n".join(line for statement in statements for line in explain(*statement))
+    names = [p.name for p in partition_list()]
+    return [name for name in names if f" {name} " in plans], len(names)
 
 
 # --- the whole part -----------------------------------------------------------------------------
@@ -321,9 +377,22 @@ def _fill_and_time(bench_url, reference, current, kinds, args) -> EndToEnd:
     gc.collect()
     check, read, statement, compute = end_to_end_time(deployment, baseline, start, end, args.repeat)
     exact = read_back_exact(read.result.inputs, current)
+    columns = _profile_columns(baseline.inputs, deployment.model_version.input_schema)
+    statements = window_statements(deployment, start, end, columns)
     if args.explain:
-        columns = _profile_columns(baseline.inputs, deployment.model_version.input_schema)
-        print("EXPLAIN (ANALYZE, BUFFERS) of the window read:")
-        for line in explain_window(deployment, start, end, columns):
-            print(f"    {line}")
-    return EndToEnd(check, read, statement, compute, baseline_seconds, load_seconds, exact)
+        for sql_and_params in statements:
+            print("EXPLAIN (ANALYZE, BUFFERS) of the window read:")
+            for line in explain(*sql_and_params, options="(ANALYZE, BUFFERS) "):
+                print(f"    {line}")
+    partitions = partitions_read(statements)
+    return EndToEnd(
+        check,
+        read,
+        statement,
+        compute,
+        baseline_seconds,
+        load_seconds,
+        exact,
+        len(statements),
+        partitions,
+    )
