@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import Count, QuerySet, Window
 from rest_framework.pagination import PageNumberPagination, _positive_int
 
 from core.errors import InvalidInput
@@ -35,3 +37,58 @@ class StewardPagination(PageNumberPagination):
                 "page must be a page number.", field_errors={"page": ["A page number."]}
             )
         return super().get_page_number(request, paginator)
+
+
+class TotalInPagePaginator(Paginator):
+    """Reads a page and the number of rows in all with one query (``COUNT(*) OVER ()`` on the
+    page's rows) instead of a count and then the page. Only for querysets that compute it
+    the same way a count would (no DISTINCT, no GROUP BY, no UNION: the window would count
+    the rows before DISTINCT removes some); others are counted as usual.
+
+    A page past the end is empty and so has no row to carry the total: it is the same "no
+    such page" as before, and only the first page may be empty (an empty list)."""
+
+    TOTAL = "paginator_total_rows"
+
+    def page(self, number):
+        queryset = self.object_list
+        if not self._counted_in_page(queryset):
+            return super().page(number)
+        number = self._number(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(
+            queryset.annotate(**{self.TOTAL: Window(Count("*"))})[bottom : bottom + self.per_page]
+        )
+        if rows:
+            self.count = getattr(rows[0], self.TOTAL)
+        elif number == 1 and self.allow_empty_first_page:
+            self.count = 0
+        else:
+            raise EmptyPage(self.error_messages["no_results"])
+        return self._get_page(rows, number, self)
+
+    def _counted_in_page(self, queryset) -> bool:
+        if not isinstance(queryset, QuerySet) or self.orphans:
+            return False
+        query = queryset.query
+        return not (query.distinct or query.combinator or query.group_by is not None)
+
+    def _number(self, number) -> int:
+        """Paginator.validate_number without the count: a whole number from 1."""
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        return number
+
+
+class TotalInPagePagination(StewardPagination):
+    """:class:`StewardPagination` reading the total with the page (``TotalInPagePaginator``):
+    for lists whose every match is cheap to read, such as the versions of one model (a window
+    count reads all matches, where a page alone may stop at its last row)."""
+
+    django_paginator_class = TotalInPagePaginator

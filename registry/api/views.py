@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from accounts.selectors import can_read_access_records
 from accounts.services import require_administrator
+from core.api.pagination import TotalInPagePagination
 from core.downloads import mark_as_download
 from core.errors import InvalidInput, NotFound, PayloadTooLarge
 from core.idempotency import idempotent_create
@@ -178,6 +179,8 @@ class ModelVersionViewSet(
     }
     lookup_field = "version"
     lookup_value_regex = r"[0-9]+"
+    # A model's versions are few: reading them all for the total costs less than a count.
+    pagination_class = TotalInPagePagination
     filterset_class = ModelVersionFilter
     ordering_fields = ["version", "created_at"]
     ordering = ["-version"]

@@ -78,8 +78,8 @@ def test_listing_a_models_versions_costs_the_same_for_2_or_40(api, team, rows):
     assert response.status_code == 200
     assert len(response.json()["results"]) == rows
     assert response.json()["results"][0]["datasets"][0]["dataset"] == data.dataset.name
-    # count, the page (with the data each version used and its aliases)
-    assert len(queries) == AUTH + 2, queries
+    # the page with its total, the data each version used and its aliases
+    assert len(queries) == AUTH + 1, queries
 
 
 def test_an_empty_version_list_still_tells_an_unknown_model_from_a_model_without_versions(
@@ -269,3 +269,34 @@ def test_the_answer_to_a_model_registration_is_what_a_later_get_answers(api, tea
     assert response.status_code == 201, response.json()
     assert response.json() == api.get("/api/v1/models/churn/").json()
     assert response.json()["tags"] == tags and response.json()["version_count"] == 0
+
+
+def test_a_version_list_reads_its_total_with_the_page(api, team):
+    """The page carries the total (one query, no count): every page says how many versions
+    there are, a page past the end is a 404 as before, and a filter that needs DISTINCT
+    (trained_on) is counted the usual way, after DISTINCT."""
+    model = RegisteredModelFactory(name="churn", owner_team=team)
+    data = DatasetVersionFactory(dataset__owner_team=team)
+    for _ in range(5):
+        version = ModelVersionFactory(registered_model=model)
+        # two roles on the same data: the trained_on join yields each version twice
+        version.dataset_links.create(dataset_version=data, role="train")
+        version.dataset_links.create(dataset_version=data, role="test")
+    pages = [api.get(f"/api/v1/models/churn/versions/?page_size=2&page={n}") for n in (1, 2, 3)]
+    assert [page.json()["count"] for page in pages] == [5, 5, 5]
+    assert [[row["version"] for row in page.json()["results"]] for page in pages] == [
+        [5, 4],
+        [3, 2],
+        [1],
+    ]
+    assert pages[0].json()["next"] and pages[2].json()["next"] is None
+    assert api.get("/api/v1/models/churn/versions/?page_size=2&page=4").status_code == 404
+    assert api.get("/api/v1/models/churn/versions/?page=0").status_code == 404
+    assert api.get("/api/v1/models/churn/versions/?page=x").status_code == 404
+    trained = api.get(
+        f"/api/v1/models/churn/versions/?trained_on={data.dataset.name}&page_size=2"
+    ).json()
+    assert trained["count"] == 5 and len(trained["results"]) == 2
+    RegisteredModelFactory(name="fresh", owner_team=team)
+    empty = api.get("/api/v1/models/fresh/versions/").json()
+    assert empty["count"] == 0 and empty["results"] == []
