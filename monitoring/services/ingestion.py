@@ -277,17 +277,23 @@ def _plain(value: Any) -> Any:
 
 
 def _copy(deployment: Deployment, rows: list[tuple], now: datetime) -> None:
+    """COPY the rows. The times go as the text psycopg's own dumper would send for an aware
+    datetime (``str()``: ISO 8601 with its offset), made here: psycopg's dumper costs several
+    Python calls per value, a third of the batch's formatting, and the time of receipt is the
+    same for every row, so it is formatted once."""
+
     def dumps(value) -> str:
         return orjson.dumps(value, default=_plain, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
+    received_at = str(now)
     with connection.cursor() as cursor, cursor.cursor.copy(COPY_SQL) as copy:
         for rid, moment, inputs, outputs, latency, protected, vector in rows:
             copy.write_row(
                 (
                     deployment.pk,
                     rid,
-                    moment,
-                    now,
+                    str(moment),
+                    received_at,
                     dumps(inputs),
                     dumps(outputs),
                     latency,
