@@ -87,8 +87,9 @@ class TotalInPagePaginator(Paginator):
 
 
 class TotalInPagePagination(StewardPagination):
-    """:class:`StewardPagination` reading the total with the page (``TotalInPagePaginator``):
-    for lists whose every match is cheap to read, such as the versions of one model (a window
-    count reads all matches, where a page alone may stop at its last row)."""
+    """:class:`StewardPagination` reading the total with the page (``TotalInPagePaginator``).
+    For lists whose page is a costly query over a cheap set of matches: the window reads every
+    match (as a count would), but PostgreSQL evaluates the select list's subqueries for the
+    page's rows only (they hang on the WindowAgg node, under the LIMIT)."""
 
     django_paginator_class = TotalInPagePaginator

@@ -139,6 +139,9 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, S
     }
     lookup_field = "name"
     lookup_value_regex = NAME_REGEX
+    # The total with the page: the window counts the matching rows a count would read, and
+    # the answer's subqueries still run for the page's rows only.
+    pagination_class = TotalInPagePagination
     filterset_class = RegisteredModelFilter
     search_fields = ["name", "description", "tags__name"]
     ordering_fields = ["name", "created_at", "updated_at", "risk_tier"]
@@ -179,7 +182,6 @@ class ModelVersionViewSet(
     }
     lookup_field = "version"
     lookup_value_regex = r"[0-9]+"
-    # A model's versions are few: reading them all for the total costs less than a count.
     pagination_class = TotalInPagePagination
     filterset_class = ModelVersionFilter
     ordering_fields = ["version", "created_at"]
