@@ -23,7 +23,7 @@ from core.errors import StewardError
 from governance import selectors, services, workflow
 from governance.choices import Action
 from governance.constants import MIN_MOTIVATION_LENGTH
-from governance.models import Annotation, Decision, Policy
+from governance.models import Annotation, Decision, DocumentTemplate, Policy
 from governance.services.documents import document_request
 from registry.choices import RiskTier
 from registry.models import ModelVersion
@@ -59,6 +59,28 @@ class PolicyForm(forms.ModelForm):
         help_text="One documentation template name per line; each must exist and be current "
         "before a version is submitted or approved.",
     )
+    approval_documents = LinesField(
+        required=False,
+        help_text="One documentation template name per line; every section people write in "
+        "it (the developers', the validators', the approvers') must be written before a "
+        "version is approved.",
+    )
+
+    def _templates_known(self, names: list[str]) -> list[str]:
+        known = set(DocumentTemplate.objects.filter(is_active=True).values_list("name", flat=True))
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise forms.ValidationError(
+                f"Not a documentation template: {', '.join(unknown)}. "
+                f"Templates: {', '.join(sorted(known)) or 'none installed'}."
+            )
+        return names
+
+    def clean_required_documents(self) -> list[str]:
+        return self._templates_known(self.cleaned_data["required_documents"])
+
+    def clean_approval_documents(self) -> list[str]:
+        return self._templates_known(self.cleaned_data["approval_documents"])
 
     class Meta:
         model = Policy
@@ -68,6 +90,7 @@ class PolicyForm(forms.ModelForm):
             "required_sign_offs",
             "metric_checks",
             "required_documents",
+            "approval_documents",
             "revalidation_days",
             "block_on_open_findings",
         ]
@@ -97,7 +120,12 @@ class PolicyAdmin(admin.ModelAdmin):
 
     @admin.display(description="Required documents")
     def documents(self, policy: Policy) -> str:
-        return ", ".join(policy.required_documents) or "—"
+        parts = []
+        if policy.required_documents:
+            parts.append("from submission: " + ", ".join(policy.required_documents))
+        if policy.approval_documents:
+            parts.append("written before approval: " + ", ".join(policy.approval_documents))
+        return "; ".join(parts) or "—"
 
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "risk_tier"] if obj else self.readonly_fields

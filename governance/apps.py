@@ -36,14 +36,21 @@ class GovernanceConfig(AppConfig):
     def _plug_in_documents(self) -> None:
         """Documentation checks the policy's required documents, and shows its panel."""
         import governance.admin_documents  # noqa: F401  (registers the documentation admin)
-        from governance.documents.selectors import documents_required_check
+        from governance.documents.selectors import documents_required_check, documents_written_check
         from governance.documents_panel import TEMPLATE, documents_panel_context
-        from governance.guards import _document_checkers, document_checker_register
+        from governance.guards import (
+            _document_checkers,
+            _written_checkers,
+            document_checker_register,
+            written_checker_register,
+        )
         from registry.panels import version_panel_register
 
         # ready() may run more than once in a process; register the checker once.
         if documents_required_check not in _document_checkers:
             document_checker_register(documents_required_check)
+        if documents_written_check not in _written_checkers:
+            written_checker_register(documents_written_check)
         version_panel_register(TEMPLATE, documents_panel_context)
 
     def _plug_into_registry(self) -> None:

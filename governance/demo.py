@@ -98,6 +98,27 @@ SCRIPTS: dict[tuple[str, int], tuple[Step, ...]] = {
             "orders the pathologists' queue, malignant-looking samples first. Out of scope: "
             "any diagnosis without a pathologist's reading.",
         ),
+        Write(
+            "contributor",
+            "model-card",
+            "factors",
+            "Measurements come from one clinic's imaging pipeline; the patients' age and the "
+            "lab that prepared the slide are the factors most likely to shift the inputs.",
+        ),
+        Write(
+            "contributor",
+            "model-card",
+            "ethical_considerations",
+            "A missed malignant sample delays a diagnosis: the model only orders the queue, "
+            "every sample is still read, and recall is watched on confirmed diagnoses.",
+        ),
+        Write(
+            "contributor",
+            "model-card",
+            "caveats",
+            "Trained on 569 samples from one institution; retrain and revalidate before any "
+            "other clinic uses it.",
+        ),
         Decide(
             "contributor",
             Action.SUBMIT,
@@ -198,6 +219,34 @@ SCRIPTS: dict[tuple[str, int], tuple[Step, ...]] = {
         ),
     ),
     ("diabetes-progression", 1): (
+        Write(
+            "contributor",
+            "model-card",
+            "intended_use",
+            "Ranks patients for follow-up appointments by predicted disease progression a year "
+            "after baseline. Out of scope: treatment decisions for an individual patient.",
+        ),
+        Write(
+            "contributor",
+            "model-card",
+            "factors",
+            "Age, sex and body-mass index are inputs; the scheduling team reviews the ranking "
+            "by age group each quarter.",
+        ),
+        Write(
+            "contributor",
+            "model-card",
+            "ethical_considerations",
+            "Under-predicting a high progression could postpone a visit: patients can always "
+            "book a visit themselves, and the ranking only orders the call list.",
+        ),
+        Write(
+            "contributor",
+            "model-card",
+            "caveats",
+            "442 patients from one study; the model under-predicts the highest scores, which "
+            "is acceptable for ordering a call list only.",
+        ),
         Decide(
             "contributor",
             Action.SUBMIT,

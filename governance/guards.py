@@ -246,6 +246,35 @@ def _required_documents(ctx: GuardContext) -> GuardResult:
     return GuardResult(w.REQUIRED_DOCUMENTS, label, True, f"Current: {', '.join(required)}.")
 
 
+_written_checkers: list[DocumentChecker] = []
+
+
+def written_checker_register(checker: DocumentChecker) -> None:
+    """Plug in a check of the documents required for approval: it gets the version and the
+    template names and returns the sections people must still write."""
+    _written_checkers.append(checker)
+
+
+def _approval_documents(ctx: GuardContext) -> GuardResult:
+    label = "Documents written"
+    required = list(ctx.policy.approval_documents)
+    if not required:
+        return GuardResult(w.APPROVAL_DOCUMENTS, label, True, "The policy requires none.")
+    if not _written_checkers:
+        return GuardResult(
+            w.APPROVAL_DOCUMENTS,
+            label,
+            False,
+            f"Required ({', '.join(required)}) but documentation is not set up.",
+        )
+    problems = [p for checker in _written_checkers for p in checker(ctx.version, required)]
+    if problems:
+        return GuardResult(w.APPROVAL_DOCUMENTS, label, False, "; ".join(problems))
+    return GuardResult(
+        w.APPROVAL_DOCUMENTS, label, True, f"Every section written: {', '.join(required)}."
+    )
+
+
 GUARDS: dict[str, Callable[[GuardContext], GuardResult]] = {
     w.SEPARATION_OF_DUTIES: _separation_of_duties,
     w.ONE_SIGN_OFF_EACH: _one_sign_off_each,
@@ -256,6 +285,7 @@ GUARDS: dict[str, Callable[[GuardContext], GuardResult]] = {
     w.NO_OPEN_FINDINGS: _no_open_findings,
     w.VALIDATION_CURRENT: _validation_current,
     w.REQUIRED_DOCUMENTS: _required_documents,
+    w.APPROVAL_DOCUMENTS: _approval_documents,
 }
 
 
@@ -274,7 +304,13 @@ def policy_report(version: ModelVersion) -> list[GuardResult]:
     """The policy's guards for a version as anyone sees them (no reviewer-specific checks):
     what the version page shows."""
     ctx = guard_context(version, actor=None)
-    names = [w.ENOUGH_SIGN_OFFS, w.METRIC_CHECKS, w.NO_OPEN_FINDINGS, w.REQUIRED_DOCUMENTS]
+    names = [
+        w.ENOUGH_SIGN_OFFS,
+        w.METRIC_CHECKS,
+        w.NO_OPEN_FINDINGS,
+        w.REQUIRED_DOCUMENTS,
+        w.APPROVAL_DOCUMENTS,
+    ]
     if version.status in (
         VersionStatus.VALIDATED,
         VersionStatus.APPROVED,

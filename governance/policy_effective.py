@@ -30,6 +30,7 @@ class EffectivePolicy:
     required_sign_offs: int
     metric_checks: tuple[str, ...] = ()
     required_documents: tuple[str, ...] = ()
+    approval_documents: tuple[str, ...] = ()
     revalidation_days: int = 365
     block_on_open_findings: bool = True
     description: str = ""
@@ -43,6 +44,7 @@ class EffectivePolicy:
             required_sign_offs=policy.required_sign_offs,
             metric_checks=tuple(policy.metric_checks or ()),
             required_documents=tuple(policy.required_documents or ()),
+            approval_documents=tuple(policy.approval_documents or ()),
             revalidation_days=policy.revalidation_days,
             block_on_open_findings=policy.block_on_open_findings,
             description=policy.description,
@@ -59,6 +61,7 @@ class EffectivePolicy:
             required_sign_offs=int(data["required_sign_offs"]),
             metric_checks=tuple(data.get("metric_checks") or ()),
             required_documents=tuple(data.get("required_documents") or ()),
+            approval_documents=tuple(data.get("approval_documents") or ()),
             revalidation_days=int(data.get("revalidation_days", 365)),
             block_on_open_findings=bool(data.get("block_on_open_findings", True)),
             description=str(data.get("description", "")),
@@ -73,6 +76,7 @@ class EffectivePolicy:
             "required_sign_offs": self.required_sign_offs,
             "metric_checks": list(self.metric_checks),
             "required_documents": list(self.required_documents),
+            "approval_documents": list(self.approval_documents),
             "revalidation_days": self.revalidation_days,
             "block_on_open_findings": self.block_on_open_findings,
         }
@@ -89,6 +93,7 @@ class EffectivePolicy:
             required_sign_offs=max(self.required_sign_offs, other.required_sign_offs),
             metric_checks=_union(self.metric_checks, other.metric_checks),
             required_documents=_union(self.required_documents, other.required_documents),
+            approval_documents=_union(self.approval_documents, other.approval_documents),
             revalidation_days=min(self.revalidation_days, other.revalidation_days),
             block_on_open_findings=self.block_on_open_findings or other.block_on_open_findings,
             description=self.description if self.risk_tier == tiers[0] else other.description,
@@ -101,6 +106,7 @@ class EffectivePolicy:
             self.required_sign_offs > other.required_sign_offs
             or not set(self.metric_checks) <= set(other.metric_checks)
             or not set(self.required_documents) <= set(other.required_documents)
+            or not set(self.approval_documents) <= set(other.approval_documents)
             or self.revalidation_days < other.revalidation_days
             or (self.block_on_open_findings and not other.block_on_open_findings)
         )

@@ -23,6 +23,10 @@ METRIC_CHECKS = "metric_checks"
 NO_OPEN_FINDINGS = "no_open_findings"
 VALIDATION_CURRENT = "validation_current"
 REQUIRED_DOCUMENTS = "required_documents"
+# The documents the policy requires for approval have every section people write written (the
+# validator's assessment, the developers' intended use); Steward regenerates them after each
+# decision, so only what people owe is checked here.
+APPROVAL_DOCUMENTS = "approval_documents"
 NOT_A_VALIDATOR_OF_IT = "not_a_validator_of_it"
 NOT_ITS_APPROVER = "not_its_approver"
 
@@ -101,6 +105,7 @@ TRANSITIONS: tuple[Transition, ...] = (
             NO_OPEN_FINDINGS,
             METRIC_CHECKS,
             REQUIRED_DOCUMENTS,
+            APPROVAL_DOCUMENTS,
         ),
     ),
     Transition(
@@ -142,6 +147,7 @@ TRANSITIONS: tuple[Transition, ...] = (
             NO_OPEN_FINDINGS,
             METRIC_CHECKS,
             REQUIRED_DOCUMENTS,
+            APPROVAL_DOCUMENTS,
             VALIDATION_CURRENT,
         ),
     ),
@@ -165,7 +171,25 @@ TRANSITIONS: tuple[Transition, ...] = (
 
 # A change of risk tier or owning team while a version is under review or in production is a
 # decision on each such version (an administrator's); see governance.services.reclassify.
-RECLASSIFY_CHECKS = (ENOUGH_SIGN_OFFS, METRIC_CHECKS, REQUIRED_DOCUMENTS, VALIDATION_CURRENT)
+RECLASSIFY_CHECKS = (
+    ENOUGH_SIGN_OFFS,
+    METRIC_CHECKS,
+    REQUIRED_DOCUMENTS,
+    APPROVAL_DOCUMENTS,
+    VALIDATION_CURRENT,
+)
+# What people owe for approval re-opens only a version already past approval; one still under
+# review meets the approval's own check.
+APPROVED_STATES = (S.APPROVED, S.PRODUCTION, S.FLAGGED)
+
+
+def reclassify_checks(status: str) -> tuple[str, ...]:
+    """The checks a reclassification re-runs on a version in ``status``."""
+    if status in APPROVED_STATES:
+        return RECLASSIFY_CHECKS
+    return tuple(name for name in RECLASSIFY_CHECKS if name != APPROVAL_DOCUMENTS)
+
+
 TRANSITIONS += tuple(
     Transition(
         source, Action.RECLASSIFY, source, Verb.CLASSIFY, TokenScope.CLASSIFY, reopen_to=reopen

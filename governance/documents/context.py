@@ -311,6 +311,7 @@ def _policy(version: ModelVersion) -> dict[str, Any]:
         "required_sign_offs": policy.required_sign_offs,
         "metric_checks": policy.metric_checks,
         "required_documents": policy.required_documents,
+        "approval_documents": policy.approval_documents,
         "revalidation_days": policy.revalidation_days,
         "guards": [
             {"name": g.name, "label": g.label, "passed": g.passed, "reason": g.reason}

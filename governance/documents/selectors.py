@@ -16,7 +16,7 @@ from governance.documents.context import (
     version_context,
     version_context_with_free_text,
 )
-from governance.documents.writers import DEFAULT_WRITER, section_writer
+from governance.documents.writers import DEFAULT_WRITER, SectionWriter, section_writer
 from governance.models import DocumentTemplate, FreeTextSection, GeneratedDocument
 from registry.models import ModelVersion
 from registry.permissions import Visibility
@@ -106,6 +106,43 @@ def documents_required_check(version: ModelVersion, required: list[str]) -> list
             problems.append(f"{template.title} has not been generated")
         elif cache.is_stale(latest):
             problems.append(f"{template.title} is out of date")
+    return problems
+
+
+WRITER_LABELS = {
+    SectionWriter.DEVELOPER: "a developer",
+    SectionWriter.VALIDATOR: "a validator",
+    SectionWriter.MANAGER: "an approver",
+}
+
+
+def documents_written_check(version: ModelVersion, required: list[str]) -> list[str]:
+    """The sections people still owe in the documents a policy requires for approval, each
+    with who writes it: "Validation Report: 'Limitations' not written (by a validator)".
+    Registered as the workflow's check of written documents."""
+    templates = {t.name: t for t in current_templates() if t.name in required}
+    written = set(
+        FreeTextSection.objects.filter(version=version, template_name__in=required)
+        .exclude(text="")
+        .values_list("template_name", "section_key")
+    )
+    problems = []
+    for name in required:
+        template = templates.get(name)
+        if template is None:
+            problems.append(f"'{name}' is not a documentation template")
+            continue
+        missing = [
+            section
+            for section in template.free_text_sections
+            if (name, section["key"]) not in written
+        ]
+        if missing:
+            owed = ", ".join(
+                f"'{section['title']}' (by {WRITER_LABELS[section_writer(section)]})"
+                for section in missing
+            )
+            problems.append(f"{template.title}: not written yet: {owed}")
     return problems
 
 

@@ -41,7 +41,14 @@ class Policy(TimeStampedModel):
         default=list,
         blank=True,
         validators=[validate_document_names],
-        help_text="Documentation templates that must exist and be current.",
+        help_text="Documentation templates that must exist and be current from submission on.",
+    )
+    approval_documents = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_document_names],
+        help_text="Documentation templates whose written sections (by the developers, the "
+        "validators, the approvers) must all be written before approval.",
     )
     revalidation_days = models.PositiveIntegerField(
         default=365, help_text="How long a validation stays valid before revalidation is due."

@@ -197,7 +197,8 @@ def documents_refresh(
 
     if not settings.DOCUMENTS_AUTO_GENERATE:
         return []
-    names = dict.fromkeys([MODEL_CARD, *policy_for(version).required_documents])
+    policy = policy_for(version)
+    names = dict.fromkeys([MODEL_CARD, *policy.required_documents, *policy.approval_documents])
     templates = {}
     for name in names:
         try:

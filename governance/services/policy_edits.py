@@ -16,6 +16,7 @@ POLICY_FIELDS = (
     "required_sign_offs",
     "metric_checks",
     "required_documents",
+    "approval_documents",
     "revalidation_days",
     "block_on_open_findings",
 )

@@ -128,7 +128,8 @@ def _version_reclassify(
     version.registered_model = model
     step = workflow.transition_for(version.status, Action.RECLASSIFY)
     ctx = guard_context(version, None)
-    unmet = [g for g in guards_evaluate(workflow.RECLASSIFY_CHECKS, ctx) if not g.passed]
+    checks = workflow.reclassify_checks(version.status)
+    unmet = [g for g in guards_evaluate(checks, ctx) if not g.passed]
     target = step.reopen_to if (step.reopen_to and unmet) else version.status
     reasons = "; ".join(f"{g.label}: {g.reason}" for g in unmet)
     decision = Decision.objects.create(

@@ -10,7 +10,6 @@ from accounts.services.system import MONITOR_USERNAME
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.models import AuditEvent
 from governance.choices import Action
-from governance.services import version_transition
 from governance.services.aliases import alias_is_protected, model_alias_delete, model_alias_set
 from governance.services.transitions import version_flag_by_monitoring
 from registry.choices import VersionStatus as S
@@ -21,7 +20,7 @@ from registry.selectors import (
     model_aliases_prefetch,
     version_aliases_prefetch,
 )
-from tests.factories import ModelVersionFactory, RegisteredModelFactory
+from tests.factories import ModelVersionFactory, RegisteredModelFactory, version_decide
 
 pytestmark = pytest.mark.django_db
 WHY = "The new build beats the old one on every holdout."
@@ -46,7 +45,7 @@ def approved(model, contributor, validator, manager):
         (validator, Action.SIGN_OFF),
         (manager, Action.APPROVE),
     ):
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
     version.refresh_from_db()
     assert version.status == S.APPROVED
     return version
@@ -354,7 +353,7 @@ def test_deprecating_a_version_clears_its_protected_aliases_only(
         actor=contributor, model=model, alias="challenger", version=approved, motivation=WHY
     )
     before = chain_length()
-    decision = version_transition(
+    decision = version_decide(
         actor=manager, version=approved, action=Action.DEPRECATE, motivation=WHY
     )
     assert list(ModelAlias.objects.values_list("name", flat=True)) == ["challenger"]
@@ -374,7 +373,7 @@ def test_deprecating_a_version_clears_its_protected_aliases_only(
 
 
 def test_monitoring_flagging_a_live_version_takes_champion_off_it(model, approved, manager):
-    version_transition(actor=manager, version=approved, action=Action.PROMOTE, motivation=WHY)
+    version_decide(actor=manager, version=approved, action=Action.PROMOTE, motivation=WHY)
     model_alias_set(actor=manager, model=model, alias="champion", version=approved, motivation=WHY)
     version_flag_by_monitoring(version=approved, motivation="Critical drift alert on income.")
     assert not ModelAlias.objects.exists()
@@ -385,7 +384,7 @@ def test_monitoring_flagging_a_live_version_takes_champion_off_it(model, approve
 
 def test_promoting_keeps_champion(model, approved, manager):
     model_alias_set(actor=manager, model=model, alias="champion", version=approved, motivation=WHY)
-    version_transition(actor=manager, version=approved, action=Action.PROMOTE, motivation=WHY)
+    version_decide(actor=manager, version=approved, action=Action.PROMOTE, motivation=WHY)
     assert ModelAlias.objects.get().version == approved
 
 

@@ -9,10 +9,9 @@ from rest_framework.test import APIClient
 from accounts.services import token_create
 from core.models import AuditEvent
 from governance.choices import Action
-from governance.services import version_transition
 from governance.services.aliases import model_alias_set
 from registry.models import ModelAlias, ModelAliasMove
-from tests.factories import ModelVersionFactory, RegisteredModelFactory
+from tests.factories import ModelVersionFactory, RegisteredModelFactory, version_decide
 
 pytestmark = pytest.mark.django_db
 WHY = "The new build beats the old one on every holdout."
@@ -53,7 +52,7 @@ def approved(model, contributor, validator, manager, draft):
         (validator, Action.SIGN_OFF),
         (manager, Action.APPROVE),
     ):
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
     return version
 
 

@@ -12,9 +12,9 @@ from django.db import connection
 from core.errors import Conflict
 from core.eventlog import audit_chain_verify
 from governance.choices import Action
-from governance.services import model_alias_set, version_transition
+from governance.services import model_alias_set
 from registry.models import ModelAlias, ModelAliasMove
-from tests.factories import ModelVersionFactory, RegisteredModelFactory
+from tests.factories import ModelVersionFactory, RegisteredModelFactory, version_decide
 from tests.services import require_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -85,7 +85,7 @@ def test_champion_never_stays_on_a_version_deprecated_at_the_same_time(
         (validator, Action.SIGN_OFF),
         (manager, Action.APPROVE),
     ):
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
 
     def point():
         return model_alias_set(
@@ -93,7 +93,7 @@ def test_champion_never_stays_on_a_version_deprecated_at_the_same_time(
         )
 
     def deprecate():
-        return version_transition(
+        return version_decide(
             actor=manager, version=version, action=Action.DEPRECATE, motivation=WHY
         )
 

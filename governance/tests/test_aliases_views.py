@@ -10,10 +10,9 @@ from django.urls import reverse
 
 from core.models import AuditEvent
 from governance.choices import Action
-from governance.services import version_transition
 from governance.services.aliases import model_alias_set
 from registry.models import ModelAlias, ModelAliasMove
-from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory
+from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory, version_decide
 
 pytestmark = pytest.mark.django_db
 WHY = "The new build beats the old one on every holdout."
@@ -39,7 +38,7 @@ def approved(model, contributor, validator, manager, draft):
         (validator, Action.SIGN_OFF),
         (manager, Action.APPROVE),
     ):
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
     return version
 
 

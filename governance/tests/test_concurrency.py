@@ -17,7 +17,13 @@ from governance.models import Decision
 from governance.services import version_transition
 from registry.choices import RiskTier
 from registry.choices import VersionStatus as S
-from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory
+from tests.factories import (
+    ModelVersionFactory,
+    RegisteredModelFactory,
+    UserFactory,
+    approval_sections_write,
+    version_decide,
+)
 from tests.services import require_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -34,13 +40,14 @@ def test_fifty_concurrent_approvals_make_one_decision(contributor, validator, te
         (validator, Action.CLAIM),
         (validator, Action.SIGN_OFF),
     ):
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
     managers = []
     for n in range(5):
         manager = UserFactory(username=f"manager{n}")
         role_assign(user=manager, role=RoleName.MANAGER)
         managers.append(manager)
 
+    approval_sections_write(version, manager=managers[0])  # what people owe, written first
     start = threading.Barrier(ATTEMPTS)
     outcomes: list[object] = []
     lock = threading.Lock()

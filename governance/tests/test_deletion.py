@@ -11,7 +11,7 @@ from core.errors import Conflict, Forbidden, NotFound
 from core.models import AuditEvent
 from governance.choices import Action
 from governance.models import Annotation
-from governance.services import annotation_create, version_transition
+from governance.services import annotation_create
 from governance.services.aliases import model_alias_set
 from governance.services.deletion import (
     model_version_delete,
@@ -35,6 +35,7 @@ from tests.factories import (
     ModelVersionFactory,
     RegisteredModelFactory,
     RunFactory,
+    version_decide,
 )
 
 pytestmark = pytest.mark.django_db
@@ -157,7 +158,7 @@ def test_a_token_needs_the_write_scope(draft, administrator):
 )
 def test_nothing_that_left_draft_is_deleted(request, draft, administrator, steps, state):
     for persona, action in steps:
-        version_transition(
+        version_decide(
             actor=request.getfixturevalue(persona), version=draft, action=action, motivation=WHY
         )
     draft.refresh_from_db()
@@ -175,7 +176,7 @@ def test_a_draft_sent_back_for_changes_keeps_its_record(
         (validator, Action.REQUEST_CHANGES),
         (contributor, Action.REVISE),
     ):
-        version_transition(actor=actor, version=draft, action=action, motivation=WHY)
+        version_decide(actor=actor, version=draft, action=action, motivation=WHY)
     draft.refresh_from_db()
     assert draft.status == S.DRAFT
     message = refused(Conflict, lambda: model_version_delete(actor=administrator, version=draft))
@@ -235,7 +236,7 @@ def test_a_model_with_one_submitted_version_is_not_deleted(
     model, draft, contributor, administrator
 ):
     second = ModelVersionFactory(actor=contributor, registered_model=model)
-    version_transition(actor=contributor, version=second, action=Action.SUBMIT, motivation=WHY)
+    version_decide(actor=contributor, version=second, action=Action.SUBMIT, motivation=WHY)
     message = refused(Conflict, lambda: registered_model_delete(actor=administrator, model=model))
     assert "churn v2 cannot, as it is submitted" in message
 

@@ -11,10 +11,9 @@ from rest_framework.test import APIClient
 from accounts.choices import RoleName
 from accounts.services import role_assign, team_add_member
 from governance.choices import Action
-from governance.services import version_transition
 from registry.choices import RiskTier
 from registry.choices import VersionStatus as S
-from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory
+from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory, version_decide
 
 pytestmark = pytest.mark.django_db
 WHY = "Evidence reviewed; the hold-out metrics reproduce."
@@ -40,7 +39,7 @@ def keys(part: dict) -> list[str]:
 def new(model, contributor, *steps):
     version = ModelVersionFactory(actor=contributor, registered_model=model)
     for actor, action in steps:
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
     version.refresh_from_db()
     return version
 
@@ -102,7 +101,7 @@ def test_a_validator_who_signed_off_no_longer_sees_the_version_awaiting(
     )
     version = new(limits, contributor, (contributor, Action.SUBMIT), (validator, Action.CLAIM))
     assert keys(queue(validator)["awaiting"]) == ["credit-limits/1"]
-    version_transition(actor=validator, version=version, action=Action.SIGN_OFF, motivation=WHY)
+    version_decide(actor=validator, version=version, action=Action.SIGN_OFF, motivation=WHY)
     version.refresh_from_db()
     assert version.status == S.IN_VALIDATION  # high risk: a second sign-off is still needed
     body = queue(validator)

@@ -15,17 +15,16 @@ from accounts.services import role_assign
 from governance.choices import Action
 from governance.models import Decision
 from governance.queue_selectors import awaiting_count, awaiting_my_decision, watching
-from governance.services import version_transition
 from registry.choices import RiskTier
 from registry.choices import VersionStatus as S
-from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory
+from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory, version_decide
 
 pytestmark = pytest.mark.django_db
 WHY = "Evidence reviewed; the hold-out metrics reproduce."
 
 
 def act(actor, version, action, motivation=WHY):
-    version_transition(actor=actor, version=version, action=action, motivation=motivation)
+    version_decide(actor=actor, version=version, action=action, motivation=motivation)
     version.refresh_from_db()
 
 

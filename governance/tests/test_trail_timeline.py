@@ -12,7 +12,7 @@ from django.core.cache import cache
 from core.models import AuditEvent
 from governance.choices import Action, AnnotationKind
 from governance.models import Decision
-from governance.services import annotation_create, annotation_resolve, version_transition
+from governance.services import annotation_create, annotation_resolve
 from governance.services.documents import documents_required_generate
 from governance.trail import TrailFilters, trail_keys
 from governance.trail_timeline import (
@@ -21,7 +21,7 @@ from governance.trail_timeline import (
     timeline_version_ids,
     version_timelines,
 )
-from tests.factories import ModelVersionFactory, RegisteredModelFactory
+from tests.factories import ModelVersionFactory, RegisteredModelFactory, version_decide
 
 pytestmark = pytest.mark.django_db
 TIMELINE = "/audit/"
@@ -39,7 +39,7 @@ def _fresh_chain_status():
 def decide(actor, version, action, motivation=WHY):
     if action in (Action.SUBMIT, Action.APPROVE):
         documents_required_generate(actor=actor, version=version)
-    return version_transition(actor=actor, version=version, action=action, motivation=motivation)
+    return version_decide(actor=actor, version=version, action=action, motivation=motivation)
 
 
 @pytest.fixture

@@ -16,10 +16,10 @@ from core.errors import Forbidden, InvalidInput, NotFound
 from governance.choices import Action, AnnotationKind
 from governance.errors import GuardsFailed, IllegalTransition, NotPermittedToDecide
 from governance.models import Decision, Policy
-from governance.services import annotation_create, annotation_resolve, version_transition
+from governance.services import annotation_create, annotation_resolve
 from registry.choices import RiskTier
 from registry.choices import VersionStatus as S
-from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory
+from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory, version_decide
 
 pytestmark = pytest.mark.django_db
 WHY = "Evidence reviewed; see the attached notes."
@@ -39,9 +39,7 @@ def second_validator(db):
 
 
 def act(actor, version, action, motivation=WHY):
-    decision = version_transition(
-        actor=actor, version=version, action=action, motivation=motivation
-    )
+    decision = version_decide(actor=actor, version=version, action=action, motivation=motivation)
     version.refresh_from_db()
     return decision
 

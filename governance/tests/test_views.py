@@ -17,7 +17,7 @@ from governance.models import Annotation, Decision
 from governance.services import annotation_create, version_transition
 from registry.choices import RiskTier
 from registry.choices import VersionStatus as S
-from tests.factories import ModelVersionFactory, RegisteredModelFactory
+from tests.factories import ModelVersionFactory, RegisteredModelFactory, approval_sections_write
 
 pytestmark = pytest.mark.django_db
 WHY = "Evidence reviewed; the hold-out metrics reproduce."
@@ -72,6 +72,7 @@ def validated(scorer, contributor, validator):
     act(contributor, version, Action.SUBMIT)
     act(validator, version, Action.CLAIM, "Taking this one.")
     act(validator, version, Action.SIGN_OFF, "Metrics reproduce; signing off.")
+    approval_sections_write(version)  # the model card's sections, owed before approval
     return version
 
 

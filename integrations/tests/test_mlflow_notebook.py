@@ -11,9 +11,9 @@ import pytest
 from mlflow.exceptions import MlflowException
 from sklearn.linear_model import LogisticRegression
 
-from governance.services import version_transition
 from registry.choices import VersionStatus
 from registry.models import ModelVersion, RegisteredModel, Run
+from tests.factories import version_decide
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,7 +56,7 @@ def _approve(version: ModelVersion, contributor, validator, manager) -> None:
         (validator, "sign_off"),
         (manager, "approve"),
     ):
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
 
 
 def test_the_notebook_logs_registers_and_loads_through_steward(

@@ -14,10 +14,10 @@ from mlflow.exceptions import MlflowException
 
 from core.models import AuditEvent
 from governance.choices import Action
-from governance.services import version_transition
 from integrations.models import MlflowModelTag, MlflowVersionTag
 from registry.choices import RiskTier, VersionStatus
 from registry.models import ModelVersion, RegisteredModel
+from tests.factories import version_decide
 
 pytestmark = pytest.mark.django_db(transaction=True)
 WHY = "Evidence reviewed; the metrics meet the policy."
@@ -42,7 +42,7 @@ def approve(version, contributor, validator, manager) -> None:
         (validator, Action.SIGN_OFF),
         (manager, Action.APPROVE),
     ):
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
 
 
 def test_it_registers_gets_updates_and_pages_through_models(mlflow_as, contributor, team):
@@ -209,12 +209,12 @@ def test_stage_transitions_are_workflow_decisions(mlflow_as, contributor, valida
     assert decision.actor == contributor and "transition-stage" in decision.motivation
 
     for actor, action in ((validator, Action.CLAIM), (validator, Action.SIGN_OFF)):
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
     as_manager = mlflow_as(manager, scopes=DEPLOYER)
     error = refused(as_manager.transition_model_version_stage, "churn", "1", "Production")
     assert error.error_code == "RESOURCE_CONFLICT"
     assert "validated" in error.message and "approved" in error.message
-    version_transition(actor=manager, version=version, action=Action.APPROVE, motivation=WHY)
+    version_decide(actor=manager, version=version, action=Action.APPROVE, motivation=WHY)
     live = as_manager.transition_model_version_stage("churn", "1", "Production")
     assert live.current_stage == "Production"
     client = mlflow_as(contributor, scopes=AUTHOR)

@@ -12,9 +12,9 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from governance.choices import Action
-from governance.services import version_transition
 from registry.choices import VersionStatus
 from registry.models import ModelVersion
+from tests.factories import version_decide
 
 pytestmark = pytest.mark.django_db(transaction=True)
 WHY = "Evidence reviewed; the metrics meet the policy."
@@ -100,7 +100,7 @@ def test_a_version_from_held_files_carries_its_provenance_and_downloads_back(
         (validator, Action.SIGN_OFF),
         (manager, Action.APPROVE),
     ):
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
     mlflow_as(manager, scopes=("read", "write", "deploy")).set_registered_model_alias(
         "churn", "champion", "1"
     )

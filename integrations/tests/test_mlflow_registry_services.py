@@ -13,7 +13,6 @@ from accounts.services import team_add_member
 from core.errors import Forbidden, InvalidInput
 from governance.choices import Action
 from governance.errors import IllegalTransition, NotPermittedToDecide
-from governance.services import version_transition
 from integrations.mlflow.registry.services import (
     mlflow_model_version_create,
     mlflow_registered_model_create,
@@ -22,7 +21,7 @@ from integrations.mlflow.registry.services import (
 from integrations.mlflow.registry.stages import mlflow_version_stage_transition
 from integrations.tests.conftest import token_of
 from registry.choices import VersionStatus as S
-from tests.factories import TeamFactory, UserFactory
+from tests.factories import TeamFactory, UserFactory, version_decide
 
 pytestmark = pytest.mark.django_db
 WHY = "Evidence reviewed; the metrics meet the policy."
@@ -45,7 +44,7 @@ def _approved(model, contributor, validator, manager):
         (validator, Action.SIGN_OFF),
         (manager, Action.APPROVE),
     ):
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
     version.refresh_from_db()
     return version
 

@@ -25,14 +25,13 @@ from rdflib.namespace import RDF
 from rest_framework.test import APIClient
 
 from governance.choices import Action
-from governance.services import version_transition
 from integrations.openlineage.services import openlineage_event_ingest
 from integrations.prov.documents import VOCABULARY
 from integrations.tests.builders import at, dataset, model_output, run_event
 from monitoring.services.deployments import deployment_create
 from registry.choices import RiskTier
 from registry.models import DatasetVersion
-from tests.factories import ModelVersionFactory, RegisteredModelFactory, RunFactory
+from tests.factories import ModelVersionFactory, RegisteredModelFactory, RunFactory, version_decide
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +71,7 @@ def world(contributor, validator, manager, team, other_team):
         (validator, Action.SIGN_OFF),
         (manager, Action.APPROVE),
     ):
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
     deployment_create(
         actor=manager, version=version, name="credit-staging", environment="staging", mode="live"
     )

@@ -12,7 +12,6 @@ from django.utils import timezone
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.models import AuditEvent
 from governance.models import Decision
-from governance.services import version_transition
 from monitoring.choices import CheckKind, CheckStatus, DeploymentStatus
 from monitoring.models import Prediction
 from monitoring.services.baselines import baseline_create
@@ -22,7 +21,7 @@ from monitoring.services.ingestion import predictions_feedback, predictions_inge
 from monitoring.tests.factories import validation_record_make
 from registry.choices import VersionStatus
 from registry.models import LineageEdge
-from tests.factories import ModelVersionFactory, RegisteredModelFactory
+from tests.factories import ModelVersionFactory, RegisteredModelFactory, version_decide
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +101,7 @@ def approve(version, contributor, validator, manager):
         (validator, "sign_off"),
         (manager, "approve"),
     ):
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
     version.refresh_from_db()
     return version
 

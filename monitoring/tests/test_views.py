@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from governance.choices import Action
-from governance.services import version_transition
 from monitoring.choices import (
     AlertState,
     CheckKind,
@@ -41,7 +40,7 @@ from registry import panels
 from registry.choices import LineageKind, RiskTier
 from registry.choices import VersionStatus as S
 from registry.lineage_svg import lineage_node_url
-from tests.factories import ModelVersionFactory, RegisteredModelFactory
+from tests.factories import ModelVersionFactory, RegisteredModelFactory, version_decide
 
 pytestmark = pytest.mark.django_db
 
@@ -500,7 +499,7 @@ def approved_deployment(team, contributor, validator, manager):
         (validator, Action.SIGN_OFF),
         (manager, Action.APPROVE),
     ):
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
     live = DeploymentFactory(actor=manager, model_version=version, name="limit-setter-live")
     shadow = DeploymentFactory(
         actor=manager,

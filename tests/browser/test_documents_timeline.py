@@ -10,14 +10,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from governance.choices import Action, AnnotationKind
-from governance.services import annotation_create, annotation_resolve, version_transition
+from governance.services import annotation_create, annotation_resolve
 from governance.services.documents import (
     document_templates_install,
     documents_required_generate,
     free_text_write,
 )
 from registry.choices import RiskTier
-from tests.factories import PASSWORD, ModelVersionFactory, RegisteredModelFactory
+from tests.factories import PASSWORD, ModelVersionFactory, RegisteredModelFactory, version_decide
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTHS = (1400, 800)
@@ -45,7 +45,7 @@ def reviewed(team, contributor, validator, manager):
     def decide(actor, action, why):
         if action in (Action.SUBMIT, Action.APPROVE):
             documents_required_generate(actor=actor, version=version)
-        version_transition(actor=actor, version=version, action=action, motivation=why)
+        version_decide(actor=actor, version=version, action=action, motivation=why)
 
     decide(contributor, Action.SUBMIT, "Gradient boosting beats the baseline on the hold-out.")
     decide(validator, Action.CLAIM, "Taking the validation; I will re-run the evaluation.")

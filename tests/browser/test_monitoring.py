@@ -13,7 +13,6 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from governance.choices import Action
-from governance.services import version_transition
 from monitoring.choices import CheckKind, CheckStatus, DeploymentMode, Environment
 from monitoring.models import Prediction
 from monitoring.services.alerts import alerts_evaluate_check
@@ -26,7 +25,7 @@ from monitoring.tests.factories import (
     ProductionVersionFactory,
 )
 from registry.choices import RiskTier
-from tests.factories import PASSWORD, ModelVersionFactory, RegisteredModelFactory
+from tests.factories import PASSWORD, ModelVersionFactory, RegisteredModelFactory, version_decide
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -163,7 +162,7 @@ def approved_version(team, contributor, validator, manager):
         (validator, Action.SIGN_OFF, "Evaluation reproduced, no leakage. Signed off."),
         (manager, Action.APPROVE, "Validated with no open findings: approved for production."),
     ):
-        version_transition(actor=actor, version=version, action=action, motivation=why)
+        version_decide(actor=actor, version=version, action=action, motivation=why)
     return version
 
 

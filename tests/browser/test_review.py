@@ -68,6 +68,24 @@ def decide(page: Page, action: str, motivation: str) -> None:
     page.locator(f'[data-testid="decision-button"][data-action="{action}"]').click()
 
 
+def write_sections(page: Page, base: str, template: str) -> None:
+    """Write every missing section of ``template`` on the version's Documents tab, as its
+    writer does before the version can be approved."""
+    page.goto(f"{base}/models/credit-scorer/versions/1/#tab-documents")
+    sections = page.locator(
+        f'[data-testid="free-text-section"][data-template="{template}"][data-missing="true"]'
+    )
+    while sections.count():
+        section = sections.first
+        key = section.get_attribute("data-key")
+        section.get_by_test_id("free-text-write").click()
+        section.locator("textarea").fill(f"The {key.replace('_', ' ')} of the credit scorer.")
+        section.get_by_role("button", name="Save").click()
+        expect(page.locator(".message--success")).to_be_visible()
+        page.goto(f"{base}/models/credit-scorer/versions/1/#tab-documents")
+    expect(sections).to_have_count(0)
+
+
 def open_from_inbox(page: Page, action: str) -> None:
     row = page.get_by_test_id("inbox-row").filter(has_text="credit-scorer")
     row.locator(f'[data-testid="inbox-action"][data-action="{action}"]').click()
@@ -85,6 +103,9 @@ def test_a_version_goes_from_draft_to_approved_and_the_auditor_sees_why(
     expect(page.get_by_test_id("inbox-badge")).to_have_text("1")
     expect(page.get_by_test_id("inbox-row")).to_have_count(1)
     page.screenshot(path=screenshot_dir / "review-inbox-contributor.png", full_page=True)
+    # The policy wants the model card's sections written before approval: she writes hers.
+    write_sections(page, base, "model-card")
+    page.goto(f"{base}/inbox/")
     open_from_inbox(page, "submit")
     decide(page, "submit", SUBMIT_WHY)
     expect(page.locator(".message--success")).to_contain_text("Submit for validation recorded")

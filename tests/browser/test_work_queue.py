@@ -9,10 +9,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from governance.choices import Action
-from governance.services import version_transition
 from registry.choices import RiskTier
 from registry.choices import VersionStatus as S
-from tests.factories import PASSWORD, ModelVersionFactory, RegisteredModelFactory
+from tests.factories import PASSWORD, ModelVersionFactory, RegisteredModelFactory, version_decide
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +20,7 @@ WIDTHS = (1400, 800)
 
 
 def act(actor, version, action):
-    version_transition(actor=actor, version=version, action=action, motivation=WHY)
+    version_decide(actor=actor, version=version, action=action, motivation=WHY)
 
 
 @pytest.fixture

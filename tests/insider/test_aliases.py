@@ -18,10 +18,9 @@ from governance.services import (
     model_alias_set,
     model_version_delete,
     registered_model_delete,
-    version_transition,
 )
 from registry.models import ModelAlias, ModelAliasMove, ModelVersion
-from tests.factories import ModelVersionFactory, RegisteredModelFactory
+from tests.factories import ModelVersionFactory, RegisteredModelFactory, version_decide
 
 pytestmark = pytest.mark.django_db
 WHY = "Reviewed the evidence and the lineage in full."
@@ -56,7 +55,7 @@ def approved(model, contributor, validator, manager) -> ModelVersion:
         (validator, Action.SIGN_OFF),
         (manager, Action.APPROVE),
     ):
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
     version.refresh_from_db()
     return version
 
@@ -141,7 +140,7 @@ def test_a_developer_cannot_delete_a_version_under_review_or_approved(
     version = approved
     if state == "submitted":
         version = ModelVersionFactory(actor=contributor, registered_model=model)
-        version_transition(actor=contributor, version=version, action=Action.SUBMIT, motivation=WHY)
+        version_decide(actor=contributor, version=version, action=Action.SUBMIT, motivation=WHY)
     head = chain_head()
     for actor in (contributor, administrator):
         with pytest.raises((Forbidden, Conflict)):

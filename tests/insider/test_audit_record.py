@@ -24,9 +24,14 @@ from core.audit_anchor import audit_chain_anchor
 from core.audit_verify import audit_chain_verify
 from core.models import AuditEvent
 from core.tests.test_audit_chain import guards_lifted, raw_sql
-from governance.services import version_transition
 from registry.models import ModelVersion
-from tests.factories import PASSWORD, ModelVersionFactory, RegisteredModelFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    ModelVersionFactory,
+    RegisteredModelFactory,
+    UserFactory,
+    version_decide,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +62,7 @@ def approved(team, contributor, validator, manager) -> ModelVersion:
         (validator, "sign_off"),
         (manager, "approve"),
     ):
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
     return version
 
 

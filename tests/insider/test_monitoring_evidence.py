@@ -20,7 +20,6 @@ from accounts.choices import RoleName
 from accounts.services import role_assign, token_create
 from core.models import AuditEvent
 from governance.models import Decision, Policy
-from governance.services import version_transition
 from governance.services.transitions import version_flag_by_monitoring
 from monitoring.choices import ChannelKind
 from monitoring.models import (
@@ -44,7 +43,7 @@ from monitoring.tests.test_monitoring_services import (
     _records,
 )
 from registry.choices import VersionStatus
-from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory
+from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory, version_decide
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +89,7 @@ def _approve(version, contributor, validator, manager):
         (validator, "sign_off"),
         (manager, "approve"),
     ):
-        version_transition(actor=actor, version=version, action=action, motivation=WHY)
+        version_decide(actor=actor, version=version, action=action, motivation=WHY)
     version.refresh_from_db()
     return version
 
@@ -172,7 +171,7 @@ def test_the_registrant_or_submitter_holding_a_validator_role_still_may_not_set_
         output_schema=OUTPUT_SCHEMA,
     )
     role_assign(user=teammate, role=RoleName.VALIDATOR, team=team)
-    version_transition(actor=teammate, version=v2, action="submit", motivation=WHY)
+    version_decide(actor=teammate, version=v2, action="submit", motivation=WHY)
     before = _state()
 
     registrant = client_for(contributor).post(

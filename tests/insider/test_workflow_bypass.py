@@ -15,11 +15,18 @@ from accounts.services import role_assign, token_create
 from core.models import AuditEvent
 from governance.choices import Action
 from governance.models import Annotation, Decision
-from governance.services import annotation_create, version_transition
+from governance.services import annotation_create
 from registry.choices import RiskTier
 from registry.choices import VersionStatus as S
 from registry.models import RegisteredModel
-from tests.factories import ModelVersionFactory, RegisteredModelFactory, TeamFactory, UserFactory
+from tests.factories import (
+    ModelVersionFactory,
+    RegisteredModelFactory,
+    TeamFactory,
+    UserFactory,
+    approval_sections_write,
+    version_decide,
+)
 
 pytestmark = pytest.mark.django_db
 WHY = "Reviewed the evidence and the lineage in full."
@@ -39,7 +46,7 @@ def token_client(user, *scopes) -> APIClient:
 
 
 def act(user, version, action):
-    return version_transition(actor=user, version=version, action=action, motivation=WHY)
+    return version_decide(actor=user, version=version, action=action, motivation=WHY)
 
 
 @pytest.fixture
@@ -187,6 +194,11 @@ def test_a_stricter_tier_reopens_a_version_in_production_until_it_has_the_sign_o
     assert "1 of 2" in refused.json()["message"]
 
     act(second_validator, version, Action.SIGN_OFF)
+    # High risk also owes the validation report, written by the validators: not yet.
+    owed = api(manager).post(url, clear, format="json")
+    assert owed.status_code == 409
+    assert "SR 11-7 model validation report: not written yet" in owed.json()["message"]
+    approval_sections_write(version, validator=second_validator)
     assert api(manager).post(url, clear, format="json").status_code == 201
     version.refresh_from_db()
     assert version.status == S.PRODUCTION
@@ -347,7 +359,7 @@ def test_the_scope_is_that_of_the_state_found_under_the_lock(in_validation, vali
     from governance.errors import NotPermittedToDecide
 
     with pytest.raises(NotPermittedToDecide, match="'validate' scope"):
-        version_transition(
+        version_decide(
             actor=validator,
             version=in_validation,
             action=Action.SIGN_OFF,
