@@ -289,6 +289,11 @@ def test_a_manager_acknowledges_the_alert_and_traces_a_prediction_to_its_approva
     expect(page.locator(".message--success")).to_contain_text("acknowledged")
     expect(page.get_by_test_id("alert-state")).to_have_text("Acknowledged")
     expect(page.get_by_test_id("alert-acknowledged")).to_contain_text("Looking at the income feed.")
+    # The history ends with the acknowledgement, by whom and with the note.
+    acknowledged = page.get_by_test_id("alert-event").last
+    expect(acknowledged).to_have_attribute("data-kind", "acknowledged")
+    expect(acknowledged).to_contain_text("by max")
+    expect(acknowledged).to_contain_text("Looking at the income feed.")
     page.screenshot(path=screenshot_dir / "monitoring-alert.png", full_page=True)
 
     page.get_by_role("link", name="credit-scorer-prod").first.click()
