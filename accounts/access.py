@@ -19,11 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import connection, models
+from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from accounts.choices import Verb
 from accounts.constants import MEMBER_VERBS, ROLE_VERBS
+from accounts.models import Role, RoleAssignment, TeamMembership, User
 
 
 @dataclass(frozen=True)
@@ -101,10 +105,6 @@ def _ACCESS_SQL() -> str:  # noqa: N802 - a constant, built once the models are 
     user, as (kind, role or codename, team, content type, object) rows. Table names come from
     the models; the only parameter is the user's id. The first branch's NULLs are typed for
     PostgreSQL, which types a UNION's columns from it."""
-    from django.contrib.auth.models import Permission
-    from guardian.models import GroupObjectPermission, UserObjectPermission
-
-    from accounts.models import Role, RoleAssignment, TeamMembership, User
 
     table = lambda model: connection.ops.quote_name(model._meta.db_table)  # noqa: E731
     user_groups = connection.ops.quote_name(User.groups.through._meta.db_table)
@@ -136,8 +136,6 @@ def object_grants(user, model: type[models.Model]) -> dict[str, frozenset]:
     verb (directly or through a group): what ``guardian.shortcuts.get_objects_for_user`` answers
     per verb, read with the user's roles (:func:`user_access`), so list filters carry literal
     ids instead of a subquery compiled on every request."""
-    from django.contrib.contenttypes.models import ContentType
-
     content_type_id = ContentType.objects.get_for_model(model).pk
     pk_field = model._meta.pk
     by_verb = user_access(user).object_grants.get(content_type_id, {})

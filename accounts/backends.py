@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 
+from accounts.services.login_audit import login_throttled
+from core.net import client_ip
+
 
 class LoginThrottleBackend:
     """Raises ``PermissionDenied`` for a username throttled from the request's address
@@ -15,9 +18,6 @@ class LoginThrottleBackend:
     ``authenticate()`` stop and send ``user_login_failed`` (recorded as throttled)."""
 
     def authenticate(self, request, username=None, **credentials):
-        from accounts.services.login_audit import login_throttled
-        from core.net import client_ip
-
         ip = client_ip(request) if getattr(request, "META", None) else None
         if username and login_throttled(username, ip):
             raise PermissionDenied

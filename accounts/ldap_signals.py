@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 
 import ldap
+from django_auth_ldap.backend import ldap_error, populate_user
 
 from accounts.models import User
 from accounts.services.directory import directory_mappings_in_use, directory_user_sync
@@ -84,7 +85,5 @@ def _describe(exception: ldap.LDAPError) -> str:
 
 
 def connect_directory_receivers() -> None:
-    from django_auth_ldap.backend import ldap_error, populate_user
-
     populate_user.connect(directory_user_populated, dispatch_uid="steward-directory-sync")
     ldap_error.connect(directory_error_noted, dispatch_uid="steward-directory-error")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.choices import RoleName
+from accounts.constants import ROLE_VERBS
 from accounts.models import RoleAssignment, TeamMembership, User
 from accounts.services import is_administrator
 
@@ -33,9 +34,6 @@ def roles_of(user: User) -> QuerySet[RoleAssignment]:
 
 def users_with_verb(verb: str, team_id: int | None) -> QuerySet[User]:
     """Active users who hold ``verb`` through a role, globally or for ``team_id``."""
-    from django.db.models import Q
-
-    from accounts.constants import ROLE_VERBS
 
     roles = [name for name, verbs in ROLE_VERBS.items() if verb in verbs]
     scope = Q(role_assignments__team__isnull=True)

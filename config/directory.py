@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ldap
+import ldap.dn
 from django.core.exceptions import ImproperlyConfigured
+from django_auth_ldap import config as ldap_config
 
 LDAP_BACKEND = "django_auth_ldap.backend.LDAPBackend"
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -66,8 +69,6 @@ def dn_normalize(dn: str) -> str:
     """One spelling per DN, so a mapping key matches whatever case and spacing the directory
     answers with: ``CN=Model Validators, OU=Groups,...`` -> ``cn=model validators,ou=groups,...``.
     Raises ValueError for something that is not a DN."""
-    import ldap.dn
-
     if not isinstance(dn, str) or not dn.strip():
         raise ValueError(f"not a distinguished name: {dn!r}")
     try:
@@ -100,7 +101,7 @@ def group_roles_parse(mapping: object, *, name: str = "STEWARD_LDAP_GROUP_ROLES"
     ``{normalised DN: (DirectoryGrant, ...)}``. ``normalize`` spells a group key the way it is
     compared (default: a DN, :func:`dn_normalize`; the single sign-on's group names are
     compared as they are)."""
-    from accounts.choices import RoleName
+    from accounts.choices import RoleName  # settings import this module: no app code at its top
 
     if not isinstance(mapping, dict):
         raise ImproperlyConfigured(f"{name} must be a JSON object of group DN -> role")
@@ -190,9 +191,6 @@ def auth_ldap_settings(
 ) -> dict[str, Any]:
     """django-auth-ldap's settings for one directory, checked. Returns a dict of setting names
     to values for ``settings.py`` (or a test) to apply."""
-    import ldap
-    from django_auth_ldap import config as ldap_config
-
     server_uri = server_uri.strip()
     _check_server_uri(server_uri)
     if not user_search_base:

@@ -11,6 +11,7 @@ settings with :func:`oidc_settings`, so what they prove is what production runs.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -176,8 +177,6 @@ def oidc_provider_from_env() -> OidcProvider | None:
     """The provider the environment configures, or None when ``STEWARD_OIDC_ISSUER`` is unset.
     Any other STEWARD_OIDC_* variable set without the issuer stops start-up: it would
     otherwise be silently ignored."""
-    import os
-
     issuer = env_str("STEWARD_OIDC_ISSUER").strip()
     if not issuer:
         stray = sorted(k for k in os.environ if k.split("_")[:2] == ["STEWARD", "OIDC"])

@@ -9,6 +9,7 @@ kept)."""
 from __future__ import annotations
 
 from auditlog.context import auditlog_value
+from auditlog.registry import auditlog
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
 
 
@@ -46,7 +47,5 @@ def auditlog_register(model, *, exclude_fields=(), **options) -> None:
     save that costs a query per reverse one-to-one and records nothing of use (a reverse
     foreign key is written as "app.Model.None"). What points at a row is that other row's
     history, which auditlog records when that row changes."""
-    from auditlog.registry import auditlog
-
     reverse = [f.name for f in model._meta.get_fields() if f.auto_created and not f.concrete]
     auditlog.register(model, exclude_fields=[*exclude_fields, *reverse], **options)

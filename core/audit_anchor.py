@@ -27,6 +27,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.audit_seal import anchor_mac, signature_valid
+from core.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 
@@ -139,8 +140,7 @@ def _anchor_parse(line: str, number: int, path: Path) -> Anchor:
 def audit_chain_anchor(*, path: Path | None = None) -> AnchorOutcome:
     """Verify the rows since the last anchor, then append the chain's head to the anchor file
     (and syslog). Idempotent: an unchanged head is not written again."""
-    from core.audit_verify import audit_chain_verify_since
-    from core.models import AuditEvent
+    from core.audit_verify import audit_chain_verify_since  # it imports this module: a cycle
 
     path = path or anchor_file_path()
     previous = anchor_last(path)

@@ -55,7 +55,7 @@ def legacy_seal_event(*, head_sequence: int, head_hash: str):
     """The unsaved, signed ``audit.chain_sealed`` event that follows the last unsigned row of a
     chain begun before signing. The caller inserts it (the migration, with its historical
     model; nothing else ever needs to)."""
-    from core.models import AuditEvent
+    from core.models import AuditEvent  # core.models imports this module: a cycle
 
     event = AuditEvent(
         sequence=head_sequence + 1,

@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from core.audit_seal import signature_valid
+
 GENESIS_HASH = "0" * 64
 
 
@@ -134,8 +136,6 @@ class AuditEvent(models.Model):
         """Insert once; a row whose hash does not match its content, or that is not signed with
         the audit key, is refused too, so even a direct ``create()`` cannot slip an unchained
         row in."""
-        from core.audit_seal import signature_valid
-
         if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields"):
             raise AppendOnlyViolation("Audit events cannot be updated.")
         if self.hash != self.compute_hash():

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from core.audit_anchor import audit_chain_anchor
+from core.idempotency import idempotency_records_prune
+from core.outbox import outbox_relay
+
 
 @shared_task(name="core.relay_outbox", acks_late=True)
 def relay_outbox() -> int:
     """Celery beat's tick: publish the task requests that waited for the broker."""
-    from core.outbox import outbox_relay
-
     return outbox_relay()
 
 
@@ -17,8 +19,6 @@ def relay_outbox() -> int:
 def anchor_audit_chain() -> int | None:
     """Celery beat's tick: export the audit chain's head to the anchor file (idempotent: an
     unchanged head is not written again). Returns the anchored sequence."""
-    from core.audit_anchor import audit_chain_anchor
-
     outcome = audit_chain_anchor()
     if outcome.problem:
         # Not retried: a chain that does not verify needs a person, and the log says why.
@@ -29,6 +29,4 @@ def anchor_audit_chain() -> int | None:
 @shared_task(name="core.prune_idempotency_records", acks_late=True)
 def prune_idempotency_records() -> int:
     """Celery beat's tick: forget Idempotency-Keys older than STEWARD_IDEMPOTENCY_KEEP_HOURS."""
-    from core.idempotency import idempotency_records_prune
-
     return idempotency_records_prune()

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts.access import perm_for
 from accounts.models import User
@@ -19,6 +20,7 @@ from governance.guards import (
     policy_report,
 )
 from governance.models import Annotation, Decision
+from governance.queue_selectors import awaiting_count
 from registry import selectors as registry_selectors
 from registry.choices import VersionStatus
 from registry.models import ModelVersion
@@ -87,8 +89,6 @@ def _waiting_versions(user: User, *, brief: bool = False) -> QuerySet[ModelVersi
 def inbox_count(user: User) -> int:
     """The header badge: how many versions await ``user``'s decision (not everything they may
     act on; see ``governance.queue_selectors``), counted in one SQL query."""
-    from governance.queue_selectors import awaiting_count
-
     return awaiting_count(user)
 
 
@@ -116,8 +116,6 @@ class GovernanceSummary:
 
 def governance_summary(user: User, version: ModelVersion) -> GovernanceSummary:
     """What the version page shows about governance for ``user``."""
-    from django.utils import timezone
-
     ctx = guard_context(version, user)
     validated_at = ctx.validated_at
     due = validated_at + timedelta(days=ctx.policy.revalidation_days) if validated_at else None

@@ -9,6 +9,7 @@ from django.db import DatabaseError
 
 from governance.models import Decision
 from governance.notifications import decision_notify
+from governance.services.documents import document_fail, document_generate
 
 
 @shared_task(
@@ -30,8 +31,6 @@ class _DocumentTask(Task):
     """Marks the document failed when the last retry of a transient error gives up."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-        from governance.services.documents import document_fail
-
         document_fail(args[0], f"Generation failed after {self.request.retries} retries: {exc}")
 
 
@@ -49,6 +48,4 @@ class _DocumentTask(Task):
 def generate_document(self, document_id: int) -> str:
     """Render one queued document to Markdown, HTML and PDF. Idempotent: a redelivered task
     for a document that is already done changes nothing."""
-    from governance.services.documents import document_generate
-
     return document_generate(document_id).status

@@ -6,6 +6,7 @@ monitoring.services.retention); holds and retention are set through that service
 from __future__ import annotations
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 
@@ -38,8 +39,6 @@ class PredictionPartitionAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         partitions = partition_list()
         deployments = Deployment.objects.select_related("legal_hold_by").order_by("name")

@@ -192,6 +192,7 @@ def _checks_history(
 def _served(version: ModelVersion) -> Served:
     """Refit v1's pipeline on v1's training rows, split exactly as the registry demo splits
     them (same data, cleaning, seed and stratification; the training CSV's hash checks it)."""
+    # scikit-learn (and registry.demo, which uses it) is the optional "demo" extra.
     from sklearn.model_selection import train_test_split
 
     from registry.demo.scenarios import RANDOM_STATE, SCENARIOS, TEST_SIZE

@@ -26,6 +26,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from registry.choices import LineageKind, VersionStatus
+from registry.models import ModelVersion
 from registry.selectors import GraphNode, LineageGraph
 
 logger = logging.getLogger(__name__)
@@ -140,7 +141,6 @@ def version_statuses(graph: LineageGraph) -> dict[str, str]:
             wanted |= Q(registered_model__name=name, version=int(version))
     if not wanted:
         return {}
-    from registry.models import ModelVersion
 
     rows = ModelVersion.objects.filter(wanted).values_list(
         "registered_model__name", "version", "status"

@@ -9,10 +9,12 @@ leaves out answers 404 everywhere. Writes: services call :func:`require` and
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from guardian.shortcuts import get_users_with_perms
 
 from accounts.access import TeamScope, governed_register, object_grants, perm_for, team_scope
 from accounts.choices import Verb
 from accounts.models import Team, User
+from accounts.selectors import users_with_verb
 from core.errors import Forbidden, NotFound
 from registry.models import (
     Dataset,
@@ -132,9 +134,6 @@ def require_somewhere(user: User, verb: str) -> None:
 def users_who_may(verb: str, model: RegisteredModel) -> set[User]:
     """Everyone who may ``verb`` the model: role holders for it or its team, and holders of a
     guardian grant on it."""
-    from guardian.shortcuts import get_users_with_perms
-
-    from accounts.selectors import users_with_verb
 
     users = set(users_with_verb(verb, model.owner_team_id))
     perm = f"{verb}_registeredmodel"

@@ -16,11 +16,18 @@ from djangosaml2.cache import IdentityCache, OutstandingQueriesCache
 from djangosaml2.overrides import Saml2Client
 from djangosaml2.utils import get_location
 from saml2 import xmldsig
+from saml2.config import SPConfig
 from saml2.metadata import entity_descriptor
 
 from accounts.choices import SignOnRefusal
 from accounts.saml.assertions import AssertionRefused, verified_claims
-from accounts.saml.config import IdpUnavailable, configured_provider, sp_config
+from accounts.saml.config import (
+    IdpUnavailable,
+    configured_provider,
+    site_base,
+    sp_config,
+    sp_config_dict,
+)
 from accounts.saml.replay import (
     response_ids_peek,
     saml_message_used,
@@ -131,9 +138,6 @@ def saml_metadata(request: HttpRequest) -> HttpResponse:
         config = sp_config(provider, request)
     except IdpUnavailable:
         # The SP's own metadata does not depend on the IdP's: build it without it.
-        from saml2.config import SPConfig
-
-        from accounts.saml.config import site_base, sp_config_dict
 
         settings_dict = sp_config_dict(provider, site_base(request))
         settings_dict.pop("metadata")

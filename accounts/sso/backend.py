@@ -13,7 +13,9 @@ import logging
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+from mozilla_django_oidc.utils import absolutify
 
 from accounts.choices import SignOnRefusal
 from accounts.services.identities import SignOnRefused, sso_user_sync
@@ -73,9 +75,6 @@ class OidcBackend(OIDCAuthenticationBackend):
 
     def _exchange(self, code: str, code_verifier: str | None) -> dict:
         """The token endpoint's answer for ``code`` (mozilla-django-oidc's request)."""
-        from django.urls import reverse
-        from mozilla_django_oidc.utils import absolutify
-
         payload = {
             "client_id": self.OIDC_RP_CLIENT_ID,
             "grant_type": "authorization_code",

@@ -7,7 +7,9 @@ from django.http import FileResponse, HttpResponse
 from core.downloads import mark_as_download
 from core.errors import Conflict, InvalidInput
 from governance.choices import DocumentStatus
+from governance.documents.selectors import document_require_readable
 from governance.models import GeneratedDocument
+from governance.services.documents import pdf_open
 
 FORMATS = {
     "pdf": ("application/pdf", "pdf"),
@@ -20,9 +22,6 @@ def document_download_response(document: GeneratedDocument, fmt: str, *, user) -
     """The document in ``fmt`` (pdf, md, html) as an attachment that browsers will not sniff
     or render in Steward's origin; refused (403) to a user who may not see every record the
     document names."""
-    from governance.documents.selectors import document_require_readable
-    from governance.services.documents import pdf_open
-
     document_require_readable(user, document)
     if fmt not in FORMATS:
         raise InvalidInput(

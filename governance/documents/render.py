@@ -132,6 +132,7 @@ def html_render(markdown_text: str, *, title: str, cover: str = "") -> str:
 
 def pdf_render(html: str) -> bytes:
     """The PDF of an HTML page. Only ``data:`` URIs are fetched; anything else is refused."""
+    # Not a cycle: WeasyPrint takes about a second to import; only the document worker needs it.
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 

@@ -16,6 +16,8 @@ from django.db import models
 from accounts.access import perm_for
 from accounts.choices import TokenScope, Verb
 from accounts.models import User
+from governance.choices import Action
+from governance.models import Decision
 from registry.models import ModelVersion
 
 
@@ -64,9 +66,6 @@ def writer_label(writer: str) -> str:
 
 def version_authors(version: ModelVersion) -> set[int]:
     """Whoever registered the version or submitted it (in any round)."""
-    from governance.choices import Action
-    from governance.models import Decision
-
     submitters = Decision.objects.filter(version=version, action=Action.SUBMIT).values_list(
         "actor_id", flat=True
     )

@@ -9,6 +9,7 @@ from django.core.validators import validate_slug
 from django.db import models
 
 from governance.choices import DocumentStatus
+from governance.documents.sandbox import sections_check
 
 
 class DocumentTemplate(models.Model):
@@ -47,8 +48,6 @@ class DocumentTemplate(models.Model):
         return f"{self.title} (v{self.version})"
 
     def clean(self) -> None:
-        from governance.documents.sandbox import sections_check
-
         errors = sections_check(self.sections)
         if errors:
             raise ValidationError({"sections": errors})

@@ -13,6 +13,7 @@ from core.errors import Conflict, Forbidden, InvalidInput
 from core.eventlog import audit_event_append
 from governance.choices import Action, AnnotationKind
 from governance.models import Annotation, Decision
+from governance.services.transitions import motivation_clean
 from registry.models import ModelVersion, RegisteredModel
 from registry.permissions import require
 
@@ -66,8 +67,6 @@ def annotation_create(
 def annotation_resolve(*, actor: User, annotation: Annotation, motivation: str) -> Annotation:
     """Resolve a finding (or close a question or note) with a written motivation, which is
     posted as a reply in its thread. Who may is :func:`annotation_resolve_refusal`'s answer."""
-    from governance.services.transitions import motivation_clean
-
     annotation = Annotation.objects.select_for_update().get(pk=annotation.pk)
     require(actor, Verb.VIEW, annotation.target)
     refusal = annotation_resolve_refusal(actor, annotation)

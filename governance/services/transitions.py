@@ -10,6 +10,7 @@ from django.db import transaction
 from accounts.access import perm_for
 from accounts.choices import Verb
 from accounts.models import User
+from accounts.services.system import system_user_monitor
 from core.errors import InvalidInput
 from core.eventlog import audit_event_append
 from governance import workflow
@@ -18,6 +19,8 @@ from governance.constants import MIN_MOTIVATION_LENGTH
 from governance.errors import GuardsFailed, IllegalTransition, NotPermittedToDecide
 from governance.guards import PERSONAL_GUARDS, advance_passes, guard_context, guards_evaluate
 from governance.models import Decision
+from governance.notifications import decision_recorded
+from governance.services.documents import documents_after_decision
 from registry.models import ModelVersion
 from registry.permissions import require
 
@@ -118,8 +121,6 @@ def version_flag_by_monitoring(*, version: ModelVersion, motivation: str) -> Dec
     account, carries the alert's reason as its motivation and, like every decision, lands in the
     audit trail and notifies whoever can act next. A version not in production is left alone
     (None): it is already flagged, or not live."""
-    from accounts.services.system import system_user_monitor
-
     version = ModelVersion.objects.select_for_update().get(pk=version.pk)
     step = workflow.transition_for(version.status, Action.FLAG)
     if step is None:
@@ -151,9 +152,8 @@ def decision_effects_apply(decision: Decision) -> None:
     """Side effects that belong to every decision: the audit chain, the protected aliases of a
     version that stops being servable, notifications, and the regeneration of the version's
     documents so that a review always reads current ones."""
-    from governance.notifications import decision_recorded
+    # governance.services.aliases imports this module at its top: a cycle.
     from governance.services.aliases import aliases_clear_after_decision
-    from governance.services.documents import documents_after_decision
 
     version = decision.version
     audit_event_append(

@@ -18,6 +18,12 @@ import os
 import threading
 from collections.abc import Iterator
 
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.core.wsgi import get_wsgi_application
+from django.db import connection
+
+from registry.models import RegisteredModel
+
 DEMO_MODEL = "customer-churn"
 DEMO_EXPERIMENT = "customer-churn"
 DEMO_USER = "contributor"
@@ -32,8 +38,6 @@ _CLIENT_ENV = {
 @contextlib.contextmanager
 def _steward_served() -> Iterator[str]:
     """Serve this process's Steward over HTTP on a free local port; yield its URL."""
-    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-    from django.core.wsgi import get_wsgi_application
 
     class QuietHandler(WSGIRequestHandler):
         def log_message(self, format, *args):  # noqa: A002 - the base class's signature
@@ -66,6 +70,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 def _notebook(tracking_uri: str) -> str:
     """Carla's notebook, as she would write it for MLflow. Returns the run id."""
+    # The demo's MLflow, pandas and scikit-learn are the optional "demo" extra.
     import mlflow
     import numpy as np
     import pandas as pd
@@ -111,10 +116,7 @@ def _notebook(tracking_uri: str) -> str:
 
 def mlflow_demo_seed() -> list[str]:
     """Log and register ``customer-churn`` through the real MLflow client, once."""
-    from django.db import connection
-
-    from registry.demo import DEMO_PASSWORD
-    from registry.models import RegisteredModel
+    from registry.demo import DEMO_PASSWORD  # registry.demo needs the optional "demo" extra
 
     if RegisteredModel.objects.filter(name=DEMO_MODEL).exists():
         return []

@@ -13,6 +13,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from core.api.error_bodies import api_error_format_register
 from core.api.exceptions import steward_exception_handler
 from core.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, StewardError
 
@@ -184,7 +185,5 @@ def early_error_body(status: int, message: str, code: str) -> dict:
 
 
 def mlflow_error_format_register() -> None:
-    from core.api.error_bodies import api_error_format_register
-
     for prefix in ("/api/2.0/mlflow", "/api/3.0/mlflow"):
         api_error_format_register(prefix, early_error_body)

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from core.audit import auditlog_register
+from integrations import models as m
 from integrations.openlineage.selectors import dataset_version_origin, run_origin
 from registry.models import DatasetVersion, Run
 from registry.panels import DATASET_VERSION_PAGE, RUN_PAGE, page_panel_register
@@ -32,9 +34,6 @@ def dataset_version_panel_context(
 
 
 def openlineage_plugins_register() -> None:
-    from core.audit import auditlog_register
-    from integrations import models as m
-
     # The received events are not registered: each is an append-only record whose hash the
     # audit chain's openlineage.event entry holds already.
     for model in (

@@ -20,6 +20,8 @@ from accounts.choices import Verb
 from accounts.models import User
 from core.errors import Forbidden, InvalidInput
 from core.eventlog import audit_event_append
+from governance import workflow
+from governance.guards import guard_context, guards_evaluate
 from monitoring import stats
 from monitoring.choices import BaselineSource
 from monitoring.models import BaselineProfile
@@ -49,8 +51,6 @@ def _require_writer(actor: User, version: ModelVersion) -> None:
         require_any(actor, BUILDERS_VERBS, version)
         return
     require_any(actor, REVIEWERS_VERBS, version)
-    from governance import workflow
-    from governance.guards import guard_context, guards_evaluate
 
     ctx = guard_context(version, actor)
     failed = [g for g in guards_evaluate([workflow.SEPARATION_OF_DUTIES], ctx) if not g.passed]

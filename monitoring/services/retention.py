@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
@@ -137,8 +137,6 @@ def _partition_kept(partition, counts, now, outcome, *, deployments=None) -> boo
 
 
 def _partition_drop_locked(partition: Partition, now: datetime, outcome: RetentionOutcome) -> None:
-    from django.db import connection
-
     with connection.cursor() as cursor:
         # The log's lock first, as every writer takes it (no deadlock with an ingestion writing
         # into this partition); no row arrives or leaves between counting and dropping. Waits

@@ -30,6 +30,8 @@ from typing import Any
 from django.core import signing
 from django.db.models import Exists, OuterRef, Q
 
+from integrations.models import MlflowModelTag, MlflowVersionTag
+
 MAX_FILTER_LENGTH = 4000
 MAX_CONDITIONS = 50
 TEXT_COMPARATORS = frozenset({"=", "!=", "LIKE", "ILIKE"})
@@ -297,8 +299,6 @@ def _run_id_q(condition: Condition) -> Q:
 
 def registered_model_where(text: str | None) -> Q:
     """The filter of ``registered-models/search``: ``name`` and tags."""
-    from integrations.models import MlflowModelTag
-
     where = Q()
     for condition in filter_parse(text):
         if condition.tag:
@@ -315,8 +315,6 @@ def registered_model_where(text: str | None) -> Q:
 def model_version_where(text: str | None) -> Q:
     """The filter of ``model-versions/search``: ``name``, ``run_id``, ``source_path``,
     ``version_number`` and tags."""
-    from integrations.models import MlflowVersionTag
-
     where = Q()
     for condition in filter_parse(text):
         if condition.tag:

@@ -5,16 +5,16 @@ an append-only point, and the latest values reach the run, and the chain, when i
 
 from __future__ import annotations
 
+from core.audit import auditlog_register
+from integrations.models.mlflow import (
+    MlflowArtifactFile,
+    MlflowExperiment,
+    MlflowLoggedModel,
+    MlflowRun,
+)
+
 
 def mlflow_tracking_plugins_register() -> None:
     """Called once from IntegrationsConfig.ready."""
-    from core.audit import auditlog_register
-    from integrations.models.mlflow import (
-        MlflowArtifactFile,
-        MlflowExperiment,
-        MlflowLoggedModel,
-        MlflowRun,
-    )
-
     for model in (MlflowExperiment, MlflowRun, MlflowLoggedModel, MlflowArtifactFile):
         auditlog_register(model)
