@@ -176,7 +176,8 @@ SEPARATOR, MISSING = "\x1f", "\x1e"  # ASCII unit and record separators
 def _split(value: str, count: int, deployment, start, end, document: str, column: Column):
     values = value.split(SEPARATOR) if count else []
     if len(values) != count:
-        # A value holds the separator: the column is read again as an array.
+        # A value holds the separator: the column is read again as an array (by a statement
+        # of its own, whose rows may come in another order than the other columns').
         with _binary_cursor() as cursor:
             cursor.execute(
                 f"SELECT array_agg({document} ->> %s) {WINDOW}",  # noqa: S608 - fixed names
