@@ -35,13 +35,16 @@ class BiasThresholds:
       ``max_opportunity_difference``.
 
     Only groups with at least ``min_group_size`` rows take part: a rate over a handful of rows
-    says little, and the smallest group would decide every gap.
+    says little, and the smallest group would decide every gap. For the same reason a group's
+    true positive rate takes part only over at least ``min_positives`` actual positives (a day
+    whose diagnoses are still coming back has few).
     """
 
     min_impact_ratio: float = 0.8
     max_parity_difference: float = 0.1
     max_opportunity_difference: float = 0.1
     min_group_size: int = 30
+    min_positives: int = 30
 
 
 def bias_report(
@@ -130,7 +133,12 @@ def gaps_summarise(
         group["judged"] = group["n"] >= thresholds.min_group_size
     judged = {key: group for key, group in table.items() if group["judged"]}
     selection = rates_extremes(judged, "selection_rate")
-    opportunity = rates_extremes(judged, "true_positive_rate")
+    with_positives = {
+        key: group
+        for key, group in judged.items()
+        if group.get("actual_positives", 0) >= thresholds.min_positives
+    }
+    opportunity = rates_extremes(with_positives, "true_positive_rate")
     return {
         "demographic_parity_difference": rates_gap(judged, selection),
         "disparate_impact_ratio": rates_ratio(judged, selection),

@@ -464,7 +464,7 @@ def test_it_measures_bias_on_a_small_table_as_by_hand():
     groups = ["a"] * 10 + ["b"] * 10
     selected = [1, 1, 1, 1, 1, 1, 0, 0, 0, 0] + [1, 1, 1, 0, 0, 0, 0, 0, 0, 0]
     truth = [1, 1, 1, 1, 0, 0, 1, 0, 0, 0] + [1, 1, 0, 0, 1, 1, 0, 0, 0, 0]
-    thresholds = BiasThresholds(min_group_size=1)
+    thresholds = BiasThresholds(min_group_size=1, min_positives=1)
     report = json_roundtrip(bias_report(groups, selected, truth, "a", thresholds))
     assert report["groups"]["a"]["selection_rate"] == 0.6
     assert report["groups"]["b"]["selection_rate"] == 0.3
@@ -502,6 +502,27 @@ def test_it_measures_bias_on_seeded_data_as_a_plain_loop_does(seed):
     assert report["disparate_impact_ratio_vs_reference"] == pytest.approx(expected)
     gap = max(tprs.values()) - min(tprs.values())
     assert report["equal_opportunity_difference"] == pytest.approx(gap)
+
+
+def test_a_true_positive_rate_over_few_positives_is_not_judged():
+    """Two groups of 100 rows with even selection; 12 known positives each (their diagnoses
+    are still coming back): 10 of 12 against 12 of 12 found is a gap of 0.17, but over too few
+    positives to flag. With 40 positives each the same gap is flagged."""
+    groups = ["a"] * 100 + ["b"] * 100
+    selected = [True] * 40 + [False] * 60 + [True] * 40 + [False] * 60
+    few = [1.0] * 10 + [float("nan")] * 28 + [1.0] * 2 + [float("nan")] * 60
+    few += [1.0] * 12 + [float("nan")] * 88
+    report = bias_report(groups, selected, few)
+    assert report["groups"]["a"]["actual_positives"] == 12
+    assert report["groups"]["a"]["true_positive_rate"] == pytest.approx(10 / 12)
+    assert report["equal_opportunity_difference"] is None
+    assert (report["flagged"], report["status"]) == (False, "ok")
+
+    many = [1.0] * 35 + [0.0] * 5 + [1.0] * 5 + [0.0] * 55  # 35 of 40 found
+    many += [1.0] * 40 + [0.0] * 60  # 40 of 40 found
+    report = bias_report(groups, selected, many)
+    assert report["equal_opportunity_difference"] == pytest.approx(1 - 35 / 40)
+    assert report["flagged"] and report["status"] == "warning"
 
 
 def test_it_passes_even_rates_and_skips_small_groups():
