@@ -38,7 +38,8 @@ PR_SET_PDEATHSIG = 1
 REQUIRED = ("DATABASE_URL", "REDIS_URL", "STEWARD_SECRET_KEY", "STEWARD_AUDIT_KEY")
 _NEEDS = (
     "make serve needs DATABASE_URL (PostgreSQL, e.g. postgres://steward@127.0.0.1:5432/steward) "
-    "and REDIS_URL (e.g. redis://127.0.0.1:6379/0); production settings also need "
+    "and REDIS_URL (e.g. redis://127.0.0.1:6379/0; or STEWARD_BROKER_URL for a RabbitMQ "
+    "broker, e.g. amqp://steward:secret@127.0.0.1:5672/steward); production settings also need "
     "STEWARD_SECRET_KEY and STEWARD_AUDIT_KEY (make each with: python3 -c 'import secrets; "
     "print(secrets.token_urlsafe(50))'). See docs/deployment.md"
 )
@@ -51,6 +52,10 @@ def say(message: str) -> None:
 def environment_problem(env: dict[str, str]) -> str | None:
     """One line naming every required variable that is missing, or None."""
     missing = [name for name in REQUIRED if not env.get(name, "").strip()]
+    # A RabbitMQ broker (STEWARD_BROKER_URL) carries the tasks without Redis; Redis then only
+    # keeps results, which nothing in Steward waits for.
+    if "REDIS_URL" in missing and env.get("STEWARD_BROKER_URL", "").strip():
+        missing.remove("REDIS_URL")
     if "STEWARD_AUDIT_KEY" in missing and env.get("STEWARD_AUDIT_KEY_FILE", "").strip():
         missing.remove("STEWARD_AUDIT_KEY")
     return f"missing {', '.join(missing)}: {_NEEDS}" if missing else None

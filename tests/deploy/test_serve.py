@@ -70,6 +70,21 @@ def test_it_refuses_to_start_without_database_or_redis(missing, tmp_path):
     assert not (tmp_path / "static").exists()  # nothing was started or collected
 
 
+def test_a_rabbitmq_broker_stands_in_for_redis(tmp_path):
+    env = production_env(
+        DATABASE_URL="postgres://steward@127.0.0.1:5432/steward",
+        STEWARD_BROKER_URL="amqp://guest:guest@127.0.0.1:5672//",
+        STEWARD_SECRET_KEY="short-key",
+        STEWARD_VAR_DIR=str(tmp_path),
+    )
+    env.pop("REDIS_URL", None)
+    done = serve(env)
+    # Past the check of what is missing: the next check (the weak key) is the one refusing.
+    assert done.returncode == 2
+    assert "missing" not in done.stderr
+    assert done.stderr.startswith("serve: STEWARD_SECRET_KEY is shorter than 50 characters")
+
+
 def test_it_names_every_missing_variable_and_a_weak_key(tmp_path):
     env = production_env(STEWARD_VAR_DIR=str(tmp_path))
     del env["STEWARD_SECRET_KEY"], env["STEWARD_AUDIT_KEY"]
