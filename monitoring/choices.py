@@ -68,6 +68,8 @@ class KpiSource(models.TextChoices):
 
 
 class Severity(models.TextChoices):
+    """Declared least to most severe: ``Severity.values`` is the order alerts rank in."""
+
     INFO = "info", "Info"
     WARNING = "warning", "Warning"
     CRITICAL = "critical", "Critical"

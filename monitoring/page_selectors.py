@@ -171,7 +171,7 @@ def deployment_rows(deployments: list[Deployment]) -> list[DeploymentRow]:
 def unresolved_alerts(user: User) -> QuerySet[Alert]:
     """Open and acknowledged alerts the user may see: open first, most severe first, newest
     first."""
-    severities = [Severity.CRITICAL, Severity.WARNING, Severity.INFO]
+    severities = Severity.values[::-1]  # most severe first
     return (
         selectors.alert_list(user)
         .filter(state__in=UNRESOLVED)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitoring.choices import CheckStatus
+from monitoring.choices import CheckStatus, Severity
 from monitoring.services.alerts.evaluation import condition_holds
 from monitoring.services.alerts.observations import Observation
 from monitoring.stats.health import HealthComponent, health_reasons, health_score
@@ -84,3 +84,9 @@ def test_an_alert_threshold_follows_the_same_order(status, min_status, holds):
 def test_an_unknown_status_says_nothing_even_with_a_score_threshold():
     assert condition_holds(Rule(health_below=80), observed(UNKNOWN, score=10)) is None
     assert condition_holds(Rule(health_below=80), observed(WARNING, score=70)) is True
+
+
+def test_severities_are_declared_least_to_most_severe():
+    """``Severity.values`` is the order an alert's severity rises in and the dashboard lists
+    alerts by (reversed)."""
+    assert Severity.values == ["info", "warning", "critical"]

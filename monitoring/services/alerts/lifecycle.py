@@ -26,7 +26,6 @@ from monitoring.services.alerts.rules import condition_text
 from monitoring.services.delivery import deliveries_queue
 from registry.choices import VersionStatus
 
-SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 MIN_NOTE_LENGTH = 3
 
 
@@ -73,7 +72,7 @@ def alert_recur(*, alert: Alert, rule: AlertRule, observation: Observation) -> A
     alert.occurrences += 1
     alert.last_seen_at = now
     # The rule's severity may have been raised since the alert opened; it never falls.
-    if SEVERITY_RANK[rule.severity] > SEVERITY_RANK[alert.severity]:
+    if Severity.values.index(rule.severity) > Severity.values.index(alert.severity):
         alert.severity = rule.severity
     alert.details = {**alert.details, "latest": observation.details}
     alert.save(update_fields=["occurrences", "last_seen_at", "severity", "details"])
