@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib
 
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
@@ -196,6 +198,24 @@ def test_the_migration_rebuilds_the_life_of_an_alert_from_its_counters(alert, ma
     assert rows[0].detail == f"check #{alert.check_result_id} (drift critical)"
     assert rows[1].detail.startswith("3 occurrences up to this time")
     assert rows[3].detail == "Condition cleared."
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_backfills_the_rows_of_existing_alerts(alert, deployment, manager):
+    require_postgres()
+    check(deployment, CheckStatus.CRITICAL)
+    alert_acknowledge(actor=manager, alert=alert, note="On it.")
+    executor = MigrationExecutor(connection)
+    executor.migrate([("monitoring", "0003_prediction_partitions_retention_legal_hold")])
+    executor = MigrationExecutor(connection)  # forward again, as the migration runs on upgrade
+    executor.migrate(executor.loader.graph.leaf_nodes("monitoring"))
+    assert [(kind, by) for kind, by, _ in life(alert)] == [
+        (OPENED, None),
+        (RECURRED, None),
+        (ACKNOWLEDGED, "max"),
+    ]
+    assert life(alert)[1][2].startswith("1 occurrence up to this time")
 
 
 # --- At the same time, on PostgreSQL -----------------------------------------------------------
