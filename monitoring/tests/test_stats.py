@@ -510,7 +510,7 @@ def test_a_true_positive_rate_over_few_positives_is_not_judged():
     positives to flag. With 40 positives each the same gap is flagged."""
     groups = ["a"] * 100 + ["b"] * 100
     selected = [True] * 40 + [False] * 60 + [True] * 40 + [False] * 60
-    few = [1.0] * 10 + [float("nan")] * 28 + [1.0] * 2 + [float("nan")] * 60
+    few = [1.0] * 10 + [float("nan")] * 30 + [1.0] * 2 + [float("nan")] * 58
     few += [1.0] * 12 + [float("nan")] * 88
     report = bias_report(groups, selected, few)
     assert report["groups"]["a"]["actual_positives"] == 12
