@@ -165,8 +165,9 @@ def test_the_version_page_costs_the_same_with_2_or_12_versions_of_its_model(
 # the page of a version: session, roles, the version, its reviews, panels, documents, lineage,
 # its aliases, and (its artifact being a URI, not an upload) whether a protocol holds its files;
 # the lineage's version statuses; the evidence summary's version in production and open findings
-# (its policy checks reuse the review section's); the documents panel's newest per template
-PAGE_QUERIES = 37
+# (its policy checks reuse the review section's); the documents panel's newest per template;
+# the "Documents written" check (current templates, the sections written)
+PAGE_QUERIES = 39
 
 
 def test_the_fast_model_representation_equals_the_declared_one(team, administrator):
