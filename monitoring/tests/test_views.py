@@ -479,6 +479,12 @@ def test_it_shows_an_alert_with_its_rule_check_and_occurrences(client, member, s
     assert 'data-testid="alert-occurrences">2<' in html
     assert "Data drift" in html and "features drifted" in html
     assert "No deliveries" in html
+    flags = "yes, when critical" if alert.rule.flag_version else "no"
+    assert f'data-testid="alert-flags">{flags}<' in html
+    alert.rule.flag_version = not alert.rule.flag_version
+    alert.rule.save(update_fields=["flag_version"])
+    flags = "yes, when critical" if alert.rule.flag_version else "no"
+    assert f'data-testid="alert-flags">{flags}<' in client.get(url("alert-detail", alert.pk)).text
 
 
 # --- Prediction lookup ----------------------------------------------------------------------
