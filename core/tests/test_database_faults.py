@@ -290,20 +290,21 @@ def test_a_locked_sqlite_database_is_a_503_and_a_missing_table_stays_an_error(
 
     client = APIClient()
     client.force_authenticate(contributor)
-    original = selectors.registered_model_list
+    # The API's model list reads registered_model_list_brief (registry.selectors_api).
+    original = selectors.registered_model_list_brief
 
     def failing(message):
-        def registered_model_list(user):
+        def registered_model_list_brief(user):
             raise sqlite_error(message)
 
-        return registered_model_list
+        return registered_model_list_brief
 
-    monkeypatch.setattr(selectors, "registered_model_list", failing("database is locked"))
+    monkeypatch.setattr(selectors, "registered_model_list_brief", failing("database is locked"))
     assert_503(client.get("/api/v1/models/"), api=True)
-    monkeypatch.setattr(selectors, "registered_model_list", failing("no such table: x"))
+    monkeypatch.setattr(selectors, "registered_model_list_brief", failing("no such table: x"))
     with pytest.raises(OperationalError, match="no such table"):
         client.get("/api/v1/models/")
-    monkeypatch.setattr(selectors, "registered_model_list", original)
+    monkeypatch.setattr(selectors, "registered_model_list_brief", original)
     assert client.get("/api/v1/models/").json()["results"][0]["name"] == scorer.name
 
 
@@ -348,7 +349,7 @@ def test_any_other_server_error_stays_a_500_in_the_api_format(contributor, monke
     def broken(user):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(selectors, "registered_model_list", broken)
+    monkeypatch.setattr(selectors, "registered_model_list_brief", broken)  # the API's list
     client = APIClient(raise_request_exception=False)
     client.force_authenticate(contributor)
     response = client.get("/api/v1/models/")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from governance.services.documents import document_templates_install
 from registry.choices import RiskTier
 from registry.choices import VersionStatus as S
 from tests.factories import PASSWORD, ModelVersionFactory, RegisteredModelFactory
@@ -36,6 +37,9 @@ def cast(contributor, validator, manager, auditor):
 
 @pytest.fixture
 def version(team, contributor, cast):
+    # The live server's database is emptied between tests, migrations' rows included: put the
+    # shipped documentation templates back, as migration 0004 installs them.
+    document_templates_install()
     model = RegisteredModelFactory(
         actor=contributor,
         name="credit-scorer",
