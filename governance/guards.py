@@ -228,22 +228,37 @@ def document_checker_register(checker: DocumentChecker) -> None:
     _document_checkers.append(checker)
 
 
-def _required_documents(ctx: GuardContext) -> GuardResult:
-    label = "Required documents"
-    required = list(ctx.policy.required_documents)
+def _documents_guard(
+    ctx: GuardContext,
+    name: str,
+    label: str,
+    required: tuple[str, ...],
+    checkers: list[DocumentChecker],
+    met: str,
+) -> GuardResult:
+    """A guard over the documents ``required`` names, asked of the plugged-in ``checkers``;
+    ``met`` says what passing means ("Current", "Every section written")."""
     if not required:
-        return GuardResult(w.REQUIRED_DOCUMENTS, label, True, "The policy requires none.")
-    if not _document_checkers:
+        return GuardResult(name, label, True, "The policy requires none.")
+    if not checkers:
         return GuardResult(
-            w.REQUIRED_DOCUMENTS,
-            label,
-            False,
-            f"Required ({', '.join(required)}) but documentation is not set up.",
+            name, label, False, f"Required ({', '.join(required)}) but documentation is not set up."
         )
-    problems = [p for checker in _document_checkers for p in checker(ctx.version, required)]
+    problems = [p for checker in checkers for p in checker(ctx.version, list(required))]
     if problems:
-        return GuardResult(w.REQUIRED_DOCUMENTS, label, False, "; ".join(problems))
-    return GuardResult(w.REQUIRED_DOCUMENTS, label, True, f"Current: {', '.join(required)}.")
+        return GuardResult(name, label, False, "; ".join(problems))
+    return GuardResult(name, label, True, f"{met}: {', '.join(required)}.")
+
+
+def _required_documents(ctx: GuardContext) -> GuardResult:
+    return _documents_guard(
+        ctx,
+        w.REQUIRED_DOCUMENTS,
+        "Required documents",
+        ctx.policy.required_documents,
+        _document_checkers,
+        "Current",
+    )
 
 
 _written_checkers: list[DocumentChecker] = []
@@ -256,22 +271,13 @@ def written_checker_register(checker: DocumentChecker) -> None:
 
 
 def _approval_documents(ctx: GuardContext) -> GuardResult:
-    label = "Documents written"
-    required = list(ctx.policy.approval_documents)
-    if not required:
-        return GuardResult(w.APPROVAL_DOCUMENTS, label, True, "The policy requires none.")
-    if not _written_checkers:
-        return GuardResult(
-            w.APPROVAL_DOCUMENTS,
-            label,
-            False,
-            f"Required ({', '.join(required)}) but documentation is not set up.",
-        )
-    problems = [p for checker in _written_checkers for p in checker(ctx.version, required)]
-    if problems:
-        return GuardResult(w.APPROVAL_DOCUMENTS, label, False, "; ".join(problems))
-    return GuardResult(
-        w.APPROVAL_DOCUMENTS, label, True, f"Every section written: {', '.join(required)}."
+    return _documents_guard(
+        ctx,
+        w.APPROVAL_DOCUMENTS,
+        "Documents written",
+        ctx.policy.approval_documents,
+        _written_checkers,
+        "Every section written",
     )
 
 
