@@ -17,9 +17,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import SafeString, mark_safe
 
+from core.filters import page_filterset, query_renamed
 from core.pages import page_view
 from registry import comparison, evidence, page_selectors, panels, selectors
-from registry.choices import Direction, RiskTier
+from registry.choices import Direction
+from registry.filters import DatasetFilter, RegisteredModelFilter, RunFilter
 from registry.lineage_svg import lineage_picture
 from registry.models import ModelAlias, ModelVersion, RegisteredModel
 from registry.permissions import Visibility
@@ -32,6 +34,10 @@ DOCUMENT_PANEL_TEMPLATES = frozenset({"governance/documents_panel.html"})
 # Headings inside a rendered document: the page has its own h1 (and h2 per section).
 _DOCUMENT_HEADING = re.compile(r"<(/?)h([1-6])\b", re.IGNORECASE)
 DOCUMENT_HEADING_SHIFT = 2
+# The catalogues' query parameters before they took the API's names (registry.filters); old
+# bookmarks and links still work.
+OLD_SEARCH_PARAMETER = {"q": "search"}
+OLD_CATALOGUE_PARAMETERS = {"q": "search", "team": "owner_team"}
 
 
 # --- Models ---------------------------------------------------------------------------------
@@ -39,19 +45,18 @@ DOCUMENT_HEADING_SHIFT = 2
 
 @page_view
 def model_list(request: HttpRequest) -> HttpResponse:
-    filters = page_selectors.catalogue_filters_clean(request.GET)
-    models = page_selectors.registered_model_catalogue(request.user, filters)
+    filters = page_filterset(
+        RegisteredModelFilter,
+        request,
+        selectors.registered_model_list(request.user),
+        data=query_renamed(request.GET, OLD_CATALOGUE_PARAMETERS),
+    )
+    models = page_selectors.registered_model_catalogue(filters)
     page = Paginator(models, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "registry/model_list.html",
-        {
-            "page": page,
-            "filters": filters,
-            "risk_tiers": RiskTier.choices,
-            "query_string": _query_without_page(request),
-            **page_selectors.catalogue_filter_choices(request.user),
-        },
+        {"page": page, "filters": filters, "query_string": _query_without_page(request)},
     )
 
 
@@ -178,14 +183,19 @@ def version_compare(request: HttpRequest, name: str) -> HttpResponse:
 
 @page_view
 def dataset_list(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "").strip()
-    page = Paginator(page_selectors.dataset_catalogue(request.user, q), PAGE_SIZE).get_page(
+    filters = page_filterset(
+        DatasetFilter,
+        request,
+        selectors.dataset_list(request.user),
+        data=query_renamed(request.GET, OLD_SEARCH_PARAMETER),
+    )
+    page = Paginator(page_selectors.dataset_catalogue(filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     return render(
         request,
         "registry/dataset_list.html",
-        {"page": page, "q": q, "query_string": _query_without_page(request)},
+        {"page": page, "filters": filters, "query_string": _query_without_page(request)},
     )
 
 
@@ -221,18 +231,18 @@ def dataset_version_detail(request: HttpRequest, name: str, version: int) -> Htt
 @page_view
 def run_list(request: HttpRequest) -> HttpResponse:
     """Runs the user may see, searchable by name and filtered by team, kind and status."""
-    filters = page_selectors.run_filters_clean(request.GET)
-    runs = page_selectors.run_catalogue(request.user, filters)
+    filters = page_filterset(
+        RunFilter,
+        request,
+        selectors.run_list(request.user),
+        data=query_renamed(request.GET, OLD_SEARCH_PARAMETER),
+    )
+    runs = page_selectors.run_catalogue(filters)
     page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "registry/run_list.html",
-        {
-            "page": page,
-            "filters": filters,
-            "query_string": _query_without_page(request),
-            **page_selectors.run_filter_choices(request.user),
-        },
+        {"page": page, "filters": filters, "query_string": _query_without_page(request)},
     )
 
 

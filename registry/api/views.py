@@ -11,7 +11,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -24,14 +23,14 @@ from core.idempotency import idempotent_create
 from core.safe_files import StoredFileMissing
 from registry import selectors, services
 from registry.api import serializers as s
-from registry.api.filters import (
+from registry.choices import Direction
+from registry.filters import (
     DatasetFilter,
     DatasetVersionFilter,
     ModelVersionFilter,
     RegisteredModelFilter,
     RunFilter,
 )
-from registry.choices import Direction
 from registry.lineage_exports import lineage_export_chosen, lineage_export_renderers
 from registry.models import Artifact, ModelRoleAssignment
 from registry.services.artifacts import artifact_open
@@ -111,18 +110,11 @@ class ServiceViewSet(viewsets.GenericViewSet):
         return queryset
 
     def _no_filter_asked(self) -> bool:
-        """Whether the query string holds nothing a FilterSet of this view reads: only the
-        page, page size, ordering, search and format parameters (none of them a filter's)."""
+        """Whether the query string holds no parameter the FilterSet of this view reads (it
+        ignores the others: page, page size, ordering, format)."""
         filterset = getattr(self, "filterset_class", None)
         names = set(filterset.base_filters) if filterset is not None else set()
-        others = {
-            "page",
-            "page_size",
-            "format",
-            OrderingFilter.ordering_param,
-            SearchFilter.search_param,
-        }
-        return not names & others and set(self.request.query_params) <= others
+        return not names & set(self.request.query_params)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no URL kwargs
@@ -142,8 +134,7 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, S
     # The total with the page: the window counts the matching rows a count would read, and
     # the answer's subqueries still run for the page's rows only.
     pagination_class = TotalInPagePagination
-    filterset_class = RegisteredModelFilter
-    search_fields = ["name", "description", "tags__name"]
+    filterset_class = RegisteredModelFilter  # its ``search`` is the catalogue page's too
     ordering_fields = ["name", "created_at", "updated_at", "risk_tier"]
     ordering = ["name"]
 
@@ -237,7 +228,6 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceVi
     lookup_field = "name"
     lookup_value_regex = NAME_REGEX
     filterset_class = DatasetFilter
-    search_fields = ["name", "description", "tags__name"]
     ordering_fields = ["name", "created_at", "updated_at"]
     ordering = ["name"]
 
@@ -303,7 +293,6 @@ class RunViewSet(LineageMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     lookup_field = "uuid"
     lookup_value_regex = r"[0-9a-fA-F-]{36}"
     filterset_class = RunFilter
-    search_fields = ["name", "notes"]
     ordering_fields = ["created_at", "started_at", "ended_at"]
     ordering = ["-created_at"]
 
