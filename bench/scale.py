@@ -19,9 +19,12 @@ so that the product's own code runs unchanged on both; median of ``--repeat`` af
 * the monitoring dashboard page and one deployment's page (its newest predictions), rendered
   by Django's test client as a logged-in administrator;
 * removing the oldest (expired) month by retention: the partition dropped, against its rows
-  deleted from the plain table (``predictions_retention_apply`` on each, audited).
+  deleted from the plain table (``predictions_retention_apply`` on each, audited); and, timed
+  apart, the removal of the dropped rows' request-id keys that the drop leaves to a task
+  (``monitoring.remove_dropped_prediction_keys``, run here after the drop's commit).
 
-The last line is ``scale: rows=N window_ms=X (plain Y) month_drop_ms=Z (plain W)``.
+The last line is ``scale: rows=N window_ms=X (plain Y) month_drop_ms=Z (plain W)
+keys_after_ms=K``.
 """
 
 from __future__ import annotations
@@ -243,35 +246,64 @@ def queries_time(deployment, baseline, now, repeat, client) -> dict[str, float]:
     return figures
 
 
-def month_drop_time(now, settings_days: int) -> tuple[float, int]:
-    """Retention with a retention that lets exactly the oldest month go; seconds and rows."""
+def month_drop_time(now, settings_days: int) -> tuple[float, int, float, int]:
+    """Retention with a retention that lets exactly the oldest month go: the seconds of the
+    removal (the drop, or the DELETE) and its rows, then the seconds and the count of the keys
+    removed after a drop (the task the drop asks for, run in this process after the commit:
+    ``dropped_keys_remove``; timed on its own, not in the removal)."""
     from django.conf import settings
     from django.db import connection
 
+    from monitoring import partitions
     from monitoring.services.retention import predictions_retention_apply
 
     statements: dict[str, float] = {}
+    cleanup: list[tuple[float, int]] = []
+    keys_remove = partitions.dropped_keys_remove
+
+    removing = [False]  # the statements of the key removal are not the drop's
+
+    def keys_remove_timed(**kwargs) -> int:
+        started, removing[0] = time.perf_counter(), True
+        try:
+            removed = keys_remove(**kwargs)
+        finally:
+            removing[0] = False
+        cleanup.append((time.perf_counter() - started, removed))
+        return removed
 
     def statement_timed(execute, statement, params, many, context):
         started = time.perf_counter()
         try:
             return execute(statement, params, many, context)
         finally:
-            kind = " ".join(statement.split()[:3])
-            statements[kind] = statements.get(kind, 0.0) + time.perf_counter() - started
+            if not removing[0]:
+                kind = " ".join(statement.split()[:3])
+                statements[kind] = statements.get(kind, 0.0) + time.perf_counter() - started
 
     settings.STEWARD_PREDICTION_RETENTION_DAYS = settings_days
+    partitions.dropped_keys_remove = keys_remove_timed
     started = time.perf_counter()
-    with connection.execute_wrapper(statement_timed):
-        outcome = predictions_retention_apply(now=now)
+    try:
+        with connection.execute_wrapper(statement_timed):
+            outcome = predictions_retention_apply(now=now)
+    finally:
+        partitions.dropped_keys_remove = keys_remove
     seconds = time.perf_counter() - started
     settings.STEWARD_PREDICTION_RETENTION_DAYS = None
-    heaviest = sorted(statements.items(), key=lambda kv: -kv[1])[:3]
+    keys_seconds = sum(spent for spent, _ in cleanup)
+    keys_removed = sum(removed for _, removed in cleanup)
+    heaviest = sorted(statements.items(), key=lambda kv: -kv[1])[:5]
     print(
-        "    retention's heaviest statements: "
+        f"    retention's heaviest statements ({len(statements)} kinds): "
         + "; ".join(f"{kind}... {spent * 1000:.0f} ms" for kind, spent in heaviest)
     )
-    return seconds, outcome.rows_removed
+    if cleanup:
+        print(
+            f"    then the dropped rows' keys, removed after the commit: {keys_removed:,} keys "
+            f"in {keys_seconds * 1000:.0f} ms (monitoring.remove_dropped_prediction_keys)"
+        )
+    return seconds - keys_seconds, outcome.rows_removed, keys_seconds, keys_removed
 
 
 def window_explain(deployment, now) -> str:
@@ -355,9 +387,9 @@ def run(args, bench_url: str) -> int:
     plain = queries_time(deployment, baseline, now, args.repeat, client)
     oldest = min(p.start for p in partitions)
     days = (now - period_of(oldest)[1]).days  # the oldest month, and only it, expires
-    plain_drop, plain_rows = month_drop_time(now, days)
+    plain_drop, plain_rows, _, _ = month_drop_time(now, days)
     swap()
-    part_drop, part_rows = month_drop_time(now, days)
+    part_drop, part_rows, keys_seconds, keys_removed = month_drop_time(now, days)
 
     print(f"{'':34}{'partitioned':>14}{'plain table':>14}{'ratio':>8}")
     for key, label in (
@@ -377,9 +409,13 @@ def run(args, bench_url: str) -> int:
         f"   ({part_rows:,} rows dropped; {plain_rows:,} deleted)"
     )
     print(
+        f"{'  its keys, removed afterwards':34}{keys_seconds * 1000:>11.1f} ms"
+        f"{'':>14}{'':>8}   ({keys_removed:,} keys, in batches, by a task after the drop)"
+    )
+    print(
         f"scale: rows={args.rows} window_ms={partitioned['drift_day_s'] * 1000:.1f} "
         f"(plain {plain['drift_day_s'] * 1000:.1f}) month_drop_ms={part_drop * 1000:.1f} "
-        f"(plain {plain_drop * 1000:.1f})"
+        f"(plain {plain_drop * 1000:.1f}) keys_after_ms={keys_seconds * 1000:.1f}"
     )
     return 0
 

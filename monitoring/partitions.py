@@ -11,7 +11,8 @@ expired partition instead of deleting its rows (``monitoring.services.retention`
 A partitioned table can only enforce keys that include the partition column, so the primary
 key is (id, predicted_at) in the database (the Django model keeps ``id``: ids come from one
 identity sequence and stay unique) and the unique request ids live in ``PredictionKey``,
-filled and emptied by statement triggers.
+filled and emptied by statement triggers; the keys of a dropped partition's rows are removed
+after the drop, in batches (:func:`dropped_keys_remove`).
 
 The DDL is written here rather than taken from django-postgres-extra, whose partitioning needs
 its own database ENGINE for the whole project (and its own migration operations and manager);
@@ -280,8 +281,11 @@ def _has_rows(cursor, start: datetime, end: datetime) -> bool:
 
 
 def partition_drop(partition: Partition, connection=None) -> None:
-    """Drop one partition and the request-id keys of its rows. The caller decides it may
-    (``monitoring.services.retention``) and records it."""
+    """Drop one partition. The caller decides it may (``monitoring.services.retention``),
+    records it, and has :func:`dropped_keys_remove` run after the commit: the request-id keys of
+    the dropped rows stay until then, and their ids are refused meanwhile, as they were while
+    the rows were there. (Deleting a month's keys here took longer than the drop itself, all of
+    it under the lock that stops the whole log.)"""
     if partition.is_default:
         raise ValueError("The default partition is never dropped.")
     connection = connection or default_connection
@@ -290,10 +294,69 @@ def partition_drop(partition: Partition, connection=None) -> None:
         # now: PostgreSQL drops no table with pending trigger events.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f'DROP TABLE "{partition.name}"')
-        cursor.execute(
-            f"DELETE FROM {KEYS} WHERE predicted_at >= %s AND predicted_at < %s",  # noqa: S608
-            [partition.start, partition.end],
-        )
+
+
+# --- the keys of dropped partitions --------------------------------------------------------
+
+KEY_BATCH = 50_000
+_FAR_PAST = datetime(1, 1, 2, tzinfo=UTC)
+
+# One batch: the end of the slice from %(since)s holding about %(batch)s keys (None: the rest of
+# the stretch), by the keys' time index.
+_SLICE_END = f"""
+SELECT predicted_at FROM {KEYS} WHERE predicted_at > %(since)s AND predicted_at < %(end)s
+ORDER BY predicted_at OFFSET %(batch)s LIMIT 1
+"""  # noqa: S608 - fixed names
+# The orphaned keys of the slice [%(since)s, %(until)s) of the uncovered stretch
+# [%(start)s, %(end)s): keys whose row is not in the log. In an uncovered stretch a row can
+# only be in the default partition (the stretch is named with constants: only it is read).
+_ORPHANS_DELETE = f"""
+DELETE FROM {KEYS} k WHERE k.predicted_at >= %(since)s AND k.predicted_at < %(until)s
+AND NOT EXISTS (
+    SELECT 1 FROM {TABLE} p
+    WHERE p.predicted_at >= %(start)s AND p.predicted_at < %(end)s
+    AND p.deployment_id = k.deployment_id AND p.request_id = k.request_id
+)
+"""  # noqa: S608 - fixed names
+
+
+def uncovered_ranges(partitions: list[Partition]) -> list[tuple[datetime, datetime]]:
+    """The stretches of time before the last partition's end that no partition but the default
+    one covers: where dropped partitions were (and past periods never given one)."""
+    ranges, reached = [], _FAR_PAST
+    for partition in partitions:
+        if partition.is_default:
+            continue
+        if partition.start > reached:
+            ranges.append((reached, partition.start))
+        reached = max(reached, partition.end)
+    return ranges
+
+
+def dropped_keys_remove(*, batch: int = KEY_BATCH, connection=None) -> int:
+    """Delete the request-id keys whose rows went with a dropped partition, a slice of about
+    ``batch`` keys at a time, each a transaction of its own; return how many. Idempotent, and
+    safe beside ingestion: a key is deleted only when no row of the log holds it, a key being
+    written is not yet visible, and each slice holds the log's SHARE UPDATE EXCLUSIVE lock (as
+    :func:`partitions_ensure` does), so no partition appears or goes while it decides."""
+    connection = connection or default_connection
+    if not is_partitioned(connection):
+        return 0
+    removed, since = 0, _FAR_PAST
+    while True:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {TABLE} IN SHARE UPDATE EXCLUSIVE MODE")
+            ranges = uncovered_ranges(partition_list(connection))
+            stretch = next(((s, e) for s, e in ranges if e > since), None)
+            if stretch is None:
+                return removed
+            params = {"start": stretch[0], "end": stretch[1], "since": max(stretch[0], since)}
+            cursor.execute(_SLICE_END, {**params, "batch": batch})
+            row = cursor.fetchone()
+            params["until"] = row[0] if row else stretch[1]
+            cursor.execute(_ORPHANS_DELETE, params)
+            removed += cursor.rowcount
+            since = params["until"]
 
 
 # --- the migration --------------------------------------------------------------------------

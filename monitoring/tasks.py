@@ -123,3 +123,20 @@ def maintain_prediction_log() -> dict:
         "partitions_dropped": [d["partition"] for d in outcome.dropped],
         "rows_removed": outcome.rows_removed,
     }
+
+
+@shared_task(
+    name="monitoring.remove_dropped_prediction_keys",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=10,
+    retry_backoff_max=600,
+    max_retries=5,
+    acks_late=True,
+)
+def remove_dropped_prediction_keys() -> int:
+    """After retention dropped a partition: remove the request-id keys of its rows, in batches
+    (monitoring.partitions.dropped_keys_remove); returns how many. Idempotent: it removes only
+    keys whose row is gone, so a redelivered or repeated task finds nothing more."""
+    from monitoring.partitions import dropped_keys_remove
+
+    return dropped_keys_remove()

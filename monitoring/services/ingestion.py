@@ -24,10 +24,16 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from core.errors import Conflict, InvalidInput
-from monitoring.models import Deployment, Prediction
+from monitoring.models import Deployment, Prediction, PredictionKey
+from monitoring.partitions import is_partitioned
 from monitoring.permissions import require_logger
 from monitoring.schema import RecordChecker, numeric_layout, numeric_vectors, schema_columns
-from monitoring.services.prediction_batch import batch_rows, numeric_vectors_of_valid, unique_rows
+from monitoring.services.prediction_batch import (
+    batch_rows,
+    copy_text,
+    numeric_vectors_of_valid,
+    unique_rows,
+)
 
 MAX_BATCH = 10_000
 _IS_CONTAINER = frozenset({dict, list}).__contains__
@@ -191,11 +197,14 @@ def _records_checked(
 
 
 def _existing_request_ids(deployment: Deployment, request_ids: list[str]) -> set[str]:
+    # On the partitioned log the keys say which ids are taken: they also hold the ids of a
+    # dropped partition's rows until monitoring.remove_dropped_prediction_keys removes them.
+    taken = PredictionKey if is_partitioned() else Prediction
     existing: set[str] = set()
     for start in range(0, len(request_ids), 5000):
         chunk = request_ids[start : start + 5000]
         existing.update(
-            Prediction.objects.filter(deployment=deployment, request_id__in=chunk).values_list(
+            taken.objects.filter(deployment=deployment, request_id__in=chunk).values_list(
                 "request_id", flat=True
             )
         )
@@ -286,7 +295,13 @@ def _copy(deployment: Deployment, rows: list[tuple], now: datetime) -> None:
     # JSON as bytes (no Python frame per value), decoded to the text of the jsonb columns.
     dumps = functools.partial(orjson.dumps, default=_plain, option=orjson.OPT_SERIALIZE_NUMPY)
     deployment_id, received_at = deployment.pk, str(now)
+    # The whole batch's COPY text made a column at a time when no value needs an escape (the
+    # common case); else row by row through psycopg, which escapes.
+    text = copy_text(deployment_id, received_at, rows, dumps)
     with connection.cursor() as cursor, cursor.cursor.copy(COPY_SQL) as copy:
+        if text is not None:
+            copy.write(text)
+            return
         for rid, moment, inputs, outputs, latency, protected, vector in rows:
             copy.write_row(
                 (

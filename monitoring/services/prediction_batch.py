@@ -152,8 +152,11 @@ def numeric_vectors_of_valid(layout: tuple[str, ...], inputs: list[dict]) -> lis
     if not layout:
         return [None] * len(inputs)
     width = len(layout)
-    matrix = np.array(list(map(operator.itemgetter(*layout), inputs)), dtype="<f8")
-    raw = matrix.reshape(len(inputs), width).tobytes()
+    # One flat pass of the values into the array (np.fromiter), not a list of tuples that
+    # np.array would walk twice, for their shape and then their values.
+    picked = map(operator.itemgetter(*layout), inputs)
+    values = chain.from_iterable(picked) if width > 1 else picked
+    raw = np.fromiter(values, dtype="<f8", count=width * len(inputs)).tobytes()
     step = 8 * width
     return [raw[start : start + step] for start in range(0, len(raw), step)]
 
@@ -165,3 +168,60 @@ def unique_rows(rows: list[tuple]) -> tuple[list[tuple], int]:
     seen: set[Any] = set()
     kept = [row for row in rows if row[0] not in seen and not seen.add(row[0])]
     return kept, len(rows) - len(kept)
+
+
+# The characters COPY's text format escapes; a value holding one goes through write_row.
+_COPY_SPECIAL = ("\\", "\t", "\n", "\r")
+
+
+def _copy_plain(texts: list[str]) -> bool:
+    """Whether no text holds a character COPY's text format escapes (four C-level searches of
+    the column joined, cheaper than one regular expression)."""
+    joined = "".join(texts)
+    return not any(map(joined.__contains__, _COPY_SPECIAL))
+
+
+def copy_text(deployment_id: int, received_at: str, rows: list[tuple], dumps) -> str | None:
+    """The rows (``request_id, predicted_at, inputs, outputs, latency_ms, protected, vector``)
+    in COPY's text format for ``ingestion.COPY_SQL``'s columns, built a column at a time by
+    C-level passes (``map``, ``str.join``) instead of a ``write_row`` call per row; ``dumps``
+    makes a value's JSON bytes. None when any text value holds a backslash, tab, newline or
+    carriage return, which this text would have to escape (the caller then writes row by row,
+    escaping them): JSON from orjson holds no raw control character, so those are a request id
+    with one, or a string value with a backslash or a quote escaped in it."""
+    if not rows:
+        return ""
+    rids, moments, inputs, outputs, latencies, protected, vectors = map(
+        list, zip(*rows, strict=True)
+    )
+    texts = [
+        rids,
+        *(list(map(bytes.decode, map(dumps, column))) for column in (inputs, outputs, protected)),
+    ]
+    if not all(map(_copy_plain, texts)):
+        return None
+    latency_texts = list(map(str, latencies))
+    if None in latencies:
+        latency_texts = [
+            "\\N" if value is None else text
+            for value, text in zip(latencies, latency_texts, strict=True)
+        ]
+    if None in vectors:
+        vector_texts = ["\\N" if v is None else "\\\\x" + v.hex() for v in vectors]
+    else:  # bytea as hex, its backslash escaped for COPY
+        vector_texts = list(map("\\\\x".__add__, map(bytes.hex, vectors)))
+    lines = map(
+        "\t".join,
+        zip(
+            rids,
+            map(str, moments),
+            repeat(received_at),
+            texts[1],
+            texts[2],
+            latency_texts,
+            texts[3],
+            vector_texts,
+        ),
+    )
+    prefix = f"{int(deployment_id)}\t"
+    return prefix + f"\n{prefix}".join(lines) + "\n"

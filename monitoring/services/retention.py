@@ -13,7 +13,8 @@ So each deployment has a *cutoff*: its predictions before it may go (None: none 
 
 On PostgreSQL the log is partitioned by time (:mod:`monitoring.partitions`) and retention drops
 whole partitions: one is dropped when its end is at or before the cutoff of every deployment
-with rows in it (an empty partition when past the global retention). Elsewhere (SQLite, or a
+with rows in it (an empty partition when past the global retention); the request-id keys of its
+rows are removed afterwards by a task (their ids stay refused until then). Elsewhere (SQLite, or a
 PostgreSQL log not partitioned) the rows before each deployment's cutoff are deleted. Every drop
 and every deletion is an event of the audit chain with its range and row count, in the
 transaction that drops or deletes."""
@@ -33,6 +34,7 @@ from accounts.models import User
 from accounts.services.teams import is_administrator
 from core.errors import Conflict, Forbidden, InvalidInput
 from core.eventlog import audit_event_append
+from core.outbox import task_request
 from monitoring.choices import AlertState
 from monitoring.models import Alert, Deployment, Prediction
 from monitoring.partitions import (
@@ -60,18 +62,34 @@ def retention_days(deployment: Deployment) -> int | None:
 def deployment_cutoff(deployment: Deployment, *, now: datetime) -> datetime | None:
     """The moment before which ``deployment``'s predictions may be removed; None when none may
     (no retention, or a legal hold)."""
-    days = retention_days(deployment)
-    if days is None or deployment.legal_hold:
-        return None
-    cutoff = min(now - timedelta(days=days), now - timedelta(hours=deployment.check_window_hours))
-    evidence = (
-        Alert.objects.filter(deployment=deployment, check_result__isnull=False)
+    return deployment_cutoffs([deployment], now=now)[deployment.pk]
+
+
+def deployment_cutoffs(
+    deployments: list[Deployment], *, now: datetime
+) -> dict[int, datetime | None]:
+    """:func:`deployment_cutoff` of each deployment, by id, with one query for the evidence of
+    their open alerts (a partition holds the rows of many deployments)."""
+    evidence = dict(
+        Alert.objects.filter(deployment__in=deployments, check_result__isnull=False)
         .exclude(state=AlertState.RESOLVED)
-        .aggregate(start=Min("check_result__window_start"))["start"]
+        .order_by()
+        .values("deployment")
+        .annotate(start=Min("check_result__window_start"))
+        .values_list("deployment", "start")
     )
-    if evidence is not None:
-        cutoff = min(cutoff, evidence)
-    return cutoff
+    cutoffs: dict[int, datetime | None] = {}
+    for deployment in deployments:
+        days = retention_days(deployment)
+        if days is None or deployment.legal_hold:
+            cutoffs[deployment.pk] = None
+            continue
+        cutoff = min(
+            now - timedelta(days=days), now - timedelta(hours=deployment.check_window_hours)
+        )
+        start = evidence.get(deployment.pk)
+        cutoffs[deployment.pk] = cutoff if start is None else min(cutoff, start)
+    return cutoffs
 
 
 @dataclass
@@ -118,8 +136,9 @@ def _partition_kept(partition, counts, now, outcome, *, deployments=None) -> boo
     if deployments is None:
         deployments = list(Deployment.objects.filter(pk__in=counts).order_by("pk"))
     reasons = []
+    cutoffs = deployment_cutoffs(deployments, now=now)
     for deployment in deployments:
-        cutoff = deployment_cutoff(deployment, now=now)
+        cutoff = cutoffs[deployment.pk]
         if deployment.legal_hold:
             reasons.append(f"{deployment.name}: legal hold")
         elif cutoff is None:
@@ -154,6 +173,10 @@ def _partition_drop_locked(partition: Partition, now: datetime, outcome: Retenti
     rows = sum(counts.values())
     by_deployment = {d.name: counts[d.pk] for d in deployments}
     partition_drop(partition)
+    # The request-id keys of the dropped rows go after the commit, in batches, outside the lock
+    # (monitoring.partitions.dropped_keys_remove); asked for in this transaction, so that a
+    # drop never commits without it.
+    task_request("monitoring.remove_dropped_prediction_keys")
     record = {
         "partition": partition.name,
         "start": partition.start.isoformat(),

@@ -4,11 +4,16 @@ check refuses, and when it accepts, it yields the same rows and the same vectors
 from __future__ import annotations
 
 import copy
+import functools
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+import orjson
 import pytest
+from django.db import connection, transaction
 
 from monitoring.schema import numeric_layout, numeric_vectors, schema_columns
+from monitoring.services import ingestion
 from monitoring.services.ingestion import (
     FUTURE_TOLERANCE,
     MAX_REQUEST_ID,
@@ -17,9 +22,14 @@ from monitoring.services.ingestion import (
 )
 from monitoring.services.prediction_batch import (
     batch_rows,
+    copy_text,
     numeric_vectors_of_valid,
     unique_rows,
 )
+from monitoring.tests.factories import DeploymentFactory
+from tests.services import require_postgres
+
+NUMPY = orjson.OPT_SERIALIZE_NUMPY
 
 INPUTS = schema_columns(
     {
@@ -206,3 +216,62 @@ def test_it_takes_the_common_valid_forms_whole(change):
     assert not result.rejected
     assert fast is not None
     assert fast == rows
+
+
+# --- the batch's COPY text --------------------------------------------------------------------
+
+
+def _copy_rows() -> list[tuple]:
+    """Rows as ingestion COPYs them, with what the COPY text must get right: no latency, no
+    vector, non-ASCII text, numpy scalars from a Python caller, tiny and whole numbers."""
+    moment = datetime(2026, 1, 31, 6, 30, 0, 123456, tzinfo=UTC)
+    return [
+        ("r-0", moment, {"x": 1.5, "s": "ü ñ 東京"}, {"label": 1}, 12.5, {"sex": "f"}, b"\x00\x01"),
+        (
+            "r-1",
+            moment,
+            {"x": np.float64(2.25), "n": np.int64(3)},
+            {"p": [0.1, 0.9]},
+            None,
+            {},
+            None,
+        ),
+        ("r-2", moment + timedelta(seconds=1), {"x": None}, {"label": 0}, 1e-05, {"a": 1}, b""),
+        ("r-3", moment, {}, {}, 7, {}, np.array([1.0, -2.5]).tobytes()),
+    ]
+
+
+def test_its_copy_text_leaves_values_with_an_escape_to_the_row_by_row_copy():
+    dumps = functools.partial(orjson.dumps, default=ingestion._plain, option=NUMPY)
+    assert copy_text(7, "now", _copy_rows(), dumps).count("\n") == 4
+    for index, value in ((0, "r\t0"), (2, {"s": "back\\slash"}), (2, {"s": 'a "quote"'})):
+        rows = _copy_rows()
+        rows[1] = (*rows[1][:index], value, *rows[1][index + 1 :])
+        assert copy_text(7, "now", rows, dumps) is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_its_copy_text_stores_what_the_row_by_row_copy_stores(monkeypatch):
+    require_postgres()
+    fast, by_row = DeploymentFactory(), DeploymentFactory()
+    now = datetime.now(UTC)
+    with transaction.atomic():
+        ingestion._copy(fast, _copy_rows(), now)
+    monkeypatch.setattr(ingestion, "copy_text", lambda *args: None)
+    with transaction.atomic():
+        ingestion._copy(by_row, _copy_rows(), now)
+
+    def stored(deployment) -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT request_id, predicted_at, received_at, inputs::text, outputs::text, "
+                "latency_ms, protected::text, numeric_inputs FROM monitoring_prediction "
+                "WHERE deployment_id = %s ORDER BY request_id",
+                [deployment.pk],
+            )
+            return [(*row[:7], None if row[7] is None else bytes(row[7])) for row in cursor]
+
+    assert len(stored(fast)) == 4
+    assert stored(fast) == stored(by_row)
+    assert stored(fast)[1][5] is None and stored(fast)[1][7] is None

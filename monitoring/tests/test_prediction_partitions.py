@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
@@ -13,23 +14,31 @@ from django.utils import timezone
 
 from core.errors import Conflict, Forbidden, InvalidInput
 from core.eventlog import audit_chain_verify
-from core.models import AuditEvent
+from core.models import AuditEvent, TaskRequest
 from monitoring.choices import AlertState, CheckStatus
 from monitoring.models import Alert, AlertEvent, Deployment, Prediction, PredictionKey
 from monitoring.partitions import (
     DEFAULT,
+    dropped_keys_remove,
     is_partitioned,
     partition_list,
     partitions_ensure,
     period_of,
 )
 from monitoring.services.alerts import alerts_evaluate_check
+from monitoring.services.ingestion import predictions_ingest
 from monitoring.services.retention import (
     deployment_legal_hold_set,
     deployment_retention_set,
     predictions_retention_apply,
 )
+from monitoring.tasks import remove_dropped_prediction_keys
 from monitoring.tests.factories import AlertRuleFactory, CheckResultFactory, DeploymentFactory
+from monitoring.tests.test_monitoring_services import (  # noqa: F401 - fixtures
+    _records,
+    live,
+    version,
+)
 from tests.factories import UserFactory
 from tests.services import require_postgres
 
@@ -221,6 +230,8 @@ def test_retention_removes_expired_predictions_and_audits_it(retention):
         Deployment.objects.filter(pk=kept.pk).update(retention_days=30)
         outcome = predictions_retention_apply()
         assert [d["rows"] for d in outcome.dropped] == [3]
+        assert PredictionKey.objects.count() == 4  # until the task the drop asked for
+        dropped_keys_remove()
         event = AuditEvent.objects.get(action="prediction.partition_drop")
         assert event.data["rows"] == 3
         assert event.data["deployments"] == {expired.name: 2, kept.name: 1}
@@ -234,6 +245,44 @@ def test_retention_removes_expired_predictions_and_audits_it(retention):
         assert Prediction.objects.count() == 2
     assert predictions_retention_apply().rows_removed == 0  # nothing more to remove
     assert audit_chain_verify().ok
+
+
+@pytest.mark.postgres
+def test_the_keys_of_a_dropped_month_go_after_the_drop_and_its_ids_stay_refused_until_then(
+    retention,
+    live,  # noqa: F811 - the fixture
+    gateway,
+    django_capture_on_commit_callbacks,
+):
+    """Dropping a partition leaves its rows' request-id keys to a task run after the commit:
+    until it runs those ids are refused as duplicates (as while the rows were there); it then
+    removes them, and only them (a row logged into the dropped month meanwhile keeps its key),
+    in batches, and a second run finds nothing."""
+    require_postgres()
+    rng = np.random.default_rng(19)
+
+    def ingest(prefix: str, start: datetime, n: int = 1):
+        records = _records(n, rng, prefix=prefix, start=start)
+        return predictions_ingest(actor=gateway, deployment=live, records=records)
+
+    assert ingest("old", months_ago(8), 3).accepted == 3
+    assert ingest("new", NOW - timedelta(hours=1)).accepted == 1
+    partitions_ensure()
+    with django_capture_on_commit_callbacks() as callbacks:
+        outcome = predictions_retention_apply()
+    assert [d["rows"] for d in outcome.dropped] == [3]
+    assert TaskRequest.objects.filter(task="monitoring.remove_dropped_prediction_keys").exists()
+    keys = PredictionKey.objects.filter(deployment=live)
+    assert keys.count() == 4  # the dropped rows' keys wait for the task
+    again = ingest("old", NOW - timedelta(minutes=30))
+    assert (again.accepted, again.duplicates) == (0, 1)
+    assert ingest("late", months_ago(8) + timedelta(hours=5)).accepted == 1  # into the default
+    assert dropped_keys_remove(batch=2) == 3
+    assert set(keys.values_list("request_id", flat=True)) == {"new-0", "late-0"}
+    assert len(callbacks) == 1
+    callbacks[0]()  # the task the drop asked for: nothing left to do
+    assert remove_dropped_prediction_keys() == 0
+    assert ingest("old", NOW - timedelta(minutes=30)).accepted == 1  # the id is free again
 
 
 def test_a_legal_hold_and_the_evidence_of_an_open_alert_keep_expired_predictions(retention):
