@@ -74,17 +74,20 @@ class UserAccess:
         return self.global_verbs | self.team_verbs.get(team_id, set())
 
 
-def user_access(user) -> UserAccess:
+def user_access(user, rows=None) -> UserAccess:
     """The verbs ``user`` holds globally and per team, and the guardian object grants, cached on
-    the user object: one query, asked by nearly every request."""
+    the user object: one query, asked by nearly every request. ``rows``: the rows of
+    :func:`_ACCESS_SQL` when they were read along with the user (a bearer token's lookup reads
+    them in its own query); they are then taken, not read again."""
     cached = getattr(user, "_steward_access", None)
-    if cached is not None:
+    if cached is not None and rows is None:
         return cached
     access = UserAccess()
     if user.is_authenticated and user.is_active:
-        with connection.cursor() as cursor:
-            cursor.execute(_ACCESS_SQL(), [user.pk] * 4)
-            rows = cursor.fetchall()
+        if rows is None:
+            with connection.cursor() as cursor:
+                cursor.execute(_ACCESS_SQL(), [user.pk] * 4)
+                rows = cursor.fetchall()
         for kind, name, team_id, content_type_id, object_pk in rows:
             if kind == "grant":
                 verbs = access.object_grants.setdefault(content_type_id, {})
@@ -100,34 +103,36 @@ def user_access(user) -> UserAccess:
 
 
 @cache
-def _ACCESS_SQL() -> str:  # noqa: N802 - a constant, built once the models are loaded
+def _ACCESS_SQL(user: str = "%s") -> str:  # noqa: N802 - a constant, built once the models are loaded
     """Roles, memberships, and direct and group object permissions (django-guardian) of one
     user, as (kind, role or codename, team, content type, object) rows. Table names come from
-    the models; the only parameter is the user's id. The first branch's NULLs are typed for
-    PostgreSQL, which types a UNION's columns from it."""
+    the models; the only parameter is the user's id (``user``: or the column that holds it,
+    when the rows are a subquery of another query). The first branch's NULLs are typed for
+    PostgreSQL, which types a UNION's columns from it, and names the columns."""
 
     table = lambda model: connection.ops.quote_name(model._meta.db_table)  # noqa: E731
     user_groups = connection.ops.quote_name(User.groups.through._meta.db_table)
     group_fk = User.groups.field.m2m_reverse_name()
     user_fk = User.groups.field.m2m_column_name()
     return f"""
-        SELECT 'role', r.name, ra.team_id, CAST(NULL AS INTEGER), CAST(NULL AS VARCHAR(255))
+        SELECT 'role' AS kind, r.name AS name, ra.team_id AS team_id,
+               CAST(NULL AS INTEGER) AS content_type_id, CAST(NULL AS VARCHAR(255)) AS object_pk
           FROM {table(RoleAssignment)} ra JOIN {table(Role)} r ON r.id = ra.role_id
-         WHERE ra.user_id = %s
+         WHERE ra.user_id = {user}
         UNION ALL
         SELECT 'member', CAST(NULL AS VARCHAR(255)), tm.team_id, NULL, NULL
-          FROM {table(TeamMembership)} tm WHERE tm.user_id = %s
+          FROM {table(TeamMembership)} tm WHERE tm.user_id = {user}
         UNION ALL
         SELECT 'grant', p.codename, CAST(NULL AS BIGINT), p.content_type_id, uop.object_pk
           FROM {table(UserObjectPermission)} uop JOIN {table(Permission)} p
             ON p.id = uop.permission_id
-         WHERE uop.user_id = %s
+         WHERE uop.user_id = {user}
         UNION ALL
         SELECT 'grant', p.codename, CAST(NULL AS BIGINT), p.content_type_id, gop.object_pk
           FROM {table(GroupObjectPermission)} gop JOIN {table(Permission)} p
             ON p.id = gop.permission_id
           JOIN {user_groups} ug ON ug.{group_fk} = gop.group_id
-         WHERE ug.{user_fk} = %s
+         WHERE ug.{user_fk} = {user}
     """  # noqa: S608 - identifiers from model metadata; the value is a parameter
 
 

@@ -16,6 +16,7 @@ from accounts.choices import LoginMethod, LoginOutcome, TokenScope
 from accounts.models import ApiToken, LoginEvent, User
 from accounts.services.login_audit import login_event_record
 from accounts.services.teams import is_administrator
+from accounts.token_lookup import token_with_access
 from core.errors import Forbidden, InvalidInput, StewardError
 from core.eventlog import audit_event_append
 from core.net import client_ip
@@ -129,7 +130,7 @@ def token_authenticate(secret: str, ip: str | None = None, *, request=None) -> A
     digest = token_hash(secret)
     # Looked up by the hash of the secret, so timing reveals nothing about any stored secret;
     # the comparison is constant-time all the same.
-    token = ApiToken.objects.select_related("user").filter(secret_hash=digest).first()
+    token = token_with_access(digest)
     if token is None or not hmac.compare_digest(token.secret_hash, digest):
         _refuse(request, None, "Invalid API token.", "unknown token")
     now = timezone.now()

@@ -16,11 +16,11 @@ from monitoring.tests.test_monitoring_services import _records
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/deployments/credit-prod/predictions/"
-# On PostgreSQL: the token, the caller's roles, the deployment (view), the service
+# On PostgreSQL: the token with the caller's roles, the deployment (view), the service
 # transaction's savepoint, the deployment with its version (service), the COPY's savepoint and
 # the two releases. The COPY itself runs on psycopg's own cursor, which Django
 # does not log. Whatever the size of the batch: no query per record.
-POSTGRES_QUERIES = 8
+POSTGRES_QUERIES = 7
 
 
 def _gateway_client(gateway) -> APIClient:
