@@ -9,7 +9,8 @@ the same workload from the same load generator, on the same PostgreSQL.
 touched. Steward gets a fresh database of its own, ``steward_bench_registry``, migrated, with a
 team, a member who is its contributor and that member's API token (scopes read and write),
 made through the services; it is then served as ``make serve`` serves it: gunicorn with
-deploy/gunicorn.conf.py, ``--web-workers`` sync workers, production settings (see
+deploy/gunicorn.conf.py, ``--web-workers`` sync workers (or gthread workers with WEB_THREADS
+threads each, when the environment sets it, as for make serve), production settings (see
 bench/registry_servers.py for the environment, and for HTTPS: the load generator is the trusted
 proxy). MLflow's tracking server (``mlflow server``, uvicorn with as many workers) runs from a
 venv of its own, var/bench-mlflow-venv, created on first use (MLflow is not a dependency of
@@ -383,9 +384,13 @@ def print_start(server) -> None:
 
 def steward_run(server_url: str, plan: Plan, args, postmaster) -> dict:
     setup = servers.steward_prepare(server_url)
+    # WEB_THREADS reaches gunicorn's configuration through the environment, like make serve's.
+    threads = os.environ.get("WEB_THREADS", "").strip() or "1"
+    workers = "sync workers" if threads == "1" else f"gthread workers x {threads} threads"
     print(
         f"steward: gunicorn -c {servers.GUNICORN_CONF.relative_to(servers.ROOT)}, "
-        f"{args.web_workers} workers, production settings, database {servers.STEWARD_DATABASE}; "
+        f"{args.web_workers} {workers}, production settings, database "
+        f"{servers.STEWARD_DATABASE}; "
         f"database connections: {setup.connections}"
     )
     headers = {
