@@ -1,21 +1,25 @@
-"""Who may do what to which governed object: the one place the answer is computed.
+"""Who may do what to which governed record: the one place the answer is computed.
 
-Governed objects (registered models, datasets, runs, and the things that belong to them) are
-registered here by the apps that own them, saying how to find the object that carries the
-permissions and the team that owns it. ``RoleBackend`` then answers
-``user.has_perm("<app>.<verb>_<model>", obj)`` from:
+Governed models (registered models, datasets, runs, and the things that belong to them) are
+registered here by the apps that own them, as ORM paths: the path from a row to its *subject*
+(the object whose permissions apply: a version's model, a deployment's model) and the subject's
+team field. Two questions are asked, with the same rules:
 
-- roles held globally or for the owning team (``RoleAssignment``, verbs in ``ROLE_VERBS``);
-- membership of the owning team (``MEMBER_VERBS``: view);
-- django-guardian object permissions on the subject (model-scoped roles, direct grants).
+- ``may(user, verb, obj)``: one record (``user.has_perm`` asks :class:`RoleBackend`, which
+  reads the registered paths); ``may(user, verb)`` without a record: held everywhere (reading
+  the audit is ``may(user, Verb.READ_AUDIT)``);
+- ``Model.objects.restrict(user, verb)``: the rows of a list (:class:`GovernedQuerySet`), so a
+  list never shows what ``may`` would refuse.
 
-List queries use :func:`team_scope` for the same rules, so a list never shows what
-``has_perm`` would refuse.
+Both read roles held globally or for the owning team (``RoleAssignment``, verbs in
+``ROLE_VERBS``), membership of the owning team (``MEMBER_VERBS``: view) and django-guardian
+object permissions on the subject (model-scoped roles, direct grants), in one query per user
+(:func:`user_access`). :func:`require` and :func:`require_in_team` turn a "no" into 404 or
+403 for the services.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -23,17 +27,49 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import connection, models
+from django.db.models import Q
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from accounts.choices import Verb
-from accounts.constants import MEMBER_VERBS, ROLE_VERBS
-from accounts.models import Role, RoleAssignment, TeamMembership, User
+from accounts.constants import GLOBAL_ONLY_VERBS, MEMBER_VERBS, ROLE_VERBS
+from accounts.models import Role, RoleAssignment, Team, TeamMembership, User
+from core.errors import Forbidden, NotFound
 
 
 @dataclass(frozen=True)
 class GovernedSpec:
-    subject: Callable[[models.Model], models.Model]
-    owner_team_id: Callable[[models.Model], int | None]
+    """How a governed model finds what its permissions are asked of, as ORM paths.
+
+    ``subjects``: the path from a row to its *subject*, the object whose permissions apply
+    (``""`` for the row itself, ``"registered_model"`` for a version). Several paths are
+    alternatives, the first one set wins (an alert rule belongs to a deployment or to a model).
+    ``team``: the subject's field naming its owning team. ``grants``: whether django-guardian
+    grants on the subject widen lists (model-scoped roles are granted on registered models).
+    ``model_level``: whether model-level questions (``has_perm`` without an object, as the
+    admin asks them) are answered from global roles."""
+
+    subjects: tuple[str, ...]
+    team: str
+    grants: bool
+    model_level: bool
+
+    def subject(self, obj: models.Model) -> models.Model:
+        for path in self.subjects:
+            found = _follow(obj, path)
+            if found is not None:
+                return found
+        raise ValueError(f"{type(obj).__name__} {obj.pk} has none of {self.subjects}")
+
+    def owner_team_id(self, obj: models.Model) -> int | None:
+        return getattr(self.subject(obj), f"{self.team}_id")
+
+
+def _follow(obj, path: str):
+    for step in path.split("__") if path else ():
+        if getattr(obj, f"{step}_id", True) is None:
+            return None
+        obj = getattr(obj, step)
+    return obj
 
 
 _GOVERNED: dict[type[models.Model], GovernedSpec] = {}
@@ -42,17 +78,24 @@ _GOVERNED: dict[type[models.Model], GovernedSpec] = {}
 def governed_register(
     model: type[models.Model],
     *,
-    owner_team_id: Callable[[models.Model], int | None],
-    subject: Callable[[models.Model], models.Model] = lambda obj: obj,
+    subject: str | tuple[str, ...] = "",
+    team: str = "owner_team",
+    grants: bool = False,
+    model_level: bool = True,
 ) -> None:
-    """Declare that objects of ``model`` are governed: ``subject(obj)`` is the object whose
-    permissions apply (a version's model), ``owner_team_id(obj)`` its owning team."""
-    _GOVERNED[model] = GovernedSpec(subject=subject, owner_team_id=owner_team_id)
+    """Declare that rows of ``model`` are governed (see :class:`GovernedSpec` for the paths):
+    ``may`` answers for them, and ``model.objects.restrict(user, verb)`` filters them."""
+    subjects = (subject,) if isinstance(subject, str) else tuple(subject)
+    _GOVERNED[model] = GovernedSpec(subjects, team, grants, model_level)
 
 
 def _governed_labels() -> set[str]:
-    """``app_label.model_name`` of every governed model."""
-    return {f"{model._meta.app_label}.{model._meta.model_name}" for model in _GOVERNED}
+    """``app_label.model_name`` of every governed model answering model-level questions."""
+    return {
+        f"{model._meta.app_label}.{model._meta.model_name}"
+        for model, spec in _GOVERNED.items()
+        if spec.model_level
+    }
 
 
 def governed_spec(obj: models.Model) -> GovernedSpec | None:
@@ -97,7 +140,8 @@ def user_access(user, rows=None) -> UserAccess:
             if team_id is None:
                 access.global_verbs |= verbs
             else:
-                access.team_verbs.setdefault(team_id, set()).update(verbs)
+                # Reading the audit is a global role's: a team's auditor reads its records.
+                access.team_verbs.setdefault(team_id, set()).update(verbs - GLOBAL_ONLY_VERBS)
     user._steward_access = access
     return access
 
@@ -228,3 +272,78 @@ def perm_for(verb: str, obj: models.Model) -> str:
     spec = governed_spec(obj)
     subject = spec.subject(obj) if spec else obj
     return f"{subject._meta.app_label}.{verb}_{subject._meta.model_name}"
+
+
+# --- The one question: may this user do this, to this record, or to which records ----------
+
+
+def may(user, verb: str, obj: models.Model | None = None) -> bool:
+    """Whether ``user`` may ``verb`` ``obj`` (a governed row: asked of its subject, from the
+    roles for its team, membership and grants); without ``obj``, whether they hold ``verb``
+    everywhere (``may(user, Verb.READ_AUDIT)``)."""
+    if obj is None:
+        return team_scope(user, verb).everywhere
+    return user.has_perm(perm_for(verb, obj), obj)
+
+
+def visibility(model: type[models.Model], user, verb: str = Verb.VIEW) -> Q | None:
+    """The filter of ``model``'s rows ``user`` may ``verb``, from the registered paths: the
+    subject's owning team among the teams where they hold ``verb``, or a subject granted to
+    them. None means every row (a global role); the grants were read with the roles, so the
+    filter carries literal ids and costs no query of its own."""
+    spec = _GOVERNED[model]
+    scope = team_scope(user, verb)
+    if scope.everywhere:
+        return None
+    visible = Q()
+    for path in spec.subjects:
+        prefix = f"{path}__" if path else ""
+        allowed = Q(**{f"{prefix}{spec.team}__in": scope.team_ids})
+        if spec.grants:
+            granted = object_grants(user, _subject_model(model, path)).get(verb)
+            if granted:
+                allowed |= Q(**{f"{path or 'pk'}__in": granted})
+        if len(spec.subjects) > 1:
+            allowed &= Q(**{f"{path.split('__', 1)[0]}__isnull": False})
+        visible |= allowed
+    return visible
+
+
+def _subject_model(model: type[models.Model], path: str) -> type[models.Model]:
+    for step in path.split("__") if path else ():
+        model = model._meta.get_field(step).related_model
+    return model
+
+
+class GovernedQuerySet(models.QuerySet):
+    """The queryset of a governed model: ``Model.objects.restrict(user, verb)`` is every list's
+    first step, and leaves out what :func:`may` would refuse."""
+
+    def restrict(self, user, verb: str = Verb.VIEW) -> GovernedQuerySet:
+        visible = visibility(self.model, user, verb)
+        return self if visible is None else self.filter(visible)
+
+
+def require(user, verb: str, obj: models.Model) -> None:
+    """Refuse unless ``user`` may ``verb`` ``obj``: 404 if they may not even see it (its
+    existence is not theirs to know), else 403."""
+    if may(user, verb, obj):
+        return
+    if verb == Verb.VIEW or not may(user, Verb.VIEW, obj):
+        raise NotFound(f"{type(obj)._meta.verbose_name.capitalize()} not found.")
+    raise Forbidden(f"You may not {verb} {obj}.")
+
+
+def require_in_team(user, verb: str, team: Team) -> None:
+    """Refuse unless ``user`` may ``verb`` things of ``team`` (to create them there)."""
+    scope = team_scope(user, verb)
+    if scope.everywhere or team.pk in scope.team_ids:
+        return
+    raise Forbidden(f"You may not {verb} models, datasets or runs of team '{team.slug}'.")
+
+
+def require_somewhere(user, verb: str) -> None:
+    """Refuse unless ``user`` may ``verb`` in at least one team (e.g. to upload an artifact)."""
+    scope = team_scope(user, verb)
+    if not (scope.everywhere or scope.team_ids):
+        raise Forbidden(f"You may not {verb} anything in the registry.")

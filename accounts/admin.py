@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts import services
+from accounts.access import may
+from accounts.choices import Verb
 from accounts.forms import StewardAdminAuthenticationForm
-from accounts.login_audit_selectors import login_audit_visible_to
 from accounts.models import (
     ApiToken,
     ExternalIdentity,
@@ -215,10 +216,10 @@ class LoginEventAdmin(ReadOnlyAdmin):
     list_select_related = ["user"]
 
     def has_module_permission(self, request):
-        return login_audit_visible_to(request.user)
+        return may(request.user, Verb.READ_AUDIT)
 
     def has_view_permission(self, request, obj=None):
-        return login_audit_visible_to(request.user)
+        return may(request.user, Verb.READ_AUDIT)
 
 
 @admin.register(ExternalIdentity)

@@ -33,6 +33,10 @@ class Verb(models.TextChoices):
     CLASSIFY = "classify", "Reclassify"
     # Write production evidence (predictions, ground truth, KPI values): a serving gateway's.
     LOG = "log", "Log predictions"
+    # Read the audit: the hash-chained trail, the login audit and who holds which role. Only
+    # ever held globally (``accounts.constants.GLOBAL_ONLY_VERBS``). One word, as codenames
+    # are "<verb>_<model>".
+    READ_AUDIT = "audit", "Read the audit"
 
 
 class GrantSource(models.TextChoices):

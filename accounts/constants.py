@@ -10,13 +10,18 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
     RoleName.VALIDATOR: frozenset({Verb.VIEW, Verb.VALIDATE, Verb.ANNOTATE}),
     RoleName.MANAGER: frozenset({Verb.VIEW, Verb.APPROVE, Verb.DEPLOY, Verb.ANNOTATE}),
     RoleName.ADMINISTRATOR: frozenset(
-        {Verb.VIEW, Verb.CHANGE, Verb.ANNOTATE, Verb.ARCHIVE, Verb.CLASSIFY}
+        {Verb.VIEW, Verb.CHANGE, Verb.ANNOTATE, Verb.ARCHIVE, Verb.CLASSIFY, Verb.READ_AUDIT}
     ),
-    RoleName.AUDITOR: frozenset({Verb.VIEW}),
+    RoleName.AUDITOR: frozenset({Verb.VIEW, Verb.READ_AUDIT}),
     # A serving gateway's service account: it reports what a deployed model did, nothing else.
     # Developers never hold it, so production evidence is not theirs to write.
     RoleName.GATEWAY: frozenset({Verb.VIEW, Verb.LOG}),
 }
+
+# Verbs that count only when the role is held globally: a team's (or one model's) auditor or
+# administrator reads that team's records, not the whole audit. They are never granted on an
+# object (no ``audit_<model>`` permission exists).
+GLOBAL_ONLY_VERBS: frozenset[str] = frozenset({Verb.READ_AUDIT})
 
 # Being a member of the team that owns something lets you see it, whatever your roles.
 MEMBER_VERBS: frozenset[str] = frozenset({Verb.VIEW})

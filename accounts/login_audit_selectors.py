@@ -11,8 +11,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.choices import LoginMethod, LoginOutcome
-from accounts.models import LoginEvent, User
-from accounts.selectors import can_read_access_records
+from accounts.models import LoginEvent
 from core.dates import filter_moment
 from core.errors import InvalidInput
 
@@ -29,11 +28,6 @@ def login_method_choices() -> list[tuple[str, str]]:
         if provider is not None:
             choices.append((provider.login_method, f"{provider.name} (single sign-on)"))
     return choices
-
-
-def login_audit_visible_to(user: User) -> bool:
-    """Superusers, global administrators and global auditors read the login audit."""
-    return bool(user.is_authenticated and user.is_active and can_read_access_records(user))
 
 
 @dataclass(frozen=True)
@@ -78,7 +72,7 @@ def login_event_filters_clean(params) -> LoginEventFilters:
 
 def login_event_list(*, filters: LoginEventFilters | None = None) -> QuerySet[LoginEvent]:
     """Login events matching ``filters``, newest first. Callers check
-    :func:`login_audit_visible_to` first."""
+    ``may(user, Verb.READ_AUDIT)`` first."""
     events = LoginEvent.objects.select_related("user").order_by("-created_at", "-id")
     if filters is None:
         return events

@@ -4,20 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from accounts.choices import RoleName
 from accounts.constants import ROLE_VERBS
 from accounts.models import RoleAssignment, TeamMembership, User
-from accounts.services import is_administrator
-
-
-def can_read_access_records(user: User) -> bool:
-    """Administrators and global auditors may read who holds which role."""
-    return (
-        is_administrator(user)
-        or RoleAssignment.objects.filter(
-            user=user, role__name=RoleName.AUDITOR, team__isnull=True
-        ).exists()
-    )
 
 
 def role_assignment_list() -> QuerySet[RoleAssignment]:

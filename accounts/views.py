@@ -10,10 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.choices import LoginOutcome
+from accounts.access import may
+from accounts.choices import LoginOutcome, Verb
 from accounts.forms import ApiTokenForm
 from accounts.login_audit_selectors import (
-    login_audit_visible_to,
     login_event_filters_clean,
     login_event_list,
     login_method_choices,
@@ -81,7 +81,7 @@ def token_revoke_view(request: HttpRequest, prefix: str) -> HttpResponse:
 @page_view
 def login_event_list_view(request: HttpRequest) -> HttpResponse:
     """Every sign-in attempt, newest first, filtered; for auditors and administrators."""
-    if not login_audit_visible_to(request.user):
+    if not may(request.user, Verb.READ_AUDIT):
         raise Forbidden("Only auditors and administrators may read the login audit.")
     filters = login_event_filters_clean(request.GET)
     page = Paginator(login_event_list(filters=filters), LOGIN_EVENTS_PAGE_SIZE).get_page(

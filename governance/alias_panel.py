@@ -11,13 +11,10 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from accounts.access import perm_for
-from accounts.choices import Verb
 from governance.constants import MIN_MOTIVATION_LENGTH
 from governance.forms import MAX_MOTIVATION
-from governance.services.aliases import SERVABLE_STATES
+from governance.services.aliases import SERVABLE_STATES, may_move_alias
 from registry.models import ModelVersion, RegisteredModel
-from registry.permissions import restrict_model_versions
 
 TEMPLATE = "governance/_alias_panel.html"
 
@@ -28,12 +25,13 @@ def alias_panel_context(
     """What the alias form offers ``request.user`` on ``model``. ``state`` holds a refused
     move (``{"alias": {"values", "error"}}``) to show again beside the form."""
     user = request.user
-    may_change = user.has_perm(perm_for(Verb.CHANGE, model), model)
-    may_deploy = user.has_perm(perm_for(Verb.DEPLOY, model), model)
+    may_change = may_move_alias(user, model, protected=False)
+    may_deploy = may_move_alias(user, model, protected=True)
     versions = []
     if may_change or may_deploy:
         versions = list(
-            restrict_model_versions(ModelVersion.objects.filter(registered_model=model), user)
+            ModelVersion.objects.filter(registered_model=model)
+            .restrict(user)
             .order_by("-version")
             .only("id", "version", "status")
         )

@@ -21,11 +21,7 @@ class GovernanceConfig(AppConfig):
         )
 
         # A decision is governed by its version's model: who may see the version sees it.
-        governed_register(
-            Decision,
-            subject=lambda d: d.version.registered_model,
-            owner_team_id=lambda d: d.version.registered_model.owner_team_id,
-        )
+        governed_register(Decision, subject="version__registered_model", grants=True)
         for model in (Annotation, Decision, Policy, DocumentTemplate, FreeTextSection):
             auditlog_register(model)
         # Documents' PDFs are kept by their SHA-256: verify_artifacts re-hashes them.

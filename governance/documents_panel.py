@@ -15,7 +15,6 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 
-from accounts.access import perm_for
 from governance.choices import DocumentStatus
 from governance.documents.selectors import (
     UNREADABLE,
@@ -28,7 +27,7 @@ from governance.documents.selectors import (
 )
 from governance.documents.writers import version_authors, writer_label, writer_refusal
 from governance.models import GeneratedDocument
-from governance.services.documents import DOCUMENT_VERB
+from governance.services.documents import can_request_documents
 from registry.models import ModelVersion
 from registry.permissions import Visibility
 
@@ -198,6 +197,6 @@ def documents_panel_context(
         "unreadable": UNREADABLE if refused else "",
         "free_text": sections,
         "missing_count": sum(1 for s in sections if s.status.missing),
-        "may_write": request.user.has_perm(perm_for(DOCUMENT_VERB, version), version),
+        "may_write": can_request_documents(request.user, version),
         "free_text_form": state.get("free_text", {}),
     }

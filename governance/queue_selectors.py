@@ -43,7 +43,6 @@ from registry import selectors as registry_selectors
 from registry.choices import RiskTier
 from registry.choices import VersionStatus as S
 from registry.models import ModelVersion
-from registry.permissions import restrict_model_versions
 
 # Most urgent first: production at risk, reviews under way, then what waits to start.
 URGENCY = (
@@ -120,7 +119,7 @@ def _annotated(qs: QuerySet[ModelVersion], user: User) -> QuerySet[ModelVersion]
 
 
 def _able(user: User, verb: str) -> QuerySet[ModelVersion]:
-    return restrict_model_versions(ModelVersion.objects.all(), user, verb).values("pk")
+    return ModelVersion.objects.restrict(user, verb).values("pk")
 
 
 def _awaiting_q(user: User) -> Q:
@@ -185,14 +184,14 @@ def _filtered(qs: QuerySet[ModelVersion], filters: QueueFilters | None) -> Query
 
 def awaiting_my_decision(user: User, filters: QueueFilters | None = None) -> QuerySet:
     """Versions waiting for ``user``'s decision, most urgent first, then oldest first."""
-    visible = restrict_model_versions(ModelVersion.objects.all(), user)
+    visible = ModelVersion.objects.restrict(user)
     qs = _annotated(visible.exclude(status=S.ARCHIVED), user).filter(_awaiting_q(user))
     return _ordered(_filtered(qs, filters))
 
 
 def awaiting_count(user: User) -> int:
     """How many versions await ``user``'s decision: the header badge, one query."""
-    visible = restrict_model_versions(ModelVersion.objects.all(), user)
+    visible = ModelVersion.objects.restrict(user)
     return _annotated(visible.exclude(status=S.ARCHIVED), user).filter(_awaiting_q(user)).count()
 
 
@@ -202,7 +201,7 @@ def watching(user: User, filters: QueueFilters | None = None) -> QuerySet:
     waiting = selectors._waiting_versions(user, brief=True).values("pk")
     mine = Q(registered_by=user, status__in=UNDER_WAY)
     awaiting = awaiting_my_decision(user).values("pk")
-    visible = restrict_model_versions(ModelVersion.objects.all(), user)
+    visible = ModelVersion.objects.restrict(user)
     qs = visible.filter(Q(pk__in=waiting) | mine).exclude(pk__in=awaiting)
     return _ordered(_filtered(_annotated(qs, user), filters))
 

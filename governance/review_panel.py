@@ -11,8 +11,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 
-from accounts.access import perm_for
-from accounts.choices import RoleName, Verb
+from accounts.choices import RoleName
 from accounts.constants import ROLE_VERBS
 from core.markdown_text import markdown_html
 from governance import selectors, workflow
@@ -21,7 +20,11 @@ from governance.constants import MIN_MOTIVATION_LENGTH
 from governance.forms import DESTRUCTIVE_ACTIONS, MAX_MOTIVATION, THREAD_KINDS
 from governance.guards import GuardResult, policy_for
 from governance.models import Annotation
-from governance.services.annotations import annotation_resolve_refusal, version_developer_ids
+from governance.services.annotations import (
+    annotation_resolve_refusal,
+    can_annotate,
+    version_developer_ids,
+)
 from registry.choices import VersionStatus
 from registry.models import ModelVersion
 
@@ -222,7 +225,7 @@ def review_panel_context(
                 user, e.annotation, target=version, developers=developers
             )
         },
-        "may_annotate": user.has_perm(perm_for(Verb.ANNOTATE, version), version),
+        "may_annotate": can_annotate(user, version),
         "annotation_kinds": [(kind.value, kind.label) for kind in THREAD_KINDS],
         "min_motivation": MIN_MOTIVATION_LENGTH,
         "max_motivation": MAX_MOTIVATION,

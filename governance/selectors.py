@@ -9,7 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.access import perm_for
+from accounts.access import may
 from accounts.models import User
 from governance import workflow
 from governance.choices import Action
@@ -24,7 +24,6 @@ from governance.queue_selectors import awaiting_count
 from registry import selectors as registry_selectors
 from registry.choices import VersionStatus
 from registry.models import ModelVersion
-from registry.permissions import restrict_model_versions
 
 AUTHOR_STATES = (VersionStatus.DRAFT, VersionStatus.CHANGES_REQUESTED)
 
@@ -52,7 +51,7 @@ def action_options(user: User, version: ModelVersion) -> list[ActionOption]:
     options = []
     ctx = None
     for step in workflow.actions_from(version.status):
-        if not user.has_perm(perm_for(step.verb, version), version):
+        if not may(user, step.verb, version):
             continue
         ctx = ctx or guard_context(version, user)
         failed = [g for g in guards_evaluate(step.guards, ctx) if not g.passed]
@@ -65,9 +64,7 @@ def _waiting_versions(user: User, *, brief: bool = False) -> QuerySet[ModelVersi
     drafts and sent-back versions), before separation of duties is applied. ``brief``: with
     their model only (what permissions and guards read), not everything a list shows."""
     if brief:
-        visible = restrict_model_versions(
-            ModelVersion.objects.select_related("registered_model"), user
-        )
+        visible = ModelVersion.objects.select_related("registered_model").restrict(user)
     else:
         visible = registry_selectors.model_version_list(user)
     base = visible.exclude(status=VersionStatus.ARCHIVED)
@@ -77,9 +74,7 @@ def _waiting_versions(user: User, *, brief: bool = False) -> QuerySet[ModelVersi
         states_by_verb.setdefault(key, set()).add(step.source)
     waiting = Q(pk__in=[])
     for (verb, authors_only), states in states_by_verb.items():
-        able = restrict_model_versions(ModelVersion.objects.all(), user, verb).filter(
-            status__in=states
-        )
+        able = ModelVersion.objects.restrict(user, verb).filter(status__in=states)
         if authors_only:
             able = able.filter(registered_by=user)
         waiting |= Q(pk__in=able.values("pk"))

@@ -24,7 +24,6 @@ from django.db import models
 from django.db.models import CharField, F, Q, QuerySet, Value
 from django.utils import timezone
 
-from accounts.selectors import can_read_access_records
 from core.dates import filter_moment
 from core.errors import InvalidInput
 from core.eventlog import VerifyResult, audit_chain_verify
@@ -49,11 +48,6 @@ CHANGE_ACTIONS: dict[int, str] = {
     LogEntry.Action.DELETE: "delete",
     LogEntry.Action.ACCESS: "access",
 }
-
-
-def trail_visible_to(user) -> bool:
-    """Superusers, global administrators and global auditors read the trail."""
-    return bool(user.is_authenticated and user.is_active and can_read_access_records(user))
 
 
 # --- Which field changes belong to a model or a version -------------------------------------
@@ -252,7 +246,7 @@ def _field_changes(filters: TrailFilters) -> QuerySet[LogEntry] | None:
 def trail_keys(filters: TrailFilters) -> QuerySet | list:
     """The matching trail as ordered ``{"kind", "at", "key"}`` dicts, newest first (ties: chain
     events before field changes, then the later row first). Slice or paginate it, then pass
-    the slice to :func:`trail_rows`. Callers check :func:`trail_visible_to` first."""
+    the slice to :func:`trail_rows`. Callers check ``may(user, Verb.READ_AUDIT)`` first."""
     parts = []
     events = _audit_events(filters)
     if events is not None:

@@ -6,7 +6,7 @@ It reads the decision rows and the findings, not the raw log: one decision is on
 where the raw log holds its hash-chained event, the field changes it caused and the documents it
 regenerated. The raw log (``governance.trail``) stays one click away and is what exports
 contain. The same filters apply to both (model, version, user, period); callers check
-:func:`governance.trail.trail_visible_to` first."""
+``accounts.access.may(user, Verb.READ_AUDIT)`` first."""
 
 from __future__ import annotations
 

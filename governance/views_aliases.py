@@ -16,7 +16,6 @@ from governance.forms import AliasMoveForm, form_values
 from governance.services.aliases import model_alias_delete, model_alias_set
 from registry import page_selectors
 from registry.models import ModelVersion, RegisteredModel
-from registry.permissions import restrict_model_versions
 from registry.views import model_page
 
 
@@ -55,7 +54,8 @@ def _version_chosen(request: HttpRequest, model: RegisteredModel, number: int | 
             field_errors={"version": ["Choose a version."]},
         )
     version = (
-        restrict_model_versions(ModelVersion.objects.filter(registered_model=model), request.user)
+        ModelVersion.objects.filter(registered_model=model)
+        .restrict(request.user)
         .filter(version=number)
         .first()
     )

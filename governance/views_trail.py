@@ -14,6 +14,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from accounts.access import may
+from accounts.choices import Verb
 from core.errors import Forbidden
 from core.pages import page_view
 from governance.trail import (
@@ -24,7 +26,6 @@ from governance.trail import (
     trail_keys,
     trail_rows,
     trail_stream,
-    trail_visible_to,
 )
 from governance.trail_export import trail_csv_response, trail_json_response
 from governance.trail_timeline import (
@@ -48,7 +49,7 @@ def auditor_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not trail_visible_to(request.user):
+        if not may(request.user, Verb.READ_AUDIT):
             raise Forbidden("Only auditors and administrators may read the audit trail.")
         return view(request, *args, **kwargs)
 

@@ -20,14 +20,18 @@ class MonitoringConfig(AppConfig):
         def model_of(d):
             return d.model_version.registered_model
 
-        governed_register(
-            m.Deployment, subject=model_of, owner_team_id=lambda d: model_of(d).owner_team_id
-        )
+        # Their own rows answer no model-level question (the admin keeps Django's permissions
+        # for rules, KPIs and baselines): only the rows already governed that way do.
+        via_version = "model_version__registered_model"
+        via_deployment = f"deployment__{via_version}"
+        governed_register(m.Deployment, subject=via_version, grants=True)
         for child in (m.Alert, m.CheckResult, m.Prediction, m.KpiValue):
+            governed_register(child, subject=via_deployment, grants=True)
+        governed_register(m.BaselineProfile, subject=via_version, grants=True, model_level=False)
+        # A rule or a KPI is for one deployment or for every deployment of one model.
+        for either in (m.AlertRule, m.Kpi):
             governed_register(
-                child,
-                subject=lambda obj: model_of(obj.deployment),
-                owner_team_id=lambda obj: model_of(obj.deployment).owner_team_id,
+                either, subject=(via_deployment, "registered_model"), grants=True, model_level=False
             )
         lineage_kind_register(
             m.Deployment,

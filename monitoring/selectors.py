@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from accounts.access import team_scope
 from accounts.choices import Verb
@@ -19,28 +19,20 @@ from monitoring.models import (
     Prediction,
 )
 from registry.models import ModelVersion
-from registry.permissions import model_visibility
-
-_VIA_DEPLOYMENT = "deployment__model_version__registered_model__"
-
-
-def _visible(qs: QuerySet, user: User, prefix: str) -> QuerySet:
-    visible = model_visibility(user, Verb.VIEW, prefix=prefix)
-    return qs if visible is None else qs.filter(visible)
 
 
 def deployment_list(user: User) -> QuerySet:
     qs = Deployment.objects.select_related(
         "model_version__registered_model", "deployed_by", "retired_by", "replaces"
     )
-    return _visible(qs, user, "model_version__registered_model__")
+    return qs.restrict(user)
 
 
 def prediction_list(user: User, deployment: Deployment | None = None) -> QuerySet:
     qs = Prediction.objects.select_related("deployment")
     if deployment is not None:
         qs = qs.filter(deployment=deployment)
-    return _visible(qs, user, _VIA_DEPLOYMENT)
+    return qs.restrict(user)
 
 
 def predictions_by_request_id(user: User, request_id: str) -> QuerySet:
@@ -57,32 +49,28 @@ def check_result_list(user: User, deployment: Deployment | None = None) -> Query
     qs = CheckResult.objects.select_related("deployment", "requested_by")
     if deployment is not None:
         qs = qs.filter(deployment=deployment)
-    return _visible(qs, user, _VIA_DEPLOYMENT)
+    return qs.restrict(user)
 
 
 def baseline_list(user: User, version: ModelVersion) -> QuerySet:
     qs = BaselineProfile.objects.filter(model_version=version).select_related(
         "model_version__registered_model", "dataset_version__dataset", "created_by"
     )
-    return _visible(qs, user, "model_version__registered_model__")
+    return qs.restrict(user)
 
 
 def alert_list(user: User) -> QuerySet:
     qs = Alert.objects.select_related(
         "rule", "deployment__model_version__registered_model", "acknowledged_by", "resolved_by"
     )
-    return _visible(qs, user, _VIA_DEPLOYMENT)
+    return qs.restrict(user)
 
 
 def alert_rule_list(user: User) -> QuerySet:
     qs = AlertRule.objects.select_related(
         "deployment__model_version__registered_model", "registered_model", "kpi"
     ).prefetch_related("channels")
-    visible = model_visibility(user, Verb.VIEW, prefix=_VIA_DEPLOYMENT)
-    if visible is None:
-        return qs
-    by_model = model_visibility(user, Verb.VIEW, prefix="registered_model__")
-    return qs.filter(Q(deployment__isnull=False) & visible | Q(deployment__isnull=True) & by_model)
+    return qs.restrict(user)
 
 
 def alert_channel_list(user: User) -> QuerySet:
@@ -96,13 +84,8 @@ def kpi_list(user: User) -> QuerySet:
     qs = Kpi.objects.select_related(
         "deployment__model_version__registered_model", "registered_model"
     )
-    visible = model_visibility(user, Verb.VIEW, prefix=_VIA_DEPLOYMENT)
-    if visible is None:
-        return qs
-    by_model = model_visibility(user, Verb.VIEW, prefix="registered_model__")
-    return qs.filter(Q(deployment__isnull=False) & visible | Q(deployment__isnull=True) & by_model)
+    return qs.restrict(user)
 
 
 def kpi_value_list(user: User, kpi: Kpi) -> QuerySet:
-    qs = KpiValue.objects.filter(kpi=kpi).select_related("deployment")
-    return _visible(qs, user, _VIA_DEPLOYMENT)
+    return KpiValue.objects.filter(kpi=kpi).select_related("deployment").restrict(user)

@@ -1,21 +1,20 @@
-"""The registry's permission rules in one place.
+"""How the registry's records are governed, and the registry's questions about many of them.
 
-Reads: every queryset a user sees goes through a ``restrict_*`` function first; what it
-leaves out answers 404 everywhere. Writes: services call :func:`require` and
-:func:`require_in_team` with the acting user before they change anything. Both ask
-``accounts.access``, which ``user.has_perm(perm, obj)`` also asks, so the answers agree.
+The rule itself is ``accounts.access``: every list starts with
+``Model.objects.restrict(user, verb)`` (what it leaves out answers 404), every write asks
+``accounts.access.require`` / ``require_in_team``. This module registers the paths by which
+the registry's models find their permissions, says who may act on a model (notifications),
+and answers "may this user see it?" for many related rows at once (:class:`Visibility`).
 """
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
 from guardian.shortcuts import get_users_with_perms
 
-from accounts.access import TeamScope, governed_register, object_grants, perm_for, team_scope
+from accounts.access import TeamScope, governed_register, object_grants, team_scope
 from accounts.choices import Verb
-from accounts.models import Team, User
+from accounts.models import User
 from accounts.selectors import users_with_verb
-from core.errors import Forbidden, NotFound
 from registry.models import (
     Dataset,
     DatasetVersion,
@@ -26,109 +25,14 @@ from registry.models import (
 
 
 def register_governed_models() -> None:
-    """Called from RegistryConfig.ready(): how each registry object finds its permissions."""
-    governed_register(RegisteredModel, owner_team_id=lambda m: m.owner_team_id)
-    governed_register(
-        ModelVersion,
-        subject=lambda v: v.registered_model,
-        owner_team_id=lambda v: v.registered_model.owner_team_id,
-    )
-    governed_register(Dataset, owner_team_id=lambda d: d.owner_team_id)
-    governed_register(
-        DatasetVersion,
-        subject=lambda dv: dv.dataset,
-        owner_team_id=lambda dv: dv.dataset.owner_team_id,
-    )
-    governed_register(Run, owner_team_id=lambda r: r.team_id)
-
-
-def granted_model_ids(user: User, verb: str) -> frozenset[int]:
-    """Models on which guardian grants ``user`` the verb (model-scoped roles, direct grants)."""
-    return object_grants(user, RegisteredModel).get(verb, frozenset())
-
-
-def model_visibility(user: User, verb: str = Verb.VIEW, *, prefix: str = "") -> Q | None:
-    """A filter for registered models (or rows reached through ``prefix``) the user may
-    ``verb``; None means everything."""
-    scope = team_scope(user, verb)
-    if scope.everywhere:
-        return None
-    visible = Q(**{f"{prefix}owner_team__in": scope.team_ids})
-    granted = granted_model_ids(user, verb)
-    if granted:
-        visible |= Q(**{f"{prefix}pk__in": granted})
-    return visible
-
-
-def restrict_models(qs: QuerySet, user: User, verb: str = Verb.VIEW) -> QuerySet:
-    visible = model_visibility(user, verb)
-    return qs if visible is None else qs.filter(visible)
-
-
-def restrict_model_versions(qs: QuerySet, user: User, verb: str = Verb.VIEW) -> QuerySet:
-    visible = model_visibility(user, verb, prefix="registered_model__")
-    return qs if visible is None else qs.filter(visible)
-
-
-def _restrict_by_team(qs: QuerySet, user: User, team_field: str, verb: str) -> QuerySet:
-    scope = team_scope(user, verb)
-    return qs if scope.everywhere else qs.filter(**{f"{team_field}__in": scope.team_ids})
-
-
-def restrict_datasets(qs: QuerySet, user: User, verb: str = Verb.VIEW) -> QuerySet:
-    return _restrict_by_team(qs, user, "owner_team", verb)
-
-
-def restrict_dataset_versions(qs: QuerySet, user: User, verb: str = Verb.VIEW) -> QuerySet:
-    return _restrict_by_team(qs, user, "dataset__owner_team", verb)
-
-
-def restrict_runs(qs: QuerySet, user: User, verb: str = Verb.VIEW) -> QuerySet:
-    return _restrict_by_team(qs, user, "team", verb)
-
-
-def restrict_artifacts(qs: QuerySet, user: User) -> QuerySet:
-    """Uploads (Artifact rows) the user may see, and so read the bytes of: their own, one a
-    model version they may view points at, or one made by the creator of a dataset version
-    they may view that declares those bytes' hash. A hash declared on a record proves nothing
-    (anyone can copy a hash); an upload proves its uploader held the bytes."""
-    if team_scope(user, Verb.VIEW).everywhere:
-        return qs
-    versions = restrict_model_versions(ModelVersion.objects.all(), user)
-    dataset_versions = restrict_dataset_versions(
-        DatasetVersion.objects.filter(
-            content_hash=OuterRef("sha256"), created_by=OuterRef("uploaded_by")
-        ),
-        user,
-    )
-    return qs.filter(
-        Q(uploaded_by=user) | Q(pk__in=versions.values("artifact_id")) | Exists(dataset_versions)
-    )
-
-
-def require(user: User, verb: str, obj) -> None:
-    """Refuse unless ``user`` may ``verb`` ``obj``: 404 if they may not even see it (its
-    existence is not theirs to know), else 403."""
-    if user.has_perm(perm_for(verb, obj), obj):
-        return
-    if verb == Verb.VIEW or not user.has_perm(perm_for(Verb.VIEW, obj), obj):
-        raise NotFound(f"{type(obj)._meta.verbose_name.capitalize()} not found.")
-    raise Forbidden(f"You may not {verb} {obj}.")
-
-
-def require_in_team(user: User, verb: str, team: Team) -> None:
-    """Refuse unless ``user`` may ``verb`` things of ``team`` (to create them there)."""
-    scope = team_scope(user, verb)
-    if scope.everywhere or team.pk in scope.team_ids:
-        return
-    raise Forbidden(f"You may not {verb} models, datasets or runs of team '{team.slug}'.")
-
-
-def require_somewhere(user: User, verb: str) -> None:
-    """Refuse unless ``user`` may ``verb`` in at least one team (e.g. to upload an artifact)."""
-    scope = team_scope(user, verb)
-    if not (scope.everywhere or scope.team_ids):
-        raise Forbidden(f"You may not {verb} anything in the registry.")
+    """Called from RegistryConfig.ready(): how each registry object finds its permissions.
+    Model-scoped roles are guardian grants on registered models, so a model's lists follow
+    them; datasets and runs are their team's."""
+    governed_register(RegisteredModel, grants=True)
+    governed_register(ModelVersion, subject="registered_model", grants=True)
+    governed_register(Dataset)
+    governed_register(DatasetVersion, subject="dataset")
+    governed_register(Run, team="team")
 
 
 def users_who_may(verb: str, model: RegisteredModel) -> set[User]:
@@ -172,7 +76,7 @@ class Visibility:
         if model_id is None:
             return False
         if self._granted is None:
-            self._granted = granted_model_ids(self.user, Verb.VIEW)
+            self._granted = object_grants(self.user, RegisteredModel).get(Verb.VIEW, frozenset())
         return model_id in self._granted
 
     def model_version(self, version: ModelVersion) -> bool:

@@ -36,15 +36,7 @@ from registry.models import (
     Run,
     RunInput,
 )
-from registry.permissions import (
-    Visibility,
-    restrict_artifacts,
-    restrict_dataset_versions,
-    restrict_datasets,
-    restrict_model_versions,
-    restrict_models,
-    restrict_runs,
-)
+from registry.permissions import Visibility
 from registry.selectors_api import (
     model_version_links_read,
     model_versions_answer,
@@ -55,30 +47,29 @@ from registry.selectors_api import (
 def registered_model_list(user: User) -> QuerySet[RegisteredModel]:
     """The catalogue the user may see, with what a list shows, in a constant number of
     queries."""
-    return restrict_models(
+    return (
         RegisteredModel.objects.select_related("owner_team", "created_by")
         .prefetch_related("tags")
         .annotate(
             version_count=Count("versions", distinct=True), latest_version=Max("versions__version")
-        ),
-        user,
-    )
+        )
+    ).restrict(user)
 
 
 def registered_model_list_brief(user: User) -> QuerySet[RegisteredModel]:
     """What the API shows of the models the user may see (``RegisteredModelSerializer``): only
     the columns it shows of the team and the creator, and the counts, tags and aliases in the
     same query (:mod:`registry.selectors_api`)."""
-    return restrict_models(registered_models_answer(), user)
+    return registered_models_answer().restrict(user)
 
 
 def registered_model_visible(user: User, verb: str = Verb.VIEW) -> QuerySet[RegisteredModel]:
     """The models the user may ``verb``, bare: for looking one up by name (no counts)."""
-    return restrict_models(RegisteredModel.objects.select_related("owner_team"), user, verb)
+    return RegisteredModel.objects.select_related("owner_team").restrict(user, verb)
 
 
 def model_version_list(user: User) -> QuerySet[ModelVersion]:
-    return restrict_model_versions(
+    return (
         ModelVersion.objects.select_related(
             "registered_model",
             "registered_model__owner_team",
@@ -91,9 +82,8 @@ def model_version_list(user: User) -> QuerySet[ModelVersion]:
                 "dataset_links",
                 queryset=ModelVersionDataset.objects.select_related("dataset_version__dataset"),
             )
-        ),
-        user,
-    )
+        )
+    ).restrict(user)
 
 
 def registered_model_answer_prepare(model: RegisteredModel) -> RegisteredModel:
@@ -121,7 +111,7 @@ def model_version_list_brief(user: User) -> QuerySet[ModelVersion]:
     """What the API shows of a version (``ModelVersionSerializer``), read with only the columns
     of the linked rows it names, its data links and aliases in the same query
     (:mod:`registry.selectors_api`): the same rows as :func:`model_version_list`."""
-    return restrict_model_versions(model_versions_answer(), user)
+    return model_versions_answer().restrict(user)
 
 
 # --- aliases -----------------------------------------------------------------------------------
@@ -131,7 +121,8 @@ def model_alias_version(*, user: User, model: RegisteredModel, alias: str) -> Mo
     """The version ``alias`` of ``model`` points at, with its model; ``NotFound`` if the model
     has no such alias or ``user`` may not see it."""
     found = (
-        restrict_model_versions(ModelVersion.objects.select_related("registered_model"), user)
+        ModelVersion.objects.select_related("registered_model")
+        .restrict(user)
         .filter(registered_model=model, aliases__name=alias)
         .first()
     )
@@ -172,40 +163,37 @@ def model_aliases_prefetch() -> Prefetch:
 
 
 def dataset_list(user: User) -> QuerySet[Dataset]:
-    return restrict_datasets(
+    return (
         Dataset.objects.select_related("owner_team", "created_by")
         .prefetch_related("tags")
         .annotate(
             version_count=Count("versions", distinct=True), latest_version=Max("versions__version")
-        ),
-        user,
-    )
+        )
+    ).restrict(user)
 
 
 def dataset_version_list(user: User) -> QuerySet[DatasetVersion]:
-    return restrict_dataset_versions(
+    return (
         DatasetVersion.objects.select_related(
             "dataset", "dataset__owner_team", "created_by", "produced_by_run"
-        ).prefetch_related("derived_from__dataset"),
-        user,
-    )
+        ).prefetch_related("derived_from__dataset")
+    ).restrict(user)
 
 
 def run_list(user: User) -> QuerySet[Run]:
-    return restrict_runs(
+    return (
         Run.objects.select_related("team", "created_by").prefetch_related(
             Prefetch(
                 "input_links",
                 queryset=RunInput.objects.select_related("dataset_version__dataset"),
             )
-        ),
-        user,
-    )
+        )
+    ).restrict(user)
 
 
 def artifact_list(user: User) -> QuerySet[Artifact]:
     """Uploads the user may see (their own, and those a record they may view links)."""
-    return restrict_artifacts(Artifact.objects.select_related("uploaded_by"), user)
+    return Artifact.objects.select_related("uploaded_by").restrict(user)
 
 
 def artifact_readable(user: User, sha256: str) -> Artifact | None:

@@ -11,6 +11,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from accounts import selectors, services
+from accounts.access import may
 from accounts.api.access_serializers import (
     MembershipSerializer,
     RoleAssignmentSerializer,
@@ -18,11 +19,12 @@ from accounts.api.access_serializers import (
     TeamWriteSerializer,
 )
 from accounts.api.serializers import TeamSerializer
+from accounts.choices import Verb
 from accounts.models import Role, Team
 
 
 def _require_reader(request) -> None:
-    if not selectors.can_read_access_records(request.user):
+    if not may(request.user, Verb.READ_AUDIT):
         raise PermissionDenied("Only administrators and auditors may read role assignments.")
 
 

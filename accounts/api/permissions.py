@@ -1,7 +1,14 @@
-"""What a request made with an API token may do: what its scopes allow, nothing more."""
+"""What a request made with an API token may do: what its scopes allow, nothing more.
+
+Each API view declares the scope of each of its actions in one place, its
+``required_token_scopes`` mapping (action or method -> a ``TokenScope``, or
+``SCOPE_CHECKED_BY_SERVICE`` when the scope depends on the row acted on); undeclared actions
+need read when safe and write otherwise. :class:`TokenScopePermission` checks it before the
+view runs; a service that checks the scope itself is given :func:`request_token_scopes`."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from accounts.choices import TokenScope
@@ -18,9 +25,18 @@ def required_token_scope(request, view) -> str:
     for the rest."""
     declared = getattr(view, "required_token_scopes", None) or {}
     action = getattr(view, "action", None) or request.method.lower()
-    if action in declared:
-        return declared[action]
-    return TokenScope.READ if request.method in SAFE_METHODS else TokenScope.WRITE
+    if action not in declared:
+        return TokenScope.READ if request.method in SAFE_METHODS else TokenScope.WRITE
+    needed = declared[action]
+    if needed != SCOPE_CHECKED_BY_SERVICE and needed not in TokenScope.values:
+        raise ImproperlyConfigured(f"{type(view).__name__} declares an unknown scope '{needed}'.")
+    return needed
+
+
+def request_token_scopes(request) -> list[str] | None:
+    """The scopes of the token the request came with (Steward's or the provider's), for a
+    service that checks the scope itself; None without a token (a session, a password)."""
+    return list(request.auth.scopes) if is_token_request(request) else None
 
 
 def is_token_request(request) -> bool:
@@ -40,7 +56,7 @@ class TokenScopePermission(BasePermission):
         if not is_token_request(request):
             return True
         needed = required_token_scope(request, view)
-        if needed == SCOPE_CHECKED_BY_SERVICE or needed in token.scopes:
+        if needed == SCOPE_CHECKED_BY_SERVICE or needed in request_token_scopes(request):
             return True
         self.message = (
             f"This API token lacks the '{needed}' scope needed here "

@@ -9,6 +9,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.access import may
 from accounts.api.permissions import NotThroughToken, TokenScopePermission
 from accounts.api.token_serializers import (
     ApiTokenCreatedSerializer,
@@ -16,9 +17,8 @@ from accounts.api.token_serializers import (
     ApiTokenSerializer,
     LoginEventSerializer,
 )
-from accounts.choices import LoginMethod, LoginOutcome
+from accounts.choices import LoginMethod, LoginOutcome, Verb
 from accounts.login_audit_selectors import (
-    login_audit_visible_to,
     login_event_filters_clean,
     login_event_list,
 )
@@ -78,6 +78,6 @@ class LoginEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return login_event_list()
-        if not login_audit_visible_to(self.request.user):
+        if not may(self.request.user, Verb.READ_AUDIT):
             raise PermissionDenied("Only auditors and administrators may read the login audit.")
         return login_event_list(filters=login_event_filters_clean(self.request.query_params))

@@ -15,9 +15,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE
+from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE, request_token_scopes
 from core.errors import InvalidInput, NotFound
-from governance.api.views import _token_scopes
 from governance.forms import MAX_MOTIVATION
 from governance.services.aliases import alias_is_protected, model_alias_delete, model_alias_set
 from registry import selectors as registry_selectors
@@ -121,7 +120,7 @@ class ModelAliasDetailView(APIView):
             alias=alias,
             version=version,
             motivation=data["motivation"],
-            token_scopes=_token_scopes(request),
+            token_scopes=request_token_scopes(request),
         )
         return Response(_answer(model, _alias_of(model, alias)))
 
@@ -135,6 +134,6 @@ class ModelAliasDetailView(APIView):
             model=model,
             alias=alias,
             motivation=serializer.validated_data["motivation"],
-            token_scopes=_token_scopes(request),
+            token_scopes=request_token_scopes(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

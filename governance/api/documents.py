@@ -16,7 +16,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE
+from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE, request_token_scopes
 from core.api.pagination import StewardPagination
 from core.errors import NotFound
 from governance.api.views import _version
@@ -199,7 +199,7 @@ class FreeTextDetailView(APIView):
             template_name=template,
             section_key=section,
             text=serializer.validated_data["text"],
-            token_scopes=getattr(request.auth, "scopes", None),
+            token_scopes=request_token_scopes(request),
         )
         row = next(
             s for s in free_text_status(found) if s.template.name == template and s.key == section

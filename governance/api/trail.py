@@ -12,7 +12,9 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 
+from accounts.access import may
 from accounts.api.permissions import TokenScopePermission
+from accounts.choices import Verb
 from core.errors import InvalidInput
 from governance.trail import (
     TrailSource,
@@ -21,7 +23,6 @@ from governance.trail import (
     trail_keys,
     trail_rows,
     trail_stream,
-    trail_visible_to,
 )
 from governance.trail_export import trail_csv_response, trail_json_response
 
@@ -40,7 +41,7 @@ class CanReadAuditTrail(BasePermission):
     message = "Only auditors and administrators may read the audit trail."
 
     def has_permission(self, request, view) -> bool:
-        return trail_visible_to(request.user)
+        return may(request.user, Verb.READ_AUDIT)
 
 
 class TrailRowSerializer(serializers.Serializer):

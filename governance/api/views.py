@@ -9,7 +9,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE
+from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE, request_token_scopes
 from accounts.choices import TokenScope
 from accounts.models import Team
 from core.api.pagination import StewardPagination
@@ -27,11 +27,6 @@ def _version(request, model_name: str, version: int):
         registered_model__name=model_name,
         version=version,
     )
-
-
-def _token_scopes(request) -> list[str] | None:
-    """The scopes of the API token the request came with; None for a session or password."""
-    return getattr(request.auth, "scopes", None)
 
 
 @extend_schema(tags=["governance"])
@@ -59,7 +54,7 @@ class TransitionView(APIView):
             version=found,
             action=serializer.validated_data["action"],
             motivation=serializer.validated_data["motivation"],
-            token_scopes=_token_scopes(request),
+            token_scopes=request_token_scopes(request),
         )
         return Response(s.DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
 
@@ -231,7 +226,7 @@ class ReclassifyView(APIView):
             motivation=data["motivation"],
             risk_tier=data.get("risk_tier"),
             owner_team=team,
-            token_scopes=_token_scopes(request),
+            token_scopes=request_token_scopes(request),
         )
         return Response(
             s.DecisionSerializer(decisions, many=True).data, status=status.HTTP_201_CREATED

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.db import models
 
-from accounts.access import perm_for
+from accounts.access import may
 from accounts.choices import TokenScope, Verb
 from accounts.models import User
 from governance.choices import Action
@@ -85,7 +85,7 @@ def writer_refusal(
     rule = WRITER_RULES.get(writer)
     if rule is None:
         return f"The section names an unknown writer '{writer}'."
-    if not user.has_perm(perm_for(rule.verb, version), version):
+    if not may(user, rule.verb, version):
         return f"This section is written by {rule.who}."
     if rule.independent:
         authors = version_authors(version) if authors is None else authors

@@ -17,7 +17,7 @@ from collections.abc import Collection
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accounts.access import perm_for
+from accounts.access import may, require
 from accounts.choices import TokenScope, Verb
 from accounts.models import User
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -28,7 +28,6 @@ from governance.services.transitions import motivation_clean, server_request_id
 from registry.choices import VersionStatus
 from registry.models import ModelAlias, ModelAliasMove, ModelVersion, RegisteredModel
 from registry.models.aliases import alias_name_is_protected, validate_alias_name
-from registry.permissions import require
 
 # The states a protected alias may point at; leaving them clears the alias.
 SERVABLE_STATES = frozenset({VersionStatus.APPROVED, VersionStatus.PRODUCTION})
@@ -89,7 +88,7 @@ def model_alias_set(
     )
     model = _model_lock(model)
     protected = alias_is_protected(alias)
-    _require_may_move(actor, model, version, alias, protected, token_scopes)
+    _require_may_move(actor, model, alias, protected, token_scopes)
     if protected and version.status not in SERVABLE_STATES:
         raise Conflict(
             f"'{alias}' is a protected alias: it may point only at an approved or production "
@@ -148,7 +147,7 @@ def model_alias_delete(
     if current is None:
         raise NotFound(f"{model.name} has no alias '{alias}'.")
     protected = alias_is_protected(alias)
-    _require_may_move(actor, model, current.version, alias, protected, token_scopes)
+    _require_may_move(actor, model, alias, protected, token_scopes)
     motivation = motivation_clean(motivation)
     _alias_remove(actor=actor, alias=current, protected=protected, motivation=motivation)
 
@@ -197,25 +196,29 @@ def _model_lock(model: RegisteredModel) -> RegisteredModel:
     return RegisteredModel.objects.select_for_update().get(pk=model.pk)
 
 
+def may_move_alias(user: User, model: RegisteredModel, *, protected: bool) -> bool:
+    """Whether ``user`` may move an alias of ``model`` (the alias form offers what this says):
+    a protected alias needs the deploy verb, any other the change verb."""
+    return may(user, Verb.DEPLOY if protected else Verb.CHANGE, model)
+
+
 def _require_may_move(
     actor: User,
     model: RegisteredModel,
-    version: ModelVersion,
     alias: str,
     protected: bool,
     token_scopes: Collection[str] | None,
 ) -> None:
-    """403 unless ``actor`` (and their token) may move ``alias``: the deploy verb on the
-    version for a protected alias, the change verb on the model for any other."""
+    """403 unless ``actor`` (and their token) may move ``alias`` (:func:`may_move_alias`)."""
     if protected:
-        if not actor.has_perm(perm_for(Verb.DEPLOY, version), version):
+        if not may_move_alias(actor, model, protected=True):
             raise Forbidden(
                 f"'{alias}' is a protected alias: only someone who may deploy versions of "
                 f"{model.name} may move it."
             )
         needed = TokenScope.DEPLOY
     else:
-        if not actor.has_perm(perm_for(Verb.CHANGE, model), model):
+        if not may_move_alias(actor, model, protected=False):
             raise Forbidden(f"You may not change the aliases of {model.name}.")
         needed = TokenScope.WRITE
     if token_scopes is not None and needed not in token_scopes:

@@ -6,7 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
 
-from accounts.access import governed_spec, perm_for
+from accounts.access import governed_spec, may, require
 from accounts.choices import Verb
 from accounts.models import User
 from core.errors import Conflict, Forbidden, InvalidInput
@@ -15,9 +15,14 @@ from governance.choices import Action, AnnotationKind
 from governance.models import Annotation, Decision
 from governance.services.transitions import motivation_clean
 from registry.models import ModelVersion, RegisteredModel
-from registry.permissions import require
 
 MAX_BODY = 20_000
+
+
+def can_annotate(user: User, target: models.Model) -> bool:
+    """Whether :func:`annotation_create` would let ``user`` write on ``target`` (a page shows
+    its note form only then)."""
+    return may(user, Verb.ANNOTATE, target)
 
 
 @transaction.atomic
@@ -112,7 +117,7 @@ def annotation_resolve_refusal(
     if actor.pk == annotation.author_id:
         return ""
     for verb in (Verb.VALIDATE, Verb.APPROVE):
-        if actor.has_perm(perm_for(verb, target), target):
+        if may(actor, verb, target):
             return ""
     return (
         f"A {annotation.get_kind_display().lower()} is resolved by its author or by a "

@@ -16,7 +16,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from accounts.access import perm_for
+from accounts.access import may, require
 from accounts.choices import TokenScope, Verb
 from accounts.models import User
 from core.errors import Conflict, Forbidden
@@ -31,7 +31,6 @@ from registry.models import (
     ModelVersion,
     RegisteredModel,
 )
-from registry.permissions import require
 
 ARCHIVE_INSTEAD = (
     "Archive it instead (the archive action; through MLflow, transition-stage to Archived)."
@@ -74,7 +73,7 @@ def registered_model_delete(
     for it alone, notes on it). A chain event per version, then one for the model, keep the
     record."""
     require(actor, Verb.VIEW, model)
-    if not actor.has_perm(perm_for(Verb.ARCHIVE, model), model):
+    if not may(actor, Verb.ARCHIVE, model):
         raise Forbidden(
             f"You may not delete {model.name}: deleting a model needs the archive verb on it."
         )
@@ -154,7 +153,7 @@ def _require_may_delete(
     actor: User, version: ModelVersion, token_scopes: Collection[str] | None
 ) -> None:
     require(actor, Verb.VIEW, version)
-    if not actor.has_perm(perm_for(Verb.ARCHIVE, version), version):
+    if not may(actor, Verb.ARCHIVE, version):
         raise Forbidden(
             f"You may not delete {version}: deleting a version needs the archive verb on it."
         )

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.access import may, require
 from accounts.choices import Verb
 from accounts.models import User
 from core.errors import Forbidden, InvalidInput, NotFound
@@ -29,7 +30,6 @@ from governance.documents.shipped import MODEL_CARD, shipped_templates
 from governance.documents.writers import section_writer, writer_refusal
 from governance.models import Decision, DocumentTemplate, FreeTextSection, GeneratedDocument
 from registry.models import ModelVersion
-from registry.permissions import require
 
 # Who may request generation: whoever may annotate the version (contributors, validators,
 # managers, administrators of its model; not auditors). Free text is written by the role each
@@ -168,6 +168,12 @@ def free_text_write(
         },
     )
     return written
+
+
+def can_request_documents(user: User, version: ModelVersion) -> bool:
+    """Whether :func:`document_request` would take ``user``'s request for ``version``'s
+    documents (the documents panel offers its buttons only then)."""
+    return may(user, DOCUMENT_VERB, version)
 
 
 def document_request(

@@ -17,7 +17,7 @@ from collections.abc import Collection
 
 from django.db import transaction
 
-from accounts.access import perm_for, team_scope
+from accounts.access import may, require, team_scope
 from accounts.choices import Verb
 from accounts.models import Team, User
 from core.errors import Conflict, Forbidden, InvalidInput
@@ -33,7 +33,6 @@ from governance.services.transitions import (
 )
 from registry.choices import RiskTier
 from registry.models import ModelVersion, RegisteredModel
-from registry.permissions import require
 from registry.services import registered_model_classification_set
 
 
@@ -77,7 +76,7 @@ def model_reclassify(
         RegisteredModel.objects.select_for_update().select_related("owner_team").get(pk=model.pk)
     )
     require(actor, Verb.VIEW, model)
-    if not actor.has_perm(perm_for(Verb.CLASSIFY, model), model):
+    if not may(actor, Verb.CLASSIFY, model):
         raise NotPermittedToDecide(
             f"Reclassifying {model} is an administrator's decision; you may not take it."
         )

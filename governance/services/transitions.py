@@ -7,7 +7,7 @@ from collections.abc import Collection
 from auditlog.cid import get_cid
 from django.db import transaction
 
-from accounts.access import perm_for
+from accounts.access import may, require
 from accounts.choices import Verb
 from accounts.models import User
 from accounts.services.system import system_user_monitor
@@ -22,7 +22,6 @@ from governance.models import Decision
 from governance.notifications import decision_recorded
 from governance.services.documents import documents_after_decision
 from registry.models import ModelVersion
-from registry.permissions import require
 
 
 def motivation_clean(motivation: str | None) -> str:
@@ -76,7 +75,7 @@ def version_transition(
             f"A version in state '{version.status}' cannot take '{action}'. "
             f"Actions from here: {allowed}."
         )
-    if not actor.has_perm(perm_for(step.verb, version), version):
+    if not may(actor, step.verb, version):
         raise NotPermittedToDecide(f"You may not {action.replace('_', ' ')} {version}.")
     if token_scopes is not None and step.scope not in token_scopes:
         raise NotPermittedToDecide(

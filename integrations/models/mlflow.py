@@ -17,6 +17,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from accounts.access import GovernedQuerySet
 from core.models import TimeStampedModel
 
 
@@ -44,6 +45,8 @@ class MlflowExperiment(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+
+    objects = GovernedQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

@@ -42,7 +42,6 @@ from integrations.openlineage.events import DatasetRef, ParsedEvent, event_parse
 from integrations.openlineage.teams import event_team
 from registry.choices import DatasetRole, RunKind, RunStatus
 from registry.models import ModelVersion, Run
-from registry.permissions import restrict_model_versions
 from registry.services import (
     model_version_run_attach,
     run_create,
@@ -258,7 +257,8 @@ def _model_version_attach(actor: User, ref: DatasetRef, run: Run) -> None:
     A version the sender may not see answers exactly like one that does not exist."""
     wanted = ref.model_version
     version = (
-        restrict_model_versions(ModelVersion.objects.select_related("registered_model"), actor)
+        ModelVersion.objects.select_related("registered_model")
+        .restrict(actor)
         .filter(registered_model__name=wanted.name, version=wanted.version)
         .first()
     )

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from accounts.access import GovernedQuerySet
 from monitoring.choices import (
     ALERT_MIN_STATUSES,
     AlertEventKind,
@@ -101,6 +102,8 @@ class AlertRule(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = GovernedQuerySet.as_manager()
+
     class Meta:
         ordering = ["name", "id"]
         constraints = [
@@ -148,6 +151,8 @@ class Alert(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(blank=True)
+
+    objects = GovernedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-opened_at", "-id"]

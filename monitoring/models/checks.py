@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from accounts.access import GovernedQuerySet
 from monitoring.choices import (
     BaselineSource,
     CheckKind,
@@ -42,6 +43,8 @@ class BaselineProfile(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = GovernedQuerySet.as_manager()
+
     class Meta:
         ordering = ["model_version_id", "-created_at", "-id"]
         get_latest_by = "created_at"
@@ -75,6 +78,8 @@ class CheckResult(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = GovernedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-window_end", "kind"]
@@ -126,6 +131,8 @@ class Kpi(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = GovernedQuerySet.as_manager()
+
     class Meta:
         ordering = ["name", "id"]
         constraints = [
@@ -154,6 +161,8 @@ class KpiValue(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = GovernedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-measured_at", "-id"]

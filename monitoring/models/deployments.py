@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from accounts.access import GovernedQuerySet
 from core.models import TimeStampedModel
 from monitoring.choices import DeploymentMode, DeploymentStatus, Environment
 
@@ -75,6 +76,8 @@ class Deployment(TimeStampedModel):
     )
     legal_hold_at = models.DateTimeField(null=True, blank=True, editable=False)
     legal_hold_reason = models.TextField(blank=True, editable=False)
+
+    objects = GovernedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-deployed_at", "name"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import transaction
 
-from accounts.choices import Verb
+from accounts.choices import TokenScope, Verb
 from accounts.models import User
 from core.errors import Forbidden, InvalidInput
 from core.eventlog import audit_event_append
@@ -41,6 +41,15 @@ MAX_REFERENCE_ROWS = 2_000_000
 BUILDERS_STATES = frozenset({VersionStatus.DRAFT, VersionStatus.CHANGES_REQUESTED})
 BUILDERS_VERBS = (Verb.CHANGE, Verb.DEPLOY)
 REVIEWERS_VERBS = (Verb.VALIDATE, Verb.DEPLOY)
+# What an API token needs to take those verbs: write while the version is its builders', the
+# validate or deploy scope from submission on.
+BUILDERS_SCOPES = (TokenScope.WRITE,)
+REVIEWERS_SCOPES = (TokenScope.VALIDATE, TokenScope.DEPLOY)
+
+
+def baseline_token_scopes(version: ModelVersion) -> tuple[str, ...]:
+    """The token scopes of which one sets ``version``'s baseline now (any of them will do)."""
+    return BUILDERS_SCOPES if version.status in BUILDERS_STATES else REVIEWERS_SCOPES
 
 
 def _require_writer(actor: User, version: ModelVersion) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.access import may
 from accounts.choices import Verb
 from accounts.models import User
 from core.errors import Conflict
@@ -52,10 +53,20 @@ class Outcome:
     row_count: int = 0
 
 
+# Who may queue a deployment's checks: its managers, contributors and validators.
+CHECK_REQUEST_VERBS = (Verb.DEPLOY, Verb.CHANGE, Verb.VALIDATE)
+
+
+def can_request_checks(user: User, deployment: Deployment) -> bool:
+    """Whether :func:`checks_request` would queue ``deployment``'s checks for ``user`` (the
+    page offers "Run checks now" only then)."""
+    return deployment.is_active and any(may(user, verb, deployment) for verb in CHECK_REQUEST_VERBS)
+
+
 def checks_request(*, actor: User, deployment: Deployment) -> datetime:
     """Queue every check of ``deployment`` over its window ending now (managers, contributors,
     validators, administrators). Returns the window's end."""
-    require_any(actor, (Verb.DEPLOY, Verb.CHANGE, Verb.VALIDATE), deployment)
+    require_any(actor, CHECK_REQUEST_VERBS, deployment)
     if not deployment.is_active:
         raise Conflict(f"Deployment '{deployment.name}' is retired: it is no longer checked.")
     end = timezone.now().replace(microsecond=0)

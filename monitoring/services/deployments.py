@@ -6,6 +6,7 @@ from django.core.validators import validate_slug
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.access import require
 from accounts.choices import Verb
 from accounts.models import User
 from core.errors import Conflict, InvalidInput
@@ -18,7 +19,6 @@ from monitoring.services.alerts.lifecycle import alert_resolve
 from registry.choices import LineageRelation
 from registry.choices import VersionStatus as S
 from registry.models import ModelVersion
-from registry.permissions import require
 from registry.services.lineage import lineage_edge_add
 
 # The workflow's gate: what a version must have reached to serve real traffic in production

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -14,9 +13,11 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts.selectors import can_read_access_records
+from accounts.access import may
+from accounts.choices import Verb
 from accounts.services import require_administrator
 from core.api.pagination import TotalInPagePagination
+from core.api.viewsets import ServiceViewSet
 from core.downloads import mark_as_download
 from core.errors import InvalidInput, NotFound, PayloadTooLarge
 from core.idempotency import idempotent_create
@@ -71,55 +72,6 @@ class LineageMixin:
         if lineage_export_chosen(request.accepted_renderer):
             return Response(graph)  # the export's renderer reads the closure itself
         return Response(s.LineageGraphSerializer(graph).data)
-
-
-class ServiceViewSet(viewsets.GenericViewSet):
-    """A viewset whose writes parse input with ``input_serializers[action]`` and hand the
-    validated data to a service; reads use ``serializer_class``."""
-
-    input_serializers: dict[str, type[serializers.Serializer]] = {}
-
-    def get_serializer_class(self):
-        return self.input_serializers.get(self.action, self.serializer_class)
-
-    def parse(self, request, *, partial: bool = False) -> dict:
-        serializer = self.get_serializer(data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
-
-    def render(self, instance, status_code=status.HTTP_200_OK) -> Response:
-        # Re-read through the selector so annotations and relations are present.
-        fresh = self.base_queryset().get(pk=instance.pk)
-        context = self.get_serializer_context()
-        return Response(self.serializer_class(fresh, context=context).data, status=status_code)
-
-    def base_queryset(self):
-        raise NotImplementedError
-
-    def filter_queryset(self, queryset):
-        """List filters and ordering shape lists; a single record is named by its URL and
-        restricted by ``base_queryset``, so reading one skips compiling them."""
-        if self.action not in ("list", None):
-            return queryset
-        unfiltered = self._no_filter_asked()
-        for backend in self.filter_backends:
-            # A FilterSet given none of its parameters leaves the queryset as it is; building
-            # it (a form, its fields copied) was a sixth of a plain list's time.
-            if not (unfiltered and issubclass(backend, DjangoFilterBackend)):
-                queryset = backend().filter_queryset(self.request, queryset, self)
-        return queryset
-
-    def _no_filter_asked(self) -> bool:
-        """Whether the query string holds no parameter the FilterSet of this view reads (it
-        ignores the others: page, page size, ordering, format)."""
-        filterset = getattr(self, "filterset_class", None)
-        names = set(filterset.base_filters) if filterset is not None else set()
-        return not names & set(self.request.query_params)
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no URL kwargs
-            return self.serializer_class.Meta.model.objects.none()
-        return self.base_queryset()
 
 
 @extend_schema(tags=["models"])
@@ -450,7 +402,7 @@ class ModelRoleAssignmentViewSet(
         if getattr(self, "swagger_fake_view", False):
             return ModelRoleAssignment.objects.none()
         model = self.registered_model()
-        if not can_read_access_records(self.request.user):
+        if not may(self.request.user, Verb.READ_AUDIT):
             raise PermissionDenied("Only administrators and auditors may read role assignments.")
         return model.role_assignments.select_related("user", "role", "granted_by")
 

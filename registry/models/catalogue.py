@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from accounts.access import GovernedQuerySet
 from core.models import TimeStampedModel
 from registry.choices import DatasetRole, RiskTier, VersionStatus
 from registry.models.provenance import CodeAndEnvironment
@@ -42,6 +43,8 @@ class RegisteredModel(TimeStampedModel):
     # governance.services.deletion): numbers are never given out twice, so "churn/3" in the
     # audit chain always means the same build.
     highest_deleted_version = models.PositiveIntegerField(default=0, editable=False)
+
+    objects = GovernedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -119,6 +122,8 @@ class ModelVersion(CodeAndEnvironment, TimeStampedModel):
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="registered_versions"
     )
+
+    objects = GovernedQuerySet.as_manager()
 
     class Meta:
         ordering = ["registered_model__name", "-version"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from accounts.access import GovernedQuerySet
 from core.models import TimeStampedModel
 from registry.validators import validate_name, validate_sha256
 
@@ -21,6 +22,8 @@ class Dataset(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+
+    objects = GovernedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -56,6 +59,8 @@ class DatasetVersion(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+
+    objects = GovernedQuerySet.as_manager()
 
     class Meta:
         ordering = ["dataset__name", "-version"]

@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from accounts.access import GovernedQuerySet
 from core.models import TimeStampedModel
 from registry.choices import DatasetRole, RunKind, RunStatus
 from registry.models.provenance import CodeAndEnvironment
@@ -33,6 +34,8 @@ class Run(CodeAndEnvironment, TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="runs"
     )
+
+    objects = GovernedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -6,7 +6,7 @@ from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.access import access_forget
-from accounts.constants import ROLE_VERBS
+from accounts.constants import GLOBAL_ONLY_VERBS, ROLE_VERBS
 from accounts.models import User
 from accounts.services import require_administrator, role_get
 from core.errors import Forbidden
@@ -15,7 +15,9 @@ from registry.models import ModelRoleAssignment, RegisteredModel
 
 
 def _perms(verbs) -> set[str]:
-    return {f"registry.{verb}_registeredmodel" for verb in verbs}
+    """The model permissions of ``verbs``; a global-only verb (reading the audit) is never
+    granted on one model."""
+    return {f"registry.{verb}_registeredmodel" for verb in verbs - GLOBAL_ONLY_VERBS}
 
 
 @transaction.atomic

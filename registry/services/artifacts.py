@@ -16,6 +16,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from accounts.access import require_somewhere
 from accounts.choices import Verb
 from accounts.models import User
 from core.content_store import StoredFile
@@ -24,7 +25,6 @@ from core.eventlog import audit_event_append
 from core.hashing import is_sha256
 from core.safe_files import directory_inside, move_inside, open_inside
 from registry.models import Artifact
-from registry.permissions import require_somewhere
 
 # An upload still streaming is younger than this; anything older in tmp/ was abandoned.
 TMP_MAX_AGE = timedelta(hours=6)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from accounts.access import require, require_in_team
 from accounts.choices import Verb
 from accounts.models import Team, User
 from core.errors import Conflict, InvalidInput, NotFound
@@ -24,7 +25,6 @@ from registry.models import (
     Run,
     Tag,
 )
-from registry.permissions import require, require_in_team, restrict_artifacts
 from registry.services.common import full_clean_or_invalid, name_taken, tags_resolve
 from registry.services.lineage import lineage_edge_add, lineage_node_ensure
 from registry.services.validation import require_mapping, require_metrics, require_packages
@@ -259,7 +259,7 @@ def model_version_register(
     # A version links only an upload its registrant may read (the API resolves no other).
     if (
         artifact is not None
-        and not restrict_artifacts(Artifact.objects.filter(pk=artifact.pk), actor).exists()
+        and not Artifact.objects.filter(pk=artifact.pk).restrict(actor).exists()
     ):
         raise NotFound("Artifact not found.")
     uri, sha256, size = _resolve_artifact(

@@ -7,12 +7,12 @@ from collections.abc import Iterable, Sequence
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from accounts.access import require, require_in_team
 from accounts.choices import Verb
 from accounts.models import Team, User
 from core.errors import InvalidInput
 from core.eventlog import audit_event_append
 from registry.models import Dataset, DatasetVersion, Run
-from registry.permissions import require, require_in_team
 from registry.services.common import full_clean_or_invalid, name_taken, tags_resolve
 from registry.services.lineage import lineage_edge_add, lineage_node_ensure
 from registry.services.validation import require_mapping

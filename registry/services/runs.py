@@ -8,13 +8,13 @@ from datetime import datetime
 
 from django.db import transaction
 
+from accounts.access import require, require_in_team
 from accounts.choices import Verb
 from accounts.models import Team, User
 from core.errors import Conflict, InvalidInput
 from core.eventlog import audit_event_append
 from registry.choices import DatasetRole, RunKind, RunStatus
 from registry.models import DatasetVersion, Run, RunInput
-from registry.permissions import require, require_in_team
 from registry.services.common import full_clean_or_invalid
 from registry.services.lineage import lineage_edge_add, lineage_node_ensure
 from registry.services.validation import require_mapping, require_metrics, require_packages

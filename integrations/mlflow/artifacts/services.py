@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from accounts.access import require, require_in_team
 from accounts.choices import Verb
 from accounts.models import User
 from core.errors import Conflict
@@ -25,7 +26,6 @@ from integrations.models.mlflow import (
     MlflowVersionSource,
 )
 from registry.choices import RunStatus
-from registry.permissions import require, require_in_team
 from registry.services.artifacts import artifact_store
 
 

@@ -20,7 +20,6 @@ from integrations.mlflow.registry.model_files import MAX_READ, ModelFacts, model
 from integrations.mlflow.sources import SourceNotHeld, mlflow_source_resolve
 from integrations.models import MlflowLoggedModel
 from registry.models import Run
-from registry.permissions import restrict_runs
 from registry.services.artifacts import artifact_open
 
 
@@ -43,7 +42,7 @@ def _visible_run(actor: User, run_id: str) -> Run | None:
         key = uuid.UUID(run_id)
     except (TypeError, ValueError):
         return None
-    return restrict_runs(Run.objects.all(), actor).filter(uuid=key).first()
+    return Run.objects.restrict(actor).filter(uuid=key).first()
 
 
 def _file_reader(storage_root: str, files) -> Callable[[str], str | None]:

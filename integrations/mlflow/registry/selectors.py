@@ -9,7 +9,6 @@ from django.db.models import Prefetch, QuerySet
 from accounts.models import User
 from core.errors import NotFound
 from registry.models import ModelAlias, ModelVersion, RegisteredModel
-from registry.permissions import restrict_model_versions, restrict_models
 
 
 def _versions_shown() -> QuerySet[ModelVersion]:
@@ -24,19 +23,20 @@ def _versions_shown() -> QuerySet[ModelVersion]:
 def mlflow_model_list(user: User) -> QuerySet[RegisteredModel]:
     """Registered models the user may see, each with its tags, aliases and versions (for its
     latest version per stage)."""
-    return restrict_models(
-        RegisteredModel.objects.select_related("owner_team", "created_by").prefetch_related(
+    return (
+        RegisteredModel.objects.select_related("owner_team", "created_by")
+        .prefetch_related(
             "mlflow_tags",
             Prefetch("aliases", queryset=ModelAlias.objects.select_related("version")),
             Prefetch("versions", queryset=_versions_shown()),
-        ),
-        user,
+        )
+        .restrict(user)
     )
 
 
 def mlflow_version_list(user: User) -> QuerySet[ModelVersion]:
     """Model versions the user may see, with what an MLflow answer shows of each."""
-    return restrict_model_versions(_versions_shown(), user)
+    return _versions_shown().restrict(user)
 
 
 def mlflow_model_get(user: User, name: str) -> RegisteredModel:
@@ -50,7 +50,8 @@ def mlflow_model_get(user: User, name: str) -> RegisteredModel:
 def mlflow_model_bare(user: User, name: str) -> RegisteredModel:
     """One visible model by name, without what an answer shows (for writes)."""
     model = (
-        restrict_models(RegisteredModel.objects.select_related("owner_team"), user)
+        RegisteredModel.objects.select_related("owner_team")
+        .restrict(user)
         .filter(name=name)
         .first()
     )

@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.access import require
 from accounts.choices import Verb
 from accounts.models import Team, TeamMembership, User
 from core.errors import Forbidden, InvalidInput, NotFound
@@ -32,7 +33,6 @@ from integrations.mlflow.tracking.selectors import metrics_latest
 from integrations.models import MlflowModelTag, MlflowVersionSource, MlflowVersionTag
 from registry.choices import RiskTier
 from registry.models import ModelVersion, RegisteredModel
-from registry.permissions import require
 from registry.services import model_version_register, registered_model_create
 from registry.services.common import name_taken
 

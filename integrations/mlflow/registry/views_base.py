@@ -19,11 +19,6 @@ from integrations.mlflow.views import MlflowView
 MAX_RESULTS_LIMIT = 1000
 
 
-def token_scopes(request) -> list[str] | None:
-    """The scopes of the API token the request came with; None for a password (Basic)."""
-    return getattr(request.auth, "scopes", None)
-
-
 class RegistryView(MlflowView):
     """An MLflow registry endpoint."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from rest_framework.response import Response
 
+from accounts.api.permissions import request_token_scopes
 from accounts.choices import TokenScope
 from core.errors import Conflict
 from governance.services.aliases import model_alias_delete, model_alias_set
@@ -25,7 +26,7 @@ from integrations.mlflow.registry.services import (
     mlflow_model_tag_set,
     mlflow_registered_model_create,
 )
-from integrations.mlflow.registry.views_base import RegistryView, token_scopes
+from integrations.mlflow.registry.views_base import RegistryView
 from registry.selectors import model_alias_version
 from registry.services import registered_model_update
 
@@ -112,7 +113,9 @@ class RegisteredModelRenameView(RegistryView):
 class RegisteredModelDeleteView(RegistryView):
     def delete(self, request):
         model = selectors.mlflow_model_bare(request.user, self.name(request))
-        registered_model_delete(actor=request.user, model=model, token_scopes=token_scopes(request))
+        registered_model_delete(
+            actor=request.user, model=model, token_scopes=request_token_scopes(request)
+        )
         return Response({})
 
 
@@ -189,7 +192,7 @@ class RegisteredModelAliasView(RegistryView):
             alias=alias,
             version=version,
             motivation=self._motivation(request, f"set to version {number}", name, alias),
-            token_scopes=token_scopes(request),
+            token_scopes=request_token_scopes(request),
         )
         return Response({})
 
@@ -201,6 +204,6 @@ class RegisteredModelAliasView(RegistryView):
             model=model,
             alias=alias,
             motivation=self._motivation(request, "delete", model.name, alias),
-            token_scopes=token_scopes(request),
+            token_scopes=request_token_scopes(request),
         )
         return Response({})

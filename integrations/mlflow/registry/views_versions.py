@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rest_framework.response import Response
 
-from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE
+from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE, request_token_scopes
 from accounts.choices import TokenScope
 from governance.services.deletion import model_version_delete
 from integrations.mlflow.errors import ErrorCode, MlflowError, invalid
@@ -19,7 +19,7 @@ from integrations.mlflow.registry.services import (
     mlflow_version_tag_set,
 )
 from integrations.mlflow.registry.stages import mlflow_version_stage_transition
-from integrations.mlflow.registry.views_base import RegistryView, token_scopes
+from integrations.mlflow.registry.views_base import RegistryView
 from integrations.mlflow.sources import artifact_proxy_url
 from registry.services import model_version_update
 
@@ -101,7 +101,7 @@ class ModelVersionDeleteView(RegistryView):
             request.user, self.name(request), self.version_number(request)
         )
         model_version_delete(
-            actor=request.user, version=version, token_scopes=token_scopes(request)
+            actor=request.user, version=version, token_scopes=request_token_scopes(request)
         )
         return Response({})
 
@@ -127,7 +127,7 @@ class ModelVersionTransitionStageView(RegistryView):
     required_token_scopes = {"post": SCOPE_CHECKED_BY_SERVICE}
 
     def post(self, request):
-        scopes = token_scopes(request)
+        scopes = request_token_scopes(request)
         if scopes is not None and not DECISION_SCOPES & set(scopes):
             raise MlflowError(
                 ErrorCode.PERMISSION_DENIED,
@@ -143,7 +143,7 @@ class ModelVersionTransitionStageView(RegistryView):
             version=selectors.mlflow_version_get(request.user, name, number),
             stage=stage,
             archive_existing_versions=archive,
-            token_scopes=token_scopes(request),
+            token_scopes=request_token_scopes(request),
         )
         return _version_answer(request, name, number)
 

@@ -11,6 +11,7 @@ import uuid
 
 from django.db import transaction
 
+from accounts.access import require, require_in_team
 from accounts.choices import Verb
 from accounts.models import User
 from core.errors import InvalidInput
@@ -26,7 +27,6 @@ from integrations.models.mlflow import (
     MlflowLoggedModel,
     MlflowRun,
 )
-from registry.permissions import require, require_in_team
 
 
 def _require_change(actor: User, logged_model: MlflowLoggedModel) -> None:

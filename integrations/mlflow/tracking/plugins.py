@@ -5,6 +5,7 @@ an append-only point, and the latest values reach the run, and the chain, when i
 
 from __future__ import annotations
 
+from accounts.access import governed_register
 from core.audit import auditlog_register
 from integrations.models.mlflow import (
     MlflowArtifactFile,
@@ -16,5 +17,8 @@ from integrations.models.mlflow import (
 
 def mlflow_tracking_plugins_register() -> None:
     """Called once from IntegrationsConfig.ready."""
+    # An experiment is a folder of its team's runs: seen as they are, by its team. It answers
+    # no model-level question (its admin, if any, keeps Django's permissions).
+    governed_register(MlflowExperiment, team="team", model_level=False)
     for model in (MlflowExperiment, MlflowRun, MlflowLoggedModel, MlflowArtifactFile):
         auditlog_register(model)

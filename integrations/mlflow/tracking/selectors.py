@@ -1,7 +1,7 @@
 """Reads of MLflow's records as a user may see them. An experiment is a folder of its team's
-runs, so it is seen exactly as those runs are (``registry.permissions.restrict_runs`` on its
-team); its runs, logged models and artifact files are seen through it. What a user may not see
-is absent: the views answer RESOURCE_DOES_NOT_EXIST, never PERMISSION_DENIED."""
+runs, so it is seen exactly as those runs are (``MlflowExperiment.objects.restrict`` by its
+team, as runs are); its runs, logged models and artifact files are seen through it. What a
+user may not see is absent: the views answer RESOURCE_DOES_NOT_EXIST, never PERMISSION_DENIED."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from accounts.models import User
 from core.errors import NotFound
 from integrations.models import MlflowExperiment, MlflowLoggedModel, MlflowMetric, MlflowRun
 from registry.models import Run
-from registry.permissions import restrict_runs
 
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")
@@ -22,7 +21,7 @@ MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")
 
 def experiment_visible(user: User) -> QuerySet[MlflowExperiment]:
     """Experiments of the teams whose runs the user may see."""
-    return restrict_runs(MlflowExperiment.objects.select_related("team"), user)
+    return MlflowExperiment.objects.select_related("team").restrict(user)
 
 
 def experiment_get(user: User, experiment_id) -> MlflowExperiment:

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 
+from accounts.access import require, require_in_team
 from accounts.choices import Verb
 from accounts.models import Team, TeamMembership, User
 from core.errors import Conflict, Forbidden, InvalidInput
@@ -35,7 +36,6 @@ from integrations.mlflow.tracking.datasets import LoggedDataset, dataset_version
 from integrations.mlflow.tracking.selectors import metrics_latest
 from integrations.models.mlflow import LifecycleStage, MlflowExperiment, MlflowMetric, MlflowRun
 from registry.choices import RunKind, RunStatus
-from registry.permissions import require, require_in_team
 from registry.services.runs import run_create, run_inputs_add, run_provenance_add, run_update
 
 

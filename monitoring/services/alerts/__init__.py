@@ -26,6 +26,8 @@ from monitoring.services.alerts.lifecycle import (
     MIN_NOTE_LENGTH,
     alert_acknowledge,
     alert_resolve,
+    can_acknowledge_alerts,
+    can_resolve_alerts,
 )
 from monitoring.services.alerts.rules import (
     RULE_FIELDS,
@@ -43,6 +45,8 @@ __all__ = [
     "alert_channel_delete",
     "alert_channel_update",
     "alert_resolve",
+    "can_acknowledge_alerts",
+    "can_resolve_alerts",
     "alert_rule_create",
     "alert_rule_delete",
     "alert_rule_update",

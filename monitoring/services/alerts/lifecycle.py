@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.access import may
 from accounts.choices import Verb
 from accounts.models import User
 from accounts.services.system import system_user_monitor
@@ -121,13 +122,27 @@ def _version_flag_if_asked(alert: Alert, rule: AlertRule, observation: Observati
 
 # --- What people do ---------------------------------------------------------------------------
 
+# Who acknowledges an open alert (managers, validators), and who resolves one (managers).
+ACKNOWLEDGE_VERBS = (Verb.DEPLOY, Verb.VALIDATE)
+RESOLVE_VERBS = (Verb.DEPLOY,)
+
+
+def can_acknowledge_alerts(user: User, deployment: Deployment) -> bool:
+    """Whether :func:`alert_acknowledge` would accept ``user`` for ``deployment``'s alerts."""
+    return any(may(user, verb, deployment) for verb in ACKNOWLEDGE_VERBS)
+
+
+def can_resolve_alerts(user: User, deployment: Deployment) -> bool:
+    """Whether :func:`alert_resolve` would accept ``user`` for ``deployment``'s alerts."""
+    return any(may(user, verb, deployment) for verb in RESOLVE_VERBS)
+
 
 @transaction.atomic
 def alert_acknowledge(*, actor: User, alert: Alert, note: str = "") -> Alert:
     """Say that someone is looking into an open alert (managers, validators). Only an open
     alert can be acknowledged, once: a second acknowledgement is a 409."""
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    require_any(actor, (Verb.DEPLOY, Verb.VALIDATE), alert)
+    require_any(actor, ACKNOWLEDGE_VERBS, alert)
     if alert.state != AlertState.OPEN:
         raise Conflict(_state_refusal(alert, "acknowledged"))
     alert.state = AlertState.ACKNOWLEDGED
@@ -153,7 +168,7 @@ def alert_resolve(*, actor: User, alert: Alert, note: str) -> Alert:
     """Resolve an open or acknowledged alert by hand (managers), saying why. The channels are
     told. If the condition still holds, the next check opens a new alert."""
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    require_any(actor, (Verb.DEPLOY,), alert)
+    require_any(actor, RESOLVE_VERBS, alert)
     note = (note or "").strip()
     if len(note) < MIN_NOTE_LENGTH:
         message = f"Say how it was resolved (at least {MIN_NOTE_LENGTH} characters)."
