@@ -30,6 +30,7 @@ from monitoring.permissions import require_logger
 from monitoring.schema import RecordChecker, numeric_layout, numeric_vectors, schema_columns
 from monitoring.services.prediction_batch import (
     batch_rows,
+    collector_paused,
     copy_text,
     numeric_vectors_of_valid,
     unique_rows,
@@ -157,21 +158,22 @@ def predictions_ingest(*, actor: User, deployment: Deployment, records: Any) -> 
     layout = numeric_layout(schemas[0])
     now = timezone.now()
     latest = now + FUTURE_TOLERANCE
-    # The common case, a wholly valid batch, checked a column at a time; any other record by
-    # record, for each refused record's errors.
-    rows = batch_rows(records, RECORD_KEYS, MAX_REQUEST_ID, schemas, latest)
-    if rows is not None:
-        result = BatchResult()
-        rows, result.duplicates = unique_rows(rows)
-        vectors = numeric_vectors_of_valid(layout, [row[2] for row in rows])
-    else:
-        result, rows = _records_checked(records, schemas, now, latest)
-        vectors = numeric_vectors(layout, [row[2] for row in rows])
-    if rows:
-        rows = [(*row, vector) for row, vector in zip(rows, vectors, strict=True)]
-        written = _rows_write(deployment, rows, now)
-        result.accepted = written
-        result.duplicates += len(rows) - written
+    with collector_paused():
+        # The common case, a wholly valid batch, checked a column at a time; any other record
+        # by record, for each refused record's errors.
+        rows = batch_rows(records, RECORD_KEYS, MAX_REQUEST_ID, schemas, latest)
+        if rows is not None:
+            result = BatchResult()
+            rows, result.duplicates = unique_rows(rows)
+            vectors = numeric_vectors_of_valid(layout, [row[2] for row in rows])
+        else:
+            result, rows = _records_checked(records, schemas, now, latest)
+            vectors = numeric_vectors(layout, [row[2] for row in rows])
+        if rows:
+            rows = [(*row, vector) for row, vector in zip(rows, vectors, strict=True)]
+            written = _rows_write(deployment, rows, now)
+            result.accepted = written
+            result.duplicates += len(rows) - written
     return result
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import gc
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -22,6 +23,7 @@ from monitoring.services.ingestion import (
 )
 from monitoring.services.prediction_batch import (
     batch_rows,
+    collector_paused,
     copy_text,
     numeric_vectors_of_valid,
     unique_rows,
@@ -275,3 +277,18 @@ def test_its_copy_text_stores_what_the_row_by_row_copy_stores(monkeypatch):
     assert len(stored(fast)) == 4
     assert stored(fast) == stored(by_row)
     assert stored(fast)[1][5] is None and stored(fast)[1][7] is None
+
+
+def test_the_collector_is_paused_for_a_batch_and_left_as_it_was():
+    assert gc.isenabled()
+    with pytest.raises(ValueError), collector_paused():
+        assert not gc.isenabled()
+        raise ValueError("a batch that fails still gives the collector back")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # not switched on by the batch when it was off before
+    finally:
+        gc.enable()
