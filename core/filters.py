@@ -8,7 +8,7 @@ a 400 body, the page with a 400 page that lists the form's errors)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import django_filters
@@ -16,7 +16,10 @@ from django import forms
 from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
+from core.dates import filter_moment
 from core.errors import InvalidInput
 
 MAX_SEARCH_LENGTH = 200
@@ -42,6 +45,54 @@ class TextFilter(django_filters.CharFilter):
         super().__init__(*args, **kwargs)
 
 
+class MomentField(forms.Field):
+    """A date (``2026-11-27``) or an ISO 8601 date-time (``core.dates.filter_moment``); a bare
+    date read as the end of that day when ``end_of_day`` (an "until" includes the day)."""
+
+    def __init__(self, *args: Any, end_of_day: bool = False, **kwargs: Any) -> None:
+        self.end_of_day = end_of_day
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value: Any) -> Any:
+        errors: dict[str, list[str]] = {}
+        moment = filter_moment(value or "", "value", errors, end_of_day=self.end_of_day)
+        if errors:
+            raise forms.ValidationError(errors["value"][0], code="invalid")
+        return moment
+
+
+@extend_schema_field(OpenApiTypes.STR)  # a date or a date-time, not only a date-time
+class MomentFilter(django_filters.Filter):
+    """``since`` (at or after, ``gte``) or ``until`` (before, ``lt``; a bare date included)."""
+
+    field_class = MomentField
+
+    def __init__(self, *args: Any, end_of_day: bool = False, **kwargs: Any) -> None:
+        kwargs.setdefault("lookup_expr", "lt" if end_of_day else "gte")
+        super().__init__(*args, end_of_day=end_of_day, **kwargs)
+
+
+class StrictBooleanField(forms.Field):
+    """``true``/``false`` (or ``1``/``0``, any case); anything else is refused, not ignored."""
+
+    def to_python(self, value: Any) -> bool | None:
+        if isinstance(value, bool):  # a checkbox on a page: ticked or not
+            return value
+        text = str(value or "").strip().lower()
+        if not text:
+            return None
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError("Not a boolean: give true or false.", code="invalid")
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(django_filters.Filter):
+    field_class = StrictBooleanField
+
+
 def search_box(placeholder: str) -> forms.Widget:
     """The widget of a list's ``search`` filter on its page."""
     return forms.SearchInput(attrs={"placeholder": placeholder, "data-testid": "search-input"})
@@ -56,12 +107,13 @@ class StewardFilterSet(django_filters.FilterSet):
     """A FilterSet that knows how a page shows it.
 
     ``page_fields``: the filters the page's filter bar shows, in order (the others are the API's
-    only). ``page_widgets``: widgets the bar uses instead of the API's (a checkbox, say).
+    only). ``page_widgets``: makers of the widgets the bar uses instead of the API's (a checkbox,
+    say).
     :meth:`page_menus` gives the options of the filters a page shows as menus but that accept
     any value (an unknown team matches nothing rather than being refused)."""
 
     page_fields: tuple[str, ...] = ()
-    page_widgets: dict[str, type[forms.Widget]] = {}
+    page_widgets: dict[str, Callable[[], forms.Widget]] = {}
 
     def page_menus(self) -> dict[str, Iterable[tuple[str, str]]]:
         return {}

@@ -9,7 +9,6 @@ neither listed nor found: a lookup of it is a 404, never a 403."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,6 +38,7 @@ from monitoring.choices import (
     Environment,
     Severity,
 )
+from monitoring.filters import DeploymentFilter
 from monitoring.models import Alert, AlertRule, CheckResult, Deployment, Kpi, KpiValue, Prediction
 from monitoring.services.deployments import serves_production
 from registry.choices import VersionStatus
@@ -53,29 +53,9 @@ REQUEST_ID_LENGTH = 128  # Prediction.request_id
 MAX_PREDICTION_PAGE = 10_000
 MAX_ID = 2**63 - 1  # a larger id from the URL is no row, and PostgreSQL refuses to compare it
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-_TRUE = {"1", "true", "yes", "on"}
 
 
 # --- The dashboard --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DashboardFilters:
-    """Which deployments the dashboard lists; an empty environment means all of them."""
-
-    environment: str = ""
-    include_retired: bool = False
-
-
-def dashboard_filters_clean(params: Mapping[str, str]) -> DashboardFilters:
-    """Read the dashboard's query parameters; an unknown environment is a bad request."""
-    environment = params.get("environment", "").strip()
-    if environment and environment not in Environment.values:
-        raise InvalidInput(
-            f"Unknown environment '{environment[:40]}'.",
-            field_errors={"environment": [f"One of {', '.join(Environment.values)}."]},
-        )
-    return DashboardFilters(environment, params.get("retired", "").lower() in _TRUE)
 
 
 def _latest_check(kind: str) -> Subquery:
@@ -106,16 +86,11 @@ def _with_monitoring_summary(deployments: QuerySet[Deployment]) -> QuerySet[Depl
     )
 
 
-def deployment_dashboard(user: User, filters: DashboardFilters) -> QuerySet[Deployment]:
-    """The deployments the user may see: active before retired (retired only when asked),
-    production before staging before development, then by name."""
-    deployments = selectors.deployment_list(user)
-    if filters.environment:
-        deployments = deployments.filter(environment=filters.environment)
-    if not filters.include_retired:
-        deployments = deployments.filter(status=DeploymentStatus.ACTIVE)
+def deployment_dashboard(filters: DeploymentFilter) -> QuerySet[Deployment]:
+    """The deployments ``filters`` kept (bound to the deployments the user may see): active
+    before retired, production before staging before development, then by name."""
     environments = [Environment.PRODUCTION, Environment.STAGING, Environment.DEVELOPMENT]
-    return _with_monitoring_summary(deployments).order_by(
+    return _with_monitoring_summary(filters.qs).order_by(
         _first_when(status=DeploymentStatus.ACTIVE), _rank("environment", environments), "name"
     )
 

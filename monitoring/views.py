@@ -22,11 +22,13 @@ from django.urls import reverse
 from accounts.access import perm_for
 from accounts.choices import Verb
 from core.errors import InvalidInput, StewardError
+from core.filters import page_filterset
 from core.pages import form_view, page_view
 from governance.choices import Action
-from monitoring import charts, page_selectors
+from monitoring import charts, page_selectors, selectors
 from monitoring.charts.alert import alert_charts
-from monitoring.choices import CheckKind, Environment
+from monitoring.choices import CheckKind
+from monitoring.filters import DeploymentFilter
 from monitoring.models import Alert, Deployment, Prediction
 from monitoring.services import alerts as alert_services
 from monitoring.services import checks as check_services
@@ -60,8 +62,8 @@ def _may(user, deployment: Deployment) -> dict[str, bool]:
 
 @page_view
 def dashboard(request: HttpRequest) -> HttpResponse:
-    filters = page_selectors.dashboard_filters_clean(request.GET)
-    deployments = page_selectors.deployment_dashboard(request.user, filters)
+    filters = page_filterset(DeploymentFilter, request, selectors.deployment_list(request.user))
+    deployments = page_selectors.deployment_dashboard(filters)
     page = Paginator(deployments, DEPLOYMENTS_PER_PAGE).get_page(request.GET.get("page"))
     alerts = page_selectors.unresolved_alerts(request.user)
     return render(
@@ -71,7 +73,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": page_selectors.deployment_rows(list(page.object_list)),
             "filters": filters,
-            "environments": Environment.choices,
             "alerts": list(alerts[: page_selectors.DASHBOARD_ALERTS]),
             "query_string": _query_without_page(request),
         },

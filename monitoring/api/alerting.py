@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from accounts.choices import TokenScope
 from accounts.models import Team
 from core.api.fields import IdField, NumberField
+from core.api.viewsets import ServiceViewSet
 from core.errors import InvalidInput, NotFound
 from monitoring import selectors
 from monitoring.choices import ALERT_MIN_STATUSES, ChannelKind, CheckKind, CheckStatus, Severity
@@ -136,14 +137,12 @@ class AlertChannelViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    ServiceViewSet,
 ):
     serializer_class = AlertChannelSerializer
     http_method_names = ["get", "post", "patch", "delete"]
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
-            return AlertChannel.objects.none()
+    def base_queryset(self):
         return selectors.alert_channel_list(self.request.user)
 
     @extend_schema(request=AlertChannelInput, responses={201: AlertChannelSerializer})
@@ -175,7 +174,7 @@ class AlertRuleViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    ServiceViewSet,
 ):
     serializer_class = AlertRuleSerializer
     http_method_names = ["get", "post", "patch", "delete"]
@@ -187,9 +186,7 @@ class AlertRuleViewSet(
         "destroy": TokenScope.DEPLOY,
     }
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
-            return AlertRule.objects.none()
+    def base_queryset(self):
         return selectors.alert_rule_list(self.request.user)
 
     @extend_schema(request=AlertRuleInput, responses={201: AlertRuleSerializer})

@@ -14,11 +14,20 @@ router.register("alert-rules", alerting.AlertRuleViewSet, basename="alert-rule")
 router.register("alert-channels", alerting.AlertChannelViewSet, basename="alert-channel")
 
 deployment = "deployments/<slug:name>/"
+LIST_AND_CREATE = {"get": "list", "post": "create"}
 urlpatterns = [
     path("", include(router.urls)),
-    path(f"{deployment}predictions/", views.PredictionLogView.as_view(), name="prediction-log"),
+    path(
+        f"{deployment}predictions/",
+        views.PredictionLogViewSet.as_view(LIST_AND_CREATE),
+        name="prediction-log",
+    ),
     path(f"{deployment}feedback/", views.FeedbackView.as_view(), name="prediction-feedback"),
-    path(f"{deployment}checks/", views.CheckResultView.as_view(), name="check-results"),
+    path(
+        f"{deployment}checks/",
+        views.CheckResultViewSet.as_view(LIST_AND_CREATE),
+        name="check-results",
+    ),
     path(f"{deployment}health/", views.HealthView.as_view(), name="deployment-health"),
     path(
         "predictions/<str:request_id>/",

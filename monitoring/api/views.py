@@ -3,9 +3,11 @@ checks, KPIs and alerts. Parse, call one service or selector, render."""
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
@@ -13,16 +15,20 @@ from rest_framework.views import APIView
 
 from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE
 from accounts.choices import TokenScope
-from core.api.pagination import StewardPagination
 from core.api.parsers import StewardJSONParser
-from core.dates import filter_moment
+from core.api.viewsets import ServiceViewSet
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.idempotency import idempotent_create
 from monitoring import selectors
 from monitoring.api import serializers as s
 from monitoring.api.parsers import PredictionBatchParser
 from monitoring.choices import CheckKind
-from monitoring.models import Alert, Deployment, Kpi
+from monitoring.filters import (
+    AlertFilter,
+    CheckResultFilter,
+    DeploymentFilter,
+    PredictionFilter,
+)
 from monitoring.services import baselines, checks, deployments, ingestion, kpis
 from registry import selectors as registry_selectors
 
@@ -39,17 +45,6 @@ def _version(request, model_name: str, version: int):
     )
 
 
-def _since_until(params):
-    """The ``since``/``until`` filters (a date or an ISO date-time; "until" a date includes that
-    day); an unreadable one is a 400 that names it."""
-    errors: dict[str, list[str]] = {}
-    since = filter_moment(params.get("since", ""), "since", errors, end_of_day=False)
-    until = filter_moment(params.get("until", ""), "until", errors, end_of_day=True)
-    if errors:
-        raise InvalidInput(next(iter(errors.values()))[0], field_errors=errors)
-    return since, until
-
-
 def _page(view, queryset, serializer_class):
     page = view.paginate_queryset(queryset)
     data = serializer_class(page, many=True).data
@@ -57,7 +52,7 @@ def _page(view, queryset, serializer_class):
 
 
 @extend_schema(tags=["monitoring"])
-class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSet):
     """Deployments of the models you may see. ``POST`` deploys a version (deploy verb; only an
     approved version, or one in production, serves production traffic as live or canary, and
     only with the policy's sign-offs and a current validation; warm-up and shadow need at least
@@ -67,18 +62,14 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     serializer_class = s.DeploymentSerializer
     lookup_field = "name"
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
-    filterset_fields = ["environment", "mode", "status"]
+    filterset_class = DeploymentFilter
     search_fields = ["name", "model_version__registered_model__name"]
     ordering_fields = ["deployed_at", "name"]
     ordering = ["-deployed_at"]
     required_token_scopes = {"create": "deploy", "retire": "deploy"}
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
-            return Deployment.objects.none()
-        qs = selectors.deployment_list(self.request.user)
-        model = self.request.query_params.get("model")
-        return qs.filter(model_version__registered_model__name=model) if model else qs
+    def base_queryset(self):
+        return selectors.deployment_list(self.request.user)
 
     @extend_schema(request=s.DeploymentCreateSerializer, responses={201: s.DeploymentSerializer})
     def create(self, request):
@@ -110,18 +101,26 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return Response(s.DeploymentSerializer(deployment).data)
 
 
-PREDICTION_FILTERS = [
-    OpenApiParameter("since", str, description="Predicted at or after (ISO 8601)."),
-    OpenApiParameter("until", str, description="Predicted before (ISO 8601)."),
-    OpenApiParameter("request_id", str),
-    OpenApiParameter(
-        "labelled", bool, description="true: only those with ground truth; false: only without."
-    ),
-]
+class DeploymentListViewSet(mixins.ListModelMixin, ServiceViewSet):
+    """A list under ``deployments/<name>/``: the deployment is looked up (404 if the user may
+    not see it) before anything is read; the list is filtered by ``filterset_class`` and paged
+    by the API's pagination like every other list. Its order is the rows' own (no ordering
+    or search parameter)."""
+
+    filter_backends = [DjangoFilterBackend]
+
+    def deployment(self):
+        return _deployment(self.request, self.kwargs["name"])
+
+    def deployment_rows(self, deployment) -> QuerySet:
+        raise NotImplementedError
+
+    def base_queryset(self):
+        return self.deployment_rows(self.deployment())
 
 
 @extend_schema(tags=["monitoring"])
-class PredictionLogView(APIView):
+class PredictionLogViewSet(DeploymentListViewSet):
     """``POST``: log a batch of predictions ``{"records": [{request_id, predicted_at, inputs,
     outputs, latency_ms, protected}]}`` (at most 10,000), as a serving gateway (the log verb of
     the gateway role; 403 for anyone else, the model's developers and deployers included). Each
@@ -134,34 +133,18 @@ class PredictionLogView(APIView):
         PredictionBatchParser if parser is StewardJSONParser else parser
         for parser in APIView.parser_classes
     ]
+    serializer_class = s.PredictionSerializer
+    filterset_class = PredictionFilter
 
-    @extend_schema(parameters=PREDICTION_FILTERS, responses=s.PredictionSerializer(many=True))
-    def get(self, request, name: str):
-        deployment = _deployment(request, name)
-        qs = selectors.prediction_list(request.user, deployment)
-        params = request.query_params
-        since, until = _since_until(params)
-        if since:
-            qs = qs.filter(predicted_at__gte=since)
-        if until:
-            qs = qs.filter(predicted_at__lt=until)
-        if params.get("request_id"):
-            qs = qs.filter(request_id=params["request_id"])
-        labelled = params.get("labelled", "").lower()
-        if labelled not in ("", "true", "false", "1", "0"):
-            raise InvalidInput(
-                "labelled must be true or false.", field_errors={"labelled": ["Not a boolean."]}
-            )
-        if labelled in ("true", "1"):
-            qs = qs.filter(ground_truth__isnull=False)
-        elif labelled in ("false", "0"):
-            qs = qs.filter(ground_truth__isnull=True)
-        return _page(self, qs.order_by("-predicted_at", "-id"), s.PredictionSerializer)
+    def deployment_rows(self, deployment):
+        return selectors.prediction_list(self.request.user, deployment).order_by(
+            "-predicted_at", "-id"
+        )
 
-    @extend_schema(request=s.BatchSerializer, responses=s.BatchResultSerializer)
+    @extend_schema(request=s.BatchSerializer, responses={200: s.BatchResultSerializer})
     @idempotent_create
-    def post(self, request, name: str):
-        deployment = _deployment(request, name)
+    def create(self, request, name: str):
+        deployment = self.deployment()
         result = ingestion.predictions_ingest(
             actor=request.user, deployment=deployment, records=_records(request)
         )
@@ -169,21 +152,6 @@ class PredictionLogView(APIView):
         if result.rejected and not result.accepted and not result.duplicates:
             return _batch_refused(body, "No record of the batch was valid; nothing was logged.")
         return Response(body)
-
-    # pagination for GET (the class attribute also tells the OpenAPI schema the list is paged)
-    pagination_class = StewardPagination
-
-    @property
-    def paginator(self):
-        if not hasattr(self, "_paginator"):
-            self._paginator = self.pagination_class()
-        return self._paginator
-
-    def paginate_queryset(self, queryset):
-        return self.paginator.paginate_queryset(queryset, self.request, view=self)
-
-    def get_paginated_response(self, data):
-        return self.paginator.get_paginated_response(data)
 
 
 def _batch_refused(body: dict, message: str) -> Response:
@@ -253,45 +221,22 @@ class PredictionTraceView(APIView):
 
 
 @extend_schema(tags=["monitoring"])
-class CheckResultView(APIView):
+class CheckResultViewSet(DeploymentListViewSet):
     """``GET``: the deployment's check results, newest first (``kind``, ``since``, ``until``).
     ``POST``: run every check now over the deployment's window ending now (202)."""
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("kind", str, enum=list(CheckKind.values)),
-            OpenApiParameter("since", str),
-            OpenApiParameter("until", str),
-        ],
-        responses=s.CheckResultSerializer(many=True),
-    )
-    def get(self, request, name: str):
-        deployment = _deployment(request, name)
-        qs = selectors.check_result_list(request.user, deployment)
-        params = request.query_params
-        if params.get("kind"):
-            if params["kind"] not in CheckKind.values:
-                raise InvalidInput(
-                    f"Unknown check kind '{params['kind']}'.",
-                    field_errors={"kind": [f"One of: {', '.join(CheckKind.values)}."]},
-                )
-            qs = qs.filter(kind=params["kind"])
-        since, until = _since_until(params)
-        if since:
-            qs = qs.filter(window_end__gte=since)
-        if until:
-            qs = qs.filter(window_end__lt=until)
-        return _page(self, qs.order_by("-window_end", "kind"), s.CheckResultSerializer)
+    serializer_class = s.CheckResultSerializer
+    filterset_class = CheckResultFilter
+
+    def deployment_rows(self, deployment):
+        return selectors.check_result_list(self.request.user, deployment).order_by(
+            "-window_end", "kind"
+        )
 
     @extend_schema(request=None, responses={202: s.CheckRequestResultSerializer})
-    def post(self, request, name: str):
-        end = checks.checks_request(actor=request.user, deployment=_deployment(request, name))
+    def create(self, request, name: str):
+        end = checks.checks_request(actor=request.user, deployment=self.deployment())
         return Response({"queued": True, "window_end": end}, status=status.HTTP_202_ACCEPTED)
-
-    pagination_class = PredictionLogView.pagination_class
-    paginator = PredictionLogView.paginator
-    paginate_queryset = PredictionLogView.paginate_queryset
-    get_paginated_response = PredictionLogView.get_paginated_response
 
 
 @extend_schema(tags=["monitoring"], responses=s.CheckResultSerializer)
@@ -398,7 +343,7 @@ class BaselineView(APIView):
 
 
 @extend_schema(tags=["monitoring"])
-class KpiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class KpiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSet):
     """KPIs with thresholds and a direction, for a deployment or for every deployment of a
     model. ``POST /kpis/{id}/values/`` reports a value of a reported KPI (a serving gateway's
     write, in the audit chain)."""
@@ -406,9 +351,7 @@ class KpiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     serializer_class = s.KpiSerializer
     required_token_scopes = {"create": "deploy"}
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
-            return Kpi.objects.none()
+    def base_queryset(self):
         return selectors.kpi_list(self.request.user)
 
     @extend_schema(request=s.KpiCreateSerializer, responses={201: s.KpiSerializer})
@@ -452,23 +395,19 @@ class KpiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
 
 @extend_schema(tags=["monitoring"])
-class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSet):
     """Alerts of the deployments you may see (``state``, ``severity``, ``deployment`` filters);
     acknowledge and resolve them with a note."""
 
     serializer_class = s.AlertSerializer
-    filterset_fields = ["state", "severity"]
+    filterset_class = AlertFilter
     ordering = ["-opened_at"]
 
     def get_serializer_class(self):
         return s.AlertDetailSerializer if self.action == "retrieve" else s.AlertSerializer
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
-            return Alert.objects.none()
+    def base_queryset(self):
         qs = selectors.alert_list(self.request.user)
-        deployment = self.request.query_params.get("deployment")
-        qs = qs.filter(deployment__name=deployment) if deployment else qs
         if self.action == "retrieve":
             qs = qs.prefetch_related("deliveries__channel")
         return qs

@@ -130,7 +130,7 @@ def test_it_follows_a_model_to_its_training_data(
 
     page.get_by_test_id("search-input").fill("credit")
     page.get_by_test_id("search-submit").click()
-    expect(page).to_have_url(re.compile(r"q=credit"))
+    expect(page).to_have_url(re.compile(r"search=credit"))
     expect(page.get_by_test_id("model-row")).to_have_count(1)
 
     page.get_by_role("link", name="credit-scorer", exact=True).click()
