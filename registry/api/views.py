@@ -13,7 +13,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts.selectors import can_read_access_records
+from accounts.access import may
+from accounts.choices import Verb
 from accounts.services import require_administrator
 from core.api.pagination import TotalInPagePagination
 from core.api.viewsets import ServiceViewSet
@@ -401,7 +402,7 @@ class ModelRoleAssignmentViewSet(
         if getattr(self, "swagger_fake_view", False):
             return ModelRoleAssignment.objects.none()
         model = self.registered_model()
-        if not can_read_access_records(self.request.user):
+        if not may(self.request.user, Verb.READ_AUDIT):
             raise PermissionDenied("Only administrators and auditors may read role assignments.")
         return model.role_assignments.select_related("user", "role", "granted_by")
 
