@@ -43,7 +43,6 @@ from monitoring.models import Alert, AlertRule, CheckResult, Deployment, Kpi, Kp
 from monitoring.services.deployments import serves_production
 from registry.choices import VersionStatus
 from registry.models import ModelVersion
-from registry.permissions import restrict_model_versions
 
 UNRESOLVED = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
 DASHBOARD_ALERTS = 50
@@ -396,7 +395,7 @@ def model_serving(user: User, model) -> list[VersionServing]:
         by_version.setdefault(d.model_version_id, []).append(d)
     shown_states = (VersionStatus.APPROVED, VersionStatus.PRODUCTION, VersionStatus.FLAGGED)
     versions = (
-        restrict_model_versions(ModelVersion.objects.all(), user)
+        ModelVersion.objects.restrict(user)
         .filter(registered_model=model)
         .filter(Q(pk__in=list(by_version)) | Q(status__in=shown_states))
         .select_related("registered_model")

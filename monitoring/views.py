@@ -19,8 +19,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from accounts.access import perm_for
-from accounts.choices import Verb
 from core.errors import InvalidInput, StewardError
 from core.filters import page_filterset
 from core.pages import form_view, page_view
@@ -36,24 +34,16 @@ from registry.views import structured
 
 DEPLOYMENTS_PER_PAGE = 50
 JSON_SHOWN = 120
-# Who may do what, as the services decide it (monitoring.services.checks and .alerts): the
-# pages only hide the buttons a service would refuse; the services still check.
-CHECKS_VERBS = (Verb.DEPLOY, Verb.CHANGE, Verb.VALIDATE)
-ACKNOWLEDGE_VERBS = (Verb.DEPLOY, Verb.VALIDATE)
-RESOLVE_VERBS = (Verb.DEPLOY,)
 
 
 def _may(user, deployment: Deployment) -> dict[str, bool]:
-    """Which of the monitoring forms the user may use on ``deployment``. Asked of its model,
-    whose permissions govern it: guardian raises on a ``registry.*`` permission asked about
-    another app's object."""
-    model = deployment.model_version.registered_model
-    asked = {*CHECKS_VERBS, *ACKNOWLEDGE_VERBS, *RESOLVE_VERBS}
-    held = {verb for verb in asked if user.has_perm(perm_for(verb, model), model)}
+    """Which of the monitoring forms the user may use on ``deployment``: what the services
+    (``monitoring.services.checks`` and ``.alerts``) would accept, asked of them; the pages
+    only hide the buttons a service would refuse, and the services still check."""
     return {
-        "run_checks": bool(held.intersection(CHECKS_VERBS)) and deployment.is_active,
-        "acknowledge": bool(held.intersection(ACKNOWLEDGE_VERBS)),
-        "resolve": bool(held.intersection(RESOLVE_VERBS)),
+        "run_checks": check_services.can_request_checks(user, deployment),
+        "acknowledge": alert_services.can_acknowledge_alerts(user, deployment),
+        "resolve": alert_services.can_resolve_alerts(user, deployment),
     }
 
 
