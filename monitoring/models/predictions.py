@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from accounts.access import GovernedQuerySet
+
 
 class Prediction(models.Model):
     """One logged prediction. Attributed to a deployment and so to exactly one model version.
@@ -38,6 +40,8 @@ class Prediction(models.Model):
     )
     ground_truth = models.JSONField(null=True, blank=True)
     ground_truth_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GovernedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-predicted_at", "-id"]
