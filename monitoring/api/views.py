@@ -13,7 +13,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE
+from accounts.api.permissions import SCOPE_CHECKED_BY_SERVICE, request_token_scopes
 from accounts.choices import TokenScope
 from core.api.parsers import StewardJSONParser
 from core.api.viewsets import ServiceViewSet
@@ -66,7 +66,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Servic
     search_fields = ["name", "model_version__registered_model__name"]
     ordering_fields = ["deployed_at", "name"]
     ordering = ["-deployed_at"]
-    required_token_scopes = {"create": "deploy", "retire": "deploy"}
+    required_token_scopes = {"create": TokenScope.DEPLOY, "retire": TokenScope.DEPLOY}
 
     def base_queryset(self):
         return selectors.deployment_list(self.request.user)
@@ -264,17 +264,12 @@ class CsvParser(BaseParser):
 
 
 def _baseline_token_check(request, version) -> None:
-    """An API token sets a baseline with the scope of the verb it takes: ``write`` while the
-    version is its builders' (draft, changes requested), ``validate`` or ``deploy`` from
-    submission on (the service asks the verbs themselves)."""
-    scopes = getattr(request.auth, "scopes", None)
+    """An API token sets a baseline with the scope of the verb it takes, which depends on the
+    version's state (``baselines.baseline_token_scopes``)."""
+    scopes = request_token_scopes(request)
     if scopes is None:
         return
-    needed = (
-        (TokenScope.WRITE,)
-        if version.status in baselines.BUILDERS_STATES
-        else (TokenScope.VALIDATE, TokenScope.DEPLOY)
-    )
+    needed = baselines.baseline_token_scopes(version)
     if not set(needed) & set(scopes):
         raise Forbidden(
             f"This API token lacks the {' or '.join(repr(str(n)) for n in needed)} scope needed "
@@ -349,7 +344,7 @@ class KpiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSe
     write, in the audit chain)."""
 
     serializer_class = s.KpiSerializer
-    required_token_scopes = {"create": "deploy"}
+    required_token_scopes = {"create": TokenScope.DEPLOY}
 
     def base_queryset(self):
         return selectors.kpi_list(self.request.user)
