@@ -16,6 +16,7 @@ from monitoring.choices import (
 from monitoring.models import (
     Alert,
     AlertDelivery,
+    AlertEvent,
     BaselineProfile,
     CheckResult,
     Deployment,
@@ -325,6 +326,17 @@ class AlertSerializer(serializers.ModelSerializer):
             "resolved_at",
             "resolution_note",
         ]
+
+
+class AlertEventSerializer(serializers.ModelSerializer):
+    """One event of an alert's life (opened, recurred, acknowledged, resolved); ``by`` is empty
+    when monitoring itself acted."""
+
+    by = _user()
+
+    class Meta:
+        model = AlertEvent
+        fields = ["id", "kind", "at", "by", "detail"]
 
 
 class AlertDetailSerializer(AlertSerializer):

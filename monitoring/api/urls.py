@@ -30,6 +30,11 @@ urlpatterns = [
     ),
     path(f"{deployment}health/", views.HealthView.as_view(), name="deployment-health"),
     path(
+        "alerts/<int:alert_pk>/events/",
+        views.AlertEventViewSet.as_view({"get": "list"}),
+        name="alert-events",
+    ),
+    path(
         "predictions/<str:request_id>/",
         views.PredictionTraceView.as_view(),
         name="prediction-trace",

@@ -19,7 +19,7 @@ from core.api.parsers import StewardJSONParser
 from core.api.viewsets import ServiceViewSet
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.idempotency import idempotent_create
-from monitoring import selectors
+from monitoring import page_selectors, selectors
 from monitoring.api import serializers as s
 from monitoring.api.parsers import PredictionBatchParser
 from monitoring.choices import CheckKind
@@ -387,6 +387,20 @@ class KpiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSe
             measured_at=data.validated_data.get("measured_at"),
         )
         return Response(s.KpiValueSerializer(value).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["monitoring"])
+class AlertEventViewSet(mixins.ListModelMixin, ServiceViewSet):
+    """The events of one alert, oldest first: opened, each recurrence, acknowledged, resolved
+    (the history on the alert's page, one row per event). Whoever may see the alert may read
+    them; for anyone else the alert does not exist (404)."""
+
+    serializer_class = s.AlertEventSerializer
+    filter_backends = []  # the events in the order they happened; nothing to filter
+
+    def base_queryset(self):
+        alert = page_selectors.alert_get(self.request.user, self.kwargs["alert_pk"])
+        return alert.events.select_related("by").order_by("at", "id")
 
 
 @extend_schema(tags=["monitoring"])

@@ -63,9 +63,10 @@ class PredictionKey(models.Model):
     """Which request ids a deployment logged, unique, on PostgreSQL: the partitioned prediction
     log can only enforce keys that include ``predicted_at``, so a statement trigger of the log
     copies each inserted prediction's key here (a duplicate raises the unique violation
-    ingestion already handles) and another removes the keys of deleted ones. Retention removes
-    the keys of the partitions it drops. Empty on SQLite, whose plain table keeps the unique
-    constraint itself. A model so that migrations and test flushes know the table."""
+    ingestion already handles) and another removes the keys of deleted ones. The keys of a
+    partition retention drops are removed after the drop, in batches, by a task
+    (``monitoring.partitions.dropped_keys_remove``). Empty on SQLite, whose plain table keeps
+    the unique constraint itself. A model so that migrations and test flushes know the table."""
 
     pk = models.CompositePrimaryKey("deployment", "request_id")
     deployment = models.ForeignKey(

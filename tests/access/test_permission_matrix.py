@@ -603,6 +603,10 @@ MATRIX: dict[tuple[str, str], tuple[Request, dict[str, object]]] = {
         lambda w: (f"/api/v1/alerts/{_monitored(w).alert.pk}/", None),
         VIEW,
     ),
+    ("alert-events", "GET"): (
+        lambda w: (f"/api/v1/alerts/{_monitored(w).alert.pk}/events/", None),
+        VIEW,
+    ),
     ("alert-acknowledge", "POST"): (
         lambda w: (
             f"/api/v1/alerts/{_monitored(w).alert.pk}/acknowledge/",
