@@ -11,7 +11,7 @@ from rest_framework.exceptions import ParseError
 
 from core.api.parsers import MAX_DEPTH, StewardJSONParser, json_too_deep
 from monitoring.api.parsers import PredictionBatchParser, json_bytes_too_deep
-from monitoring.api.views import PredictionLogView
+from monitoring.api.views import PredictionLogViewSet
 
 
 def _nested(levels: int, *, kind: str = "list", leaf=1):
@@ -85,7 +85,7 @@ def test_it_refuses_what_the_api_parser_refuses(raw):
 
 
 def test_the_prediction_log_parses_json_with_it_and_forms_as_before():
-    parsers = PredictionLogView.parser_classes
+    parsers = PredictionLogViewSet.parser_classes
     assert parsers[0] is PredictionBatchParser
     assert StewardJSONParser not in parsers
     assert len(parsers) == 3
