@@ -23,7 +23,7 @@ from governance.documents.render import markdown_preview
 from governance.documents.sandbox import sections_check
 from governance.models import DocumentTemplate, FreeTextSection, GeneratedDocument
 from governance.services.documents import document_template_save
-from registry import page_selectors
+from registry import selectors
 
 PREVIEW_BUTTON = "_preview"
 
@@ -69,7 +69,7 @@ class DocumentTemplateForm(forms.ModelForm):
     def _preview(self, sections: list, key: str) -> None:
         name, _, number = key.strip().rpartition("/")
         try:
-            version = page_selectors.model_version_get(self.request.user, name, int(number))
+            version = selectors.model_version_get(self.request.user, name, int(number))
         except (StewardError, ValueError) as exc:
             raise forms.ValidationError({"preview_version": f"No such version: {exc}"}) from exc
         context = version_context(version, template_name=self.cleaned_data.get("name", ""))

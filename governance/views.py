@@ -20,7 +20,7 @@ from governance import queue_selectors, selectors, services
 from governance.choices import AnnotationKind
 from governance.forms import AnnotationForm, DecisionForm, form_values
 from governance.models import Annotation
-from registry import page_selectors
+from registry import selectors as registry_selectors
 from registry.models import ModelVersion
 from registry.views import model_version_page
 
@@ -62,7 +62,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @form_view
 def version_decide(request: HttpRequest, name: str, version: int) -> HttpResponse:
     """Take a decision (submit, claim, sign off, approve, ...) with a written motivation."""
-    model_version = page_selectors.model_version_get(request.user, name, version)
+    model_version = registry_selectors.model_version_get(request.user, name, version)
     try:
         values = form_values(DecisionForm(request.POST))
         decision = services.version_transition(
@@ -86,7 +86,7 @@ def version_decide(request: HttpRequest, name: str, version: int) -> HttpRespons
 @form_view
 def version_annotate(request: HttpRequest, name: str, version: int) -> HttpResponse:
     """Write a note, question or finding on the version, or reply to one."""
-    model_version = page_selectors.model_version_get(request.user, name, version)
+    model_version = registry_selectors.model_version_get(request.user, name, version)
     try:
         values = form_values(AnnotationForm(request.POST))
         parent = None
@@ -112,7 +112,7 @@ def version_annotation_resolve(
     request: HttpRequest, name: str, version: int, pk: int
 ) -> HttpResponse:
     """Resolve a question or finding on the version, with a written motivation."""
-    model_version = page_selectors.model_version_get(request.user, name, version)
+    model_version = registry_selectors.model_version_get(request.user, name, version)
     annotation = _annotation_on(model_version, pk)
     try:
         services.annotation_resolve(

@@ -14,14 +14,14 @@ from core.errors import InvalidInput, StewardError
 from core.pages import form_view
 from governance.forms import AliasMoveForm, form_values
 from governance.services.aliases import model_alias_delete, model_alias_set
-from registry import page_selectors
+from registry import selectors
 from registry.models import ModelVersion, RegisteredModel
 from registry.views import model_page
 
 
 @form_view
 def model_alias_move(request: HttpRequest, name: str) -> HttpResponse:
-    model = page_selectors.registered_model_get(request.user, name)
+    model = selectors.registered_model_get(request.user, name)
     try:
         values = form_values(AliasMoveForm(request.POST))
         alias = values["alias"]

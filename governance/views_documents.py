@@ -13,7 +13,7 @@ from core.pages import form_view, page_view
 from governance.documents.download import document_download_response
 from governance.documents.selectors import document_list
 from governance.services.documents import document_request, free_text_write
-from registry import page_selectors
+from registry import selectors
 from registry.models import ModelVersion
 from registry.views import model_version_page
 
@@ -29,7 +29,7 @@ def _documents_url(model_version: ModelVersion) -> str:
 @form_view
 def version_document_request(request: HttpRequest, name: str, version: int) -> HttpResponse:
     """Generate (or regenerate) a document of the version from a template."""
-    model_version = page_selectors.model_version_get(request.user, name, version)
+    model_version = selectors.model_version_get(request.user, name, version)
     document = document_request(
         actor=request.user, version=model_version, template_name=request.POST.get("template", "")
     )
@@ -43,7 +43,7 @@ def version_document_request(request: HttpRequest, name: str, version: int) -> H
 @form_view
 def version_free_text(request: HttpRequest, name: str, version: int) -> HttpResponse:
     """Write one of the sections people fill in."""
-    model_version = page_selectors.model_version_get(request.user, name, version)
+    model_version = selectors.model_version_get(request.user, name, version)
     template, key = request.POST.get("template", ""), request.POST.get("section", "")
     try:
         free_text_write(
@@ -67,7 +67,7 @@ def version_document_download(
     request: HttpRequest, name: str, version: int, pk: int, fmt: str
 ) -> HttpResponse:
     """A document's PDF, Markdown or HTML as an attachment."""
-    model_version = page_selectors.model_version_get(request.user, name, version)
+    model_version = selectors.model_version_get(request.user, name, version)
     document = document_list(model_version).defer(None).filter(pk=pk).first()
     if document is None:
         raise NotFound("There is no such document of this version.")

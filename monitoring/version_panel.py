@@ -9,7 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from monitoring import page_selectors
+from monitoring import selectors
 from registry.choices import VersionStatus
 from registry.models import ModelVersion, RegisteredModel
 from registry.panels import model_panel_register, version_panel_register
@@ -23,7 +23,7 @@ def deployments_panel_context(
 ) -> dict[str, Any]:
     """The version's deployments that ``request.user`` may see, each with its latest health,
     drift and count of unresolved alerts. The panel has no forms, so ``state`` is unused."""
-    rows = page_selectors.version_deployments(request.user, version)
+    rows = selectors.version_deployments(request.user, version)
     serving = None
     in_production = version.status in (VersionStatus.PRODUCTION, VersionStatus.FLAGGED)
     if in_production and not any(row.deployment.is_active for row in rows):
@@ -32,7 +32,7 @@ def deployments_panel_context(
         serving = next(
             (
                 s
-                for s in page_selectors.model_serving(request.user, version.registered_model)
+                for s in selectors.model_serving(request.user, version.registered_model)
                 if s.version.pk == version.pk
             ),
             None,
@@ -44,7 +44,7 @@ def model_serving_panel_context(
     request: HttpRequest, model: RegisteredModel, state: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Which version of the model serves traffic where, for the model page. No forms."""
-    return {"model": model, "rows": page_selectors.model_serving(request.user, model)}
+    return {"model": model, "rows": selectors.model_serving(request.user, model)}
 
 
 def monitoring_panels_register() -> None:

@@ -1,6 +1,6 @@
 """Monitoring pages: the dashboard of deployments and alerts, a deployment's page with its
 charts, checks, predictions and alerts, the prediction lookup ("which model said this, and who
-approved it") and an alert's page. Views read through ``monitoring.page_selectors`` and call
+approved it") and an alert's page. Views read through ``monitoring.selectors`` and call
 one service per form; they never write rows themselves.
 
 A ``StewardError`` raised while reading (an unknown or invisible name, a bad parameter) is an
@@ -23,7 +23,7 @@ from core.errors import InvalidInput, StewardError
 from core.filters import page_filterset
 from core.pages import form_view, page_view
 from governance.choices import Action
-from monitoring import charts, page_selectors, selectors
+from monitoring import charts, selectors
 from monitoring.charts.alert import alert_charts
 from monitoring.choices import CheckKind
 from monitoring.filters import DeploymentFilter
@@ -53,17 +53,17 @@ def _may(user, deployment: Deployment) -> dict[str, bool]:
 @page_view
 def dashboard(request: HttpRequest) -> HttpResponse:
     filters = page_filterset(DeploymentFilter, request, selectors.deployment_list(request.user))
-    deployments = page_selectors.deployment_dashboard(filters)
+    deployments = selectors.deployment_dashboard(filters)
     page = Paginator(deployments, DEPLOYMENTS_PER_PAGE).get_page(request.GET.get("page"))
-    alerts = page_selectors.unresolved_alerts(request.user)
+    alerts = selectors.unresolved_alerts(request.user)
     return render(
         request,
         "monitoring/dashboard.html",
         {
             "page": page,
-            "rows": page_selectors.deployment_rows(list(page.object_list)),
+            "rows": selectors.deployment_rows(list(page.object_list)),
             "filters": filters,
-            "alerts": list(alerts[: page_selectors.DASHBOARD_ALERTS]),
+            "alerts": list(alerts[: selectors.DASHBOARD_ALERTS]),
             "query_string": _query_without_page(request),
         },
     )
@@ -74,7 +74,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @page_view
 def deployment_detail(request: HttpRequest, name: str) -> HttpResponse:
-    deployment = page_selectors.deployment_get(request.user, name)
+    deployment = selectors.deployment_get(request.user, name)
     return deployment_page(request, deployment)
 
 
@@ -87,7 +87,7 @@ def deployment_page(
 ) -> HttpResponse:
     """The deployment's page; a refused form passes its ``form_state`` (what was posted and
     the error) and the error's ``status``."""
-    series = {kind: page_selectors.check_series(deployment, kind) for kind in CheckKind.values}
+    series = {kind: selectors.check_series(deployment, kind) for kind in CheckKind.values}
     latest = {kind: results[0] for kind, results in series.items() if results}
     drift = latest.get(CheckKind.DRIFT)
     features = charts.drift_features(drift.details) if drift else []
@@ -98,7 +98,7 @@ def deployment_page(
         {
             "deployment": deployment,
             "version": deployment.model_version,
-            "successors": page_selectors.deployment_successors(request.user, deployment),
+            "successors": selectors.deployment_successors(request.user, deployment),
             "health": latest.get(CheckKind.HEALTH),
             "latest_checks": [latest[kind] for kind in CheckKind.values if kind in latest],
             "drift": drift,
@@ -107,7 +107,7 @@ def deployment_page(
             "bias": _bias_rows(latest.get(CheckKind.BIAS)),
             **_charts(deployment, series, feature),
             "predictions": _prediction_rows(request, deployment),
-            "alerts": page_selectors.deployment_alerts(deployment),
+            "alerts": selectors.deployment_alerts(deployment),
             "may": _may(request.user, deployment),
             "form_state": form_state or {},
         },
@@ -121,7 +121,7 @@ def _charts(deployment: Deployment, series: dict[str, list], feature: str) -> di
     drift = drift_series[0] if drift_series else None
     performance, health = series[CheckKind.PERFORMANCE], series[CheckKind.HEALTH]
     references = deployment.model_version.metrics
-    alert_below = page_selectors.health_alert_thresholds(deployment)
+    alert_below = selectors.health_alert_thresholds(deployment)
 
     def ids(results) -> tuple:
         # With the time each row was stored: ids alone repeat after a rolled-back transaction.
@@ -170,7 +170,7 @@ def _charts(deployment: Deployment, series: dict[str, list], feature: str) -> di
                 ids(values),
                 build=lambda kpi=kpi, values=values: charts.kpi_chart(kpi, values),
             )
-            for kpi, values in page_selectors.deployment_kpis(deployment)
+            for kpi, values in selectors.deployment_kpis(deployment)
         ],
     }
 
@@ -208,7 +208,7 @@ def _short_json(value: Any) -> str:
 
 
 def _prediction_rows(request: HttpRequest, deployment: Deployment) -> dict[str, Any]:
-    page = page_selectors.prediction_page(deployment, request.GET.get("page"))
+    page = selectors.prediction_page(deployment, request.GET.get("page"))
     rows = [
         PredictionRow(
             p, _short_json(p.outputs), "" if p.ground_truth is None else _short_json(p.ground_truth)
@@ -221,7 +221,7 @@ def _prediction_rows(request: HttpRequest, deployment: Deployment) -> dict[str, 
 @form_view
 def deployment_checks_run(request: HttpRequest, name: str) -> HttpResponse:
     """Queue every check of the deployment now; the results appear when the worker is done."""
-    deployment = page_selectors.deployment_get(request.user, name)
+    deployment = selectors.deployment_get(request.user, name)
     try:
         check_services.checks_request(actor=request.user, deployment=deployment)
     except StewardError as exc:
@@ -252,13 +252,11 @@ def prediction_lookup(request: HttpRequest) -> HttpResponse:
     see get the same answer."""
     error, request_id, results = None, "", []
     try:
-        request_id = page_selectors.request_id_clean(request.GET.get("request_id", ""))
+        request_id = selectors.request_id_clean(request.GET.get("request_id", ""))
     except InvalidInput as exc:
         error = exc
     if request_id:
-        results = [
-            _lookup_result(p) for p in page_selectors.prediction_lookup(request.user, request_id)
-        ]
+        results = [_lookup_result(p) for p in selectors.prediction_lookup(request.user, request_id)]
     return render(
         request,
         "monitoring/prediction_lookup.html",
@@ -286,7 +284,7 @@ def _lookup_result(prediction: Prediction) -> LookupResult:
 
 @page_view
 def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return alert_page(request, page_selectors.alert_get(request.user, pk))
+    return alert_page(request, selectors.alert_get(request.user, pk))
 
 
 def alert_page(
@@ -304,8 +302,8 @@ def alert_page(
             "deployment": alert.deployment,
             "details": structured(alert.details, "Detail"),
             "charts": alert_charts(alert),
-            "history": page_selectors.alert_history(alert),
-            "deliveries": page_selectors.alert_deliveries(alert),
+            "history": selectors.alert_history(alert),
+            "deliveries": selectors.alert_deliveries(alert),
             "may": _may(request.user, alert.deployment),
             "form_state": form_state or {},
         },
@@ -331,7 +329,7 @@ def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _alert_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """Acknowledge or resolve an alert with a note; back to the page the form was on."""
-    alert = page_selectors.alert_get(request.user, pk)
+    alert = selectors.alert_get(request.user, pk)
     note = request.POST.get("note", "")
     from_alert_page = request.POST.get("return_to") == "alert"
     service, done = ALERT_ACTIONS[action]
@@ -341,7 +339,7 @@ def _alert_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         state = {"alert": {"id": alert.pk, "action": action, "note": note, "error": exc}}
         if from_alert_page:
             return alert_page(request, alert, status=exc.status_code, form_state=state)
-        deployment = page_selectors.deployment_get(request.user, alert.deployment.name)
+        deployment = selectors.deployment_get(request.user, alert.deployment.name)
         return deployment_page(request, deployment, status=exc.status_code, form_state=state)
     messages.success(request, f"Alert “{alert.title}” {done}.")
     if from_alert_page:

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from core.errors import InvalidInput, NotFound
-from registry import page_selectors
+from registry import selectors
 from registry.choices import DatasetRole
 from registry.evidence import MetricDelta, metric_deltas, production_version_of
 from registry.models import ModelVersion, RegisteredModel, RunInput
@@ -121,7 +121,7 @@ def _resolve(
     """Version ``number`` of ``name``, or for ``PRODUCTION`` the newest version in production
     other than ``other``. Not there, or not visible to ``user``: 404."""
     if number != PRODUCTION or other is None:
-        return page_selectors.model_version_get(user, name, int(number))
+        return selectors.model_version_get(user, name, int(number))
     found = production_version_of(user, other)
     if found is None:
         raise NotFound(
@@ -232,7 +232,7 @@ def version_comparison(user: User, name: str, a: int | str, b: int | str) -> Ver
     """Versions ``a`` and ``b`` of model ``name`` side by side, as ``user`` sees them; either
     may be ``PRODUCTION`` (not both). A model or version the user may not see is a 404, as on
     the version page."""
-    model = page_selectors.registered_model_get(user, name)
+    model = selectors.registered_model_get(user, name)
     if a == PRODUCTION and b == PRODUCTION:
         raise InvalidInput(
             "Compare the version in production with a numbered version, not with itself.",

@@ -1,5 +1,5 @@
 """Browser pages of the registry: the model and dataset catalogues and the provenance pages of
-versions and runs. Views read through ``registry.page_selectors`` and render; they never write.
+versions and runs. Views read through ``registry.selectors`` and render; they never write.
 
 A ``StewardError`` raised while reading (a bad query parameter, an unknown name) becomes an error
 page with the error's status code (``core.pages``), so bad input is a 400 or 404, never a 500."""
@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from core.filters import page_filterset, query_renamed
 from core.pages import page_view
-from registry import comparison, evidence, page_selectors, panels, selectors
+from registry import comparison, evidence, panels, selectors
 from registry.choices import Direction
 from registry.filters import DatasetFilter, RegisteredModelFilter, RunFilter
 from registry.lineage_svg import lineage_picture
@@ -51,7 +51,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
         selectors.registered_model_list(request.user),
         data=query_renamed(request.GET, OLD_CATALOGUE_PARAMETERS),
     )
-    models = page_selectors.registered_model_catalogue(filters)
+    models = selectors.registered_model_catalogue(filters)
     page = Paginator(models, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -62,7 +62,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
 
 @page_view
 def model_detail(request: HttpRequest, name: str) -> HttpResponse:
-    model = page_selectors.registered_model_get(request.user, name)
+    model = selectors.registered_model_get(request.user, name)
     return model_page(request, model)
 
 
@@ -75,7 +75,7 @@ def model_page(
 ) -> HttpResponse:
     """The model page for a model the user may see. Apps whose model panels post forms call it
     to show the page again with a refused form's ``panel_state`` and the error's ``status``."""
-    versions = page_selectors.model_versions_of(request.user, model)
+    versions = selectors.model_versions_of(request.user, model)
     aliases = selectors.model_aliases(model)
     by_version: dict[int, list[ModelAlias]] = {}
     for alias in aliases:
@@ -99,7 +99,7 @@ def model_page(
 
 @page_view
 def model_version_detail(request: HttpRequest, name: str, version: int) -> HttpResponse:
-    model_version = page_selectors.model_version_get(request.user, name, version)
+    model_version = selectors.model_version_get(request.user, name, version)
     return model_version_page(request, model_version)
 
 
@@ -170,7 +170,7 @@ def version_compare(request: HttpRequest, name: str) -> HttpResponse:
             "c": compared,
             "model": compared.model,
             # The two menus of the form: numbers and states only.
-            "versions": page_selectors.model_versions_of(request.user, compared.model)
+            "versions": selectors.model_versions_of(request.user, compared.model)
             .select_related(None)
             .prefetch_related(None)
             .only("pk", "version", "status"),
@@ -189,7 +189,7 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
         selectors.dataset_list(request.user),
         data=query_renamed(request.GET, OLD_SEARCH_PARAMETER),
     )
-    page = Paginator(page_selectors.dataset_catalogue(filters), PAGE_SIZE).get_page(
+    page = Paginator(selectors.dataset_catalogue(filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     return render(
@@ -201,8 +201,8 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
 
 @page_view
 def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
-    dataset = page_selectors.dataset_get(request.user, name)
-    versions = page_selectors.dataset_versions_of(request.user, dataset)
+    dataset = selectors.dataset_get(request.user, name)
+    versions = selectors.dataset_versions_of(request.user, dataset)
     return render(
         request, "registry/dataset_detail.html", {"dataset": dataset, "versions": versions}
     )
@@ -210,7 +210,7 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 @page_view
 def dataset_version_detail(request: HttpRequest, name: str, version: int) -> HttpResponse:
-    dataset_version = page_selectors.dataset_version_get(request.user, name, version)
+    dataset_version = selectors.dataset_version_get(request.user, name, version)
     return render(
         request,
         "registry/dataset_version_detail.html",
@@ -218,7 +218,7 @@ def dataset_version_detail(request: HttpRequest, name: str, version: int) -> Htt
             "dv": dataset_version,
             "schema": structured(dataset_version.schema, "Column", "Type"),
             "profile": structured(dataset_version.profile, "Column"),
-            **page_selectors.dataset_version_usage(request.user, dataset_version),
+            **selectors.dataset_version_usage(request.user, dataset_version),
             **_lineage(request, dataset_version),
             "panels": panels.page_panels(panels.DATASET_VERSION_PAGE, request, dataset_version),
         },
@@ -237,7 +237,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
         selectors.run_list(request.user),
         data=query_renamed(request.GET, OLD_SEARCH_PARAMETER),
     )
-    runs = page_selectors.run_catalogue(filters)
+    runs = selectors.run_catalogue(filters)
     page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -248,7 +248,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 @page_view
 def run_detail(request: HttpRequest, run_uuid: uuid.UUID) -> HttpResponse:
-    run = page_selectors.run_get(request.user, run_uuid)
+    run = selectors.run_get(request.user, run_uuid)
     return render(
         request,
         "registry/run_detail.html",
@@ -256,7 +256,7 @@ def run_detail(request: HttpRequest, run_uuid: uuid.UUID) -> HttpResponse:
             "run": run,
             "params": structured(run.params, "Parameter"),
             "metrics": structured(run.metrics, "Metric"),
-            "outputs": page_selectors.run_outputs(request.user, run),
+            "outputs": selectors.run_outputs(request.user, run),
             "panels": panels.page_panels(panels.RUN_PAGE, request, run),
             **_environment(run),
             **_lineage(request, run),

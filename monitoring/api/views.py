@@ -19,7 +19,7 @@ from core.api.parsers import StewardJSONParser
 from core.api.viewsets import ServiceViewSet
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.idempotency import idempotent_create
-from monitoring import page_selectors, selectors
+from monitoring import selectors
 from monitoring.api import serializers as s
 from monitoring.api.parsers import PredictionBatchParser
 from monitoring.choices import CheckKind
@@ -399,7 +399,7 @@ class AlertEventViewSet(mixins.ListModelMixin, ServiceViewSet):
     filter_backends = []  # the events in the order they happened; nothing to filter
 
     def base_queryset(self):
-        alert = page_selectors.alert_get(self.request.user, self.kwargs["alert_pk"])
+        alert = selectors.alert_get(self.request.user, self.kwargs["alert_pk"])
         return alert.events.select_related("by").order_by("at", "id")
 
 

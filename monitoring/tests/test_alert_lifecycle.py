@@ -16,7 +16,7 @@ from core.errors import Conflict, Forbidden, NotFound
 from core.models import AuditEvent
 from monitoring.choices import AlertEventKind, AlertState, CheckKind, CheckStatus
 from monitoring.models import Alert, AlertEvent
-from monitoring.page_selectors import alert_history
+from monitoring.selectors import alert_history
 from monitoring.services.alerts.evaluation import alerts_evaluate_check
 from monitoring.services.alerts.lifecycle import alert_acknowledge, alert_resolve
 from monitoring.services.deployments import deployment_retire
