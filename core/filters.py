@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework.request import Request
 
 from core.dates import filter_moment
 from core.errors import InvalidInput
@@ -167,4 +168,19 @@ def page_filterset(
     if not filterset.is_valid():
         errors = {name: list(messages) for name, messages in filterset.form.errors.items()}
         raise InvalidInput(next(iter(errors.values()))[0], field_errors=errors)
+    return filterset
+
+
+def api_filterset(
+    filterset_class: type[StewardFilterSet], request: Request, queryset: QuerySet
+) -> StewardFilterSet:
+    """``filterset_class`` bound to an API request's query string, for a view that applies it
+    itself (to several querysets, say) rather than through ``filterset_class``. Invalid input
+    raises ``InvalidInput`` naming each refused field (a 400 whose ``errors`` name them), as
+    :func:`page_filterset` does for a page."""
+    filterset = filterset_class(request.query_params, queryset=queryset, request=request)
+    if not filterset.is_valid():
+        errors = {name: list(messages) for name, messages in filterset.form.errors.items()}
+        field, messages = next(iter(errors.items()))
+        raise InvalidInput(f"Invalid filter '{field}': {messages[0]}", field_errors=errors)
     return filterset

@@ -33,14 +33,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.choices import Verb
-from accounts.models import Team, User
-from core.errors import InvalidInput
+from accounts.models import User
 from governance import selectors
 from governance.choices import Action
+from governance.filters import QueueFilter
 from governance.models import Decision
 from governance.policy_effective import EffectivePolicy, tier_policy
-from registry import selectors as registry_selectors
-from registry.choices import RiskTier
 from registry.choices import VersionStatus as S
 from registry.models import ModelVersion
 
@@ -68,35 +66,6 @@ NEXT_ACTION = {
     S.FLAGGED: Action.CLEAR_FLAG,
     S.PRODUCTION: Action.DEPRECATE,
 }
-
-
-@dataclass(frozen=True)
-class QueueFilters:
-    """The queue's filter bar, parsed from GET parameters."""
-
-    state: str = ""
-    team: str = ""
-    risk_tier: str = ""
-
-    @property
-    def active(self) -> bool:
-        return bool(self.state or self.team or self.risk_tier)
-
-
-def queue_filters_clean(params) -> QueueFilters:
-    """Parse ``state``, ``team`` (a team's slug or name) and ``risk_tier``; an unknown state
-    or tier is a 400, not an empty page that looks like "nothing waits"."""
-    state = (params.get("state") or "").strip()
-    tier = (params.get("risk_tier") or "").strip()
-    team = (params.get("team") or "").strip()[:100]
-    errors = {}
-    if state and state not in S.values:
-        errors["state"] = [f"One of: {', '.join(S.values)}."]
-    if tier and tier not in RiskTier.values:
-        errors["risk_tier"] = [f"One of: {', '.join(RiskTier.values)}."]
-    if errors:
-        raise InvalidInput("Unknown filter value.", field_errors=errors)
-    return QueueFilters(state=state, team=team, risk_tier=tier)
 
 
 def _decisions(action: str, **filters) -> QuerySet[Decision]:
@@ -167,22 +136,12 @@ def _ordered(qs: QuerySet[ModelVersion]) -> QuerySet[ModelVersion]:
     ).order_by("queue_urgency", "queue_waiting_since", "pk")
 
 
-def _filtered(qs: QuerySet[ModelVersion], filters: QueueFilters | None) -> QuerySet[ModelVersion]:
-    if filters is None:
-        return qs
-    if filters.state:
-        qs = qs.filter(status=filters.state)
-    if filters.risk_tier:
-        qs = qs.filter(registered_model__risk_tier=filters.risk_tier)
-    if filters.team:
-        qs = qs.filter(
-            Q(registered_model__owner_team__slug=filters.team)
-            | Q(registered_model__owner_team__name__iexact=filters.team)
-        )
-    return qs
+def _filtered(qs: QuerySet[ModelVersion], filters: QueueFilter | None) -> QuerySet[ModelVersion]:
+    """``qs`` narrowed by the queue's bound (and valid) FilterSet, if any."""
+    return qs if filters is None else filters.filter_queryset(qs)
 
 
-def awaiting_my_decision(user: User, filters: QueueFilters | None = None) -> QuerySet:
+def awaiting_my_decision(user: User, filters: QueueFilter | None = None) -> QuerySet:
     """Versions waiting for ``user``'s decision, most urgent first, then oldest first."""
     visible = ModelVersion.objects.restrict(user)
     qs = _annotated(visible.exclude(status=S.ARCHIVED), user).filter(_awaiting_q(user))
@@ -195,7 +154,7 @@ def awaiting_count(user: User) -> int:
     return _annotated(visible.exclude(status=S.ARCHIVED), user).filter(_awaiting_q(user)).count()
 
 
-def watching(user: User, filters: QueueFilters | None = None) -> QuerySet:
+def watching(user: User, filters: QueueFilter | None = None) -> QuerySet:
     """Versions ``user`` may act on but that do not wait for them (in production, claimed by
     a colleague, already signed, to archive), and their own versions under way."""
     waiting = selectors._waiting_versions(user, brief=True).values("pk")
@@ -274,13 +233,6 @@ def queue_page_versions(qs: QuerySet[ModelVersion]) -> QuerySet[ModelVersion]:
     return qs.select_related("registered_model__owner_team", "registered_by")
 
 
-def queue_filter_choices(user: User) -> dict:
-    """Teams owning a model the user may see, for the filter bar."""
-    models = registry_selectors.registered_model_list_brief(user)
-    teams = Team.objects.filter(pk__in=models.values("owner_team")).order_by("name")
-    return {"teams": teams, "states": S.choices, "risk_tiers": RiskTier.choices}
-
-
 @dataclass
 class QueuePart:
     """One page of one half of the queue: its rows and how many versions it holds in all."""
@@ -309,7 +261,7 @@ def _queue_part(qs: QuerySet[ModelVersion], page: int, page_size: int) -> QueueP
 
 def work_queue(
     user: User,
-    filters: QueueFilters | None = None,
+    filters: QueueFilter | None = None,
     *,
     awaiting_page: int = 1,
     watching_page: int = 1,

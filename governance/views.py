@@ -15,9 +15,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from core.errors import InvalidInput, NotFound, StewardError
+from core.filters import page_filterset
 from core.pages import form_view, page_view
 from governance import queue_selectors, selectors, services
 from governance.choices import AnnotationKind
+from governance.filters import QueueFilter
 from governance.forms import AnnotationForm, DecisionForm, form_values
 from governance.models import Annotation
 from registry import selectors as registry_selectors
@@ -31,8 +33,8 @@ QUEUE_PAGE_SIZE = 25
 def inbox(request: HttpRequest) -> HttpResponse:
     """The work queue: what awaits my decision (most urgent, then oldest, first), apart from
     what I watch; both filtered by state, team and risk tier."""
-    filters = queue_selectors.queue_filters_clean(request.GET)
     user = request.user
+    filters = page_filterset(QueueFilter, request, ModelVersion.objects.none())
     awaiting = Paginator(
         queue_selectors.queue_page_versions(queue_selectors.awaiting_my_decision(user, filters)),
         QUEUE_PAGE_SIZE,
@@ -54,7 +56,6 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "watching_rows": queue_selectors.queue_rows(watching.object_list),
             "filters": filters,
             "query_string": query.urlencode(),
-            **queue_selectors.queue_filter_choices(user),
         },
     )
 

@@ -14,11 +14,14 @@ from accounts.choices import TokenScope
 from accounts.models import Team
 from core.api.pagination import StewardPagination
 from core.errors import InvalidInput
+from core.filters import api_filterset
 from governance import queue_selectors, selectors, services
 from governance.api import serializers as s
+from governance.filters import QueueFilter
 from governance.models import Annotation
 from governance.targets import annotation_target_resolve
 from registry import selectors as registry_selectors
+from registry.models import ModelVersion
 
 
 def _version(request, model_name: str, version: int):
@@ -111,7 +114,7 @@ class InboxView(APIView):
     """The work queue: what awaits your decision, and what you watch."""
 
     def get(self, request):
-        filters = queue_selectors.queue_filters_clean(request.query_params)
+        filters = api_filterset(QueueFilter, request, ModelVersion.objects.none())
         queue = queue_selectors.work_queue(
             request.user,
             filters,
