@@ -11,15 +11,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import may
-from accounts.choices import LoginOutcome, Verb
+from accounts.choices import Verb
+from accounts.filters import LoginEventFilter
 from accounts.forms import ApiTokenForm
-from accounts.login_audit_selectors import (
-    login_event_filters_clean,
-    login_event_list,
-    login_method_choices,
-)
+from accounts.login_audit_selectors import login_event_list
 from accounts.services.tokens import token_create, token_revoke
 from core.errors import Forbidden, StewardError
+from core.filters import page_filterset
 from core.pages import page_view
 
 LOGIN_EVENTS_PAGE_SIZE = 50
@@ -83,10 +81,8 @@ def login_event_list_view(request: HttpRequest) -> HttpResponse:
     """Every sign-in attempt, newest first, filtered; for auditors and administrators."""
     if not may(request.user, Verb.READ_AUDIT):
         raise Forbidden("Only auditors and administrators may read the login audit.")
-    filters = login_event_filters_clean(request.GET)
-    page = Paginator(login_event_list(filters=filters), LOGIN_EVENTS_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    filters = page_filterset(LoginEventFilter, request, login_event_list())
+    page = Paginator(filters.qs, LOGIN_EVENTS_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -95,9 +91,6 @@ def login_event_list_view(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "filters": filters,
-            "raw": request.GET,
-            "outcomes": LoginOutcome.choices,
-            "methods": login_method_choices(),
             "query_string": query.urlencode(),
         },
     )

@@ -18,12 +18,11 @@ from accounts.api.token_serializers import (
     LoginEventSerializer,
 )
 from accounts.choices import LoginMethod, LoginOutcome, Verb
-from accounts.login_audit_selectors import (
-    login_event_filters_clean,
-    login_event_list,
-)
+from accounts.filters import LoginEventFilter
+from accounts.login_audit_selectors import login_event_list
 from accounts.models import ApiToken
 from accounts.services.tokens import token_create, token_revoke
+from core.filters import api_filterset
 
 
 @extend_schema(tags=["tokens"])
@@ -80,4 +79,4 @@ class LoginEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return login_event_list()
         if not may(self.request.user, Verb.READ_AUDIT):
             raise PermissionDenied("Only auditors and administrators may read the login audit.")
-        return login_event_list(filters=login_event_filters_clean(self.request.query_params))
+        return api_filterset(LoginEventFilter, self.request, login_event_list()).qs
