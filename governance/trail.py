@@ -24,8 +24,6 @@ from django.db import models
 from django.db.models import CharField, F, Q, QuerySet, Value
 from django.utils import timezone
 
-from core.dates import filter_moment
-from core.errors import InvalidInput
 from core.eventlog import VerifyResult, audit_chain_verify
 from core.models import AuditEvent
 from governance.models import Annotation, Decision
@@ -169,31 +167,6 @@ class TrailFilters:
     def version_parts(self) -> tuple[str, int] | None:
         match = VERSION_KEY.match(self.version)
         return (match["name"], int(match["number"])) if match else None
-
-
-def trail_filters_clean(params) -> TrailFilters:
-    """Filters from query parameters: ``model`` (a registered model's name), ``version``
-    (``name/3``), ``user`` (a user name, any case), ``since`` and ``until`` (a date, counting
-    whole days, or an ISO date-time, UTC unless it says otherwise), ``action`` (part of the
-    action, e.g. ``transition`` or ``update``) and ``source`` (chain or change). Bad values
-    raise InvalidInput."""
-    errors: dict[str, list[str]] = {}
-    text = {name: params.get(name, "").strip() for name in ("model", "version", "user", "action")}
-    source = params.get("source", "").strip()
-    limits = {"model": 128, "version": 150, "user": 150, "action": 64}
-    for name, limit in limits.items():
-        if len(text[name]) > limit:
-            errors[name] = [f"At most {limit} characters."]
-    if text["version"] and not VERSION_KEY.match(text["version"]):
-        errors["version"] = ["Give a version as model-name/number, e.g. credit-risk/3."]
-    if source and source not in TrailSource.values:
-        errors["source"] = [f"Choose from {', '.join(TrailSource.values)}."]
-    since = filter_moment(params.get("since", ""), "since", errors, end_of_day=False)
-    until = filter_moment(params.get("until", ""), "until", errors, end_of_day=True)
-    if errors:
-        field, messages = next(iter(errors.items()))
-        raise InvalidInput(f"Invalid filter '{field}': {messages[0]}", field_errors=errors)
-    return TrailFilters(since=since, until=until, source=source, **text)
 
 
 def _audit_events(filters: TrailFilters) -> QuerySet[AuditEvent] | None:

@@ -17,12 +17,15 @@ from django.shortcuts import render
 from accounts.access import may
 from accounts.choices import Verb
 from core.errors import Forbidden
+from core.filters import page_filterset
+from core.models import AuditEvent
 from core.pages import page_view
+from governance.filters import TimelineFilter, TrailFilter
 from governance.trail import (
+    TrailFilters,
     TrailRow,
     TrailSource,
     audit_chain_status,
-    trail_filters_clean,
     trail_keys,
     trail_rows,
     trail_stream,
@@ -60,7 +63,8 @@ def auditor_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 def audit_timeline(request: HttpRequest) -> HttpResponse:
     """Decisions per version as a timeline, the most recently decided version first, under the
     chain's verification status; the raw log is the other tab."""
-    filters = trail_filters_clean(request.GET)
+    form = page_filterset(TimelineFilter, request, AuditEvent.objects.none())
+    filters = form.trail
     page = Paginator(timeline_version_ids(filters), TIMELINE_VERSIONS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -74,8 +78,7 @@ def audit_timeline(request: HttpRequest) -> HttpResponse:
             "timelines": version_timelines(list(page.object_list), filters),
             "decision_count": timeline_decision_count(filters),
             "raw_count": timeline_raw_count(filters),
-            "filters": filters,
-            "raw": request.GET,
+            "filters": form,
             "chain": audit_chain_status(),
             "query_string": query.urlencode(),
         },
@@ -86,7 +89,8 @@ def audit_timeline(request: HttpRequest) -> HttpResponse:
 def audit_trail(request: HttpRequest) -> HttpResponse:
     """Audit events and field changes, newest first, filtered, 50 a page, under the chain's
     verification status."""
-    filters = trail_filters_clean(request.GET)
+    form = page_filterset(TrailFilter, request, AuditEvent.objects.none())
+    filters = form.trail
     page = Paginator(trail_keys(filters), TRAIL_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(row, _detail_lines(row)) for row in trail_rows(page.object_list)]
     query = request.GET.copy()
@@ -97,9 +101,7 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "rows": rows,
-            "filters": filters,
-            "raw": request.GET,
-            "sources": TrailSource.choices,
+            "filters": form,
             "chain": audit_chain_status(),
             "query_string": query.urlencode(),
         },
@@ -109,14 +111,19 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
 @auditor_page
 def audit_export_csv(request: HttpRequest) -> HttpResponse:
     """The filtered trail as a CSV download."""
-    return trail_csv_response(trail_stream(trail_filters_clean(request.GET)))
+    return trail_csv_response(trail_stream(_trail_filters(request)))
 
 
 @auditor_page
 def audit_export_json(request: HttpRequest) -> HttpResponse:
     """The filtered trail as a JSON download, with the chain's verification status."""
-    filters = trail_filters_clean(request.GET)
+    filters = _trail_filters(request)
     return trail_json_response(trail_stream(filters), filters=filters, chain=audit_chain_status())
+
+
+def _trail_filters(request: HttpRequest) -> TrailFilters:
+    """The raw log's filters of a download (the page's, so the file holds what it lists)."""
+    return page_filterset(TrailFilter, request, AuditEvent.objects.none()).trail
 
 
 def _detail_lines(row: TrailRow) -> list[str]:

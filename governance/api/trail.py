@@ -16,10 +16,12 @@ from accounts.access import may
 from accounts.api.permissions import TokenScopePermission
 from accounts.choices import Verb
 from core.errors import InvalidInput
+from core.filters import api_filterset
+from core.models import AuditEvent
+from governance.filters import TrailFilter
 from governance.trail import (
     TrailSource,
     audit_chain_status,
-    trail_filters_clean,
     trail_keys,
     trail_rows,
     trail_stream,
@@ -77,7 +79,7 @@ class TrailEventList(generics.ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        return trail_keys(trail_filters_clean(self.request.query_params))
+        return trail_keys(api_filterset(TrailFilter, self.request, AuditEvent.objects.none()).trail)
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
@@ -120,7 +122,7 @@ class TrailExport(views.APIView):
                 "Invalid filter 'format': choose csv or json.",
                 field_errors={"format": ["Choose csv or json."]},
             )
-        filters = trail_filters_clean(request.query_params)
+        filters = api_filterset(TrailFilter, request, AuditEvent.objects.none()).trail
         if file_format == "csv":
             return trail_csv_response(trail_stream(filters))
         return trail_json_response(
