@@ -54,16 +54,23 @@ def _deliver_in_process(delivery_id: int, *, attempts: int) -> str:
     return delivery_attempt(delivery_id, final=True)
 
 
+# A database hiccup (a restart, a lost connection) is retried with backoff; acknowledged only
+# once done, so a worker lost mid-task leaves it to another.
+_DATABASE_RETRY = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 10,
+    "retry_backoff_max": 600,
+    "max_retries": 5,
+    "acks_late": True,
+}
+
+
 # --- checks -----------------------------------------------------------------------------------
 
 
 @shared_task(
     name="monitoring.run_checks",
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=10,
-    retry_backoff_max=600,
-    max_retries=5,
-    acks_late=True,
+    **_DATABASE_RETRY,
 )
 def run_checks(
     deployment_id: int,
@@ -127,11 +134,7 @@ def maintain_prediction_log() -> dict:
 
 @shared_task(
     name="monitoring.remove_dropped_prediction_keys",
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=10,
-    retry_backoff_max=600,
-    max_retries=5,
-    acks_late=True,
+    **_DATABASE_RETRY,
 )
 def remove_dropped_prediction_keys() -> int:
     """After retention dropped a partition: remove the request-id keys of its rows, in batches
