@@ -68,8 +68,7 @@ def audit_event_append(
     # No savepoint: an append that fails must fail the change it records, so there is nothing
     # to roll back to (and inside a request's transaction a savepoint costs two round trips).
     with transaction.atomic(savepoint=False):
-        _chain_lock()
-        head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
+        head = _chain_lock_and_head()
         event.sequence, event.prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
         # Taken under the lock, so times never run backwards along the chain.
         event.created_at = timezone.now()
@@ -79,14 +78,24 @@ def audit_event_append(
     return event
 
 
-def _chain_lock() -> None:
-    """Serialise appends, so two never read the same head and fork the chain. On PostgreSQL a
-    transaction-scoped advisory lock; on SQLite the settings begin every transaction with
-    BEGIN IMMEDIATE, which already holds the database's only write lock. Should either fail,
-    the unique sequence and prev_hash columns refuse the second row instead of forking."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+def _chain_lock_and_head() -> tuple[int, str] | None:
+    """Take the chain's lock and read its head (sequence, hash), or None for an empty chain.
+
+    The lock serialises appends, so two never read the same head and fork the chain. On
+    PostgreSQL a transaction-scoped advisory lock; on SQLite the settings begin every
+    transaction with BEGIN IMMEDIATE, which already holds the database's only write lock.
+    Should either fail, the unique sequence and prev_hash columns refuse the second row instead
+    of forking. The head is read by a statement of its own, after the lock is held (so its
+    snapshot sees the append that held the lock before), on the same cursor: every audited
+    change runs this."""
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+        cursor.execute(
+            f"SELECT sequence, hash FROM {table} ORDER BY sequence DESC LIMIT 1"  # noqa: S608
+        )
+        return cursor.fetchone()
 
 
 def _actor_fields(actor) -> dict[str, Any]:

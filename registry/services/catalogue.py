@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import IntegrityError, connection, transaction
 
 from accounts.access import require, require_in_team
 from accounts.choices import Verb
@@ -266,14 +265,9 @@ def model_version_register(
         artifact=artifact, uri=artifact_uri, sha256=artifact_sha256, size=artifact_size
     )
     links = _dataset_links(run, datasets)
-    locked = RegisteredModel.objects.select_for_update().get(pk=registered_model.pk)
-    current = max(
-        locked.versions.aggregate(highest=Max("version"))["highest"] or 0,
-        locked.highest_deleted_version,
-    )
     version = ModelVersion(
-        registered_model=locked,
-        version=current + 1,
+        registered_model=registered_model,
+        version=_version_number_next(registered_model),
         description=description,
         artifact=artifact,
         artifact_uri=uri,
@@ -307,7 +301,7 @@ def model_version_register(
         actor=actor,
         action="version.register",
         subject=version,
-        scope_model=locked.name,
+        scope_model=registered_model.name,
         scope_version=version.natural_key,
         data={
             "artifact_uri": version.artifact_uri,
@@ -321,6 +315,36 @@ def model_version_register(
         },
     )
     return version
+
+
+def _version_number_next(registered_model: RegisteredModel) -> int:
+    """The next version number of ``registered_model``: one more than the highest it ever had
+    (deleted versions included), read with the model's row locked, so concurrent registrations
+    queue instead of colliding (the unique constraint is the backstop).
+
+    Two plain statements on one cursor, the hot path of every registration: the lock first,
+    then the numbers in a statement of its own, whose snapshot is taken after the lock is held
+    (in one statement, a registration that waited for the lock would read the highest number
+    as it was before the wait)."""
+    models_table = connection.ops.quote_name(RegisteredModel._meta.db_table)
+    versions_table = connection.ops.quote_name(ModelVersion._meta.db_table)
+    # SQLite has no row locks: its transactions begin IMMEDIATE, holding the one write lock.
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT highest_deleted_version FROM {models_table} "  # noqa: S608 - fixed names
+            f"WHERE id = %s{lock}",
+            [registered_model.pk],
+        )
+        row = cursor.fetchone()
+        if row is None:  # deleted meanwhile
+            raise NotFound("Model not found.")
+        cursor.execute(
+            f"SELECT max(version) FROM {versions_table} "  # noqa: S608 - fixed names
+            "WHERE registered_model_id = %s",
+            [registered_model.pk],
+        )
+        return max(cursor.fetchone()[0] or 0, row[0]) + 1
 
 
 def _record_version_lineage(
