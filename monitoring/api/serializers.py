@@ -24,6 +24,7 @@ from monitoring.models import (
     KpiValue,
     Prediction,
 )
+from monitoring.services import retention
 
 
 def _user():
@@ -58,7 +59,82 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "retired_at",
             "retired_reason",
             "check_window_hours",
+            "retention_days",
+            "legal_hold",
         ]
+        # Set only through the retention routes (monitoring.services.retention).
+        read_only_fields = ["retention_days", "legal_hold"]
+
+
+class DeploymentRetentionSerializer(serializers.ModelSerializer):
+    """How long a deployment keeps its predictions and whether a legal hold keeps them anyway:
+    its own ``retention_days`` (null: the global setting), the days that apply
+    (``effective_retention_days``, null: kept forever) and who placed or released the hold,
+    when and why."""
+
+    deployment = serializers.CharField(source="name", read_only=True)
+    legal_hold_by = _user()
+    effective_retention_days = serializers.SerializerMethodField()
+    global_retention_days = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "deployment",
+            "retention_days",
+            "effective_retention_days",
+            "global_retention_days",
+            "legal_hold",
+            "legal_hold_by",
+            "legal_hold_at",
+            "legal_hold_reason",
+        ]
+        read_only_fields = fields
+
+    def get_effective_retention_days(self, deployment: Deployment) -> int | None:
+        return retention.retention_days(deployment)
+
+    def get_global_retention_days(self, deployment: Deployment) -> int | None:
+        return retention.global_retention_days()
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON ``true`` or ``false`` only: DRF's BooleanField also takes "yes", "0" and 1, and a
+    legal hold placed by a stray string is not a client's intent."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: DRF's IntegerField also takes "12" and 12.0; a number of days sent
+    as a string, a fraction or a boolean is refused with a 400 naming the field."""
+
+    default_error_messages = {"invalid": "A whole number is required."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class LegalHoldSerializer(serializers.Serializer):
+    hold = StrictBooleanField(help_text="true places the hold, false releases it.")
+    reason = serializers.CharField(max_length=5000)
+
+
+class RetentionSetSerializer(serializers.Serializer):
+    retention_days = StrictIntegerField(
+        min_value=1,
+        max_value=retention.MAX_RETENTION_DAYS,
+        allow_null=True,
+        help_text="Days the deployment keeps its predictions; null for the global setting.",
+    )
+    reason = serializers.CharField(max_length=5000)
 
 
 class DeploymentCreateSerializer(serializers.Serializer):

@@ -30,6 +30,7 @@ from monitoring.filters import (
     PredictionFilter,
 )
 from monitoring.services import baselines, checks, deployments, ingestion, kpis
+from monitoring.services import retention as retention_services
 from registry import selectors as registry_selectors
 
 
@@ -57,7 +58,13 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Servic
     approved version, or one in production, serves production traffic as live or canary, and
     only with the policy's sign-offs and a current validation; warm-up and shadow need at least
     validated: 409 otherwise). Serving production traffic (live, or a canary at any share) is
-    the promote decision of an approved version."""
+    the promote decision of an approved version.
+
+    ``POST legal-hold/`` ``{"hold": true|false, "reason": ...}`` places or releases a legal
+    hold (retention removes none of a held deployment's predictions); ``POST retention/``
+    ``{"retention_days": int|null, "reason": ...}`` sets how long its predictions are kept (null:
+    the global setting). Both are platform administrators' (403 for anyone else who may see the
+    deployment), audited with the reason, and answer the deployment's retention state."""
 
     serializer_class = s.DeploymentSerializer
     lookup_field = "name"
@@ -66,7 +73,14 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Servic
     search_fields = ["name", "model_version__registered_model__name"]
     ordering_fields = ["deployed_at", "name"]
     ordering = ["-deployed_at"]
-    required_token_scopes = {"create": TokenScope.DEPLOY, "retire": TokenScope.DEPLOY}
+    # Retention and legal holds are administration, which takes the write scope like the other
+    # administrators' routes (teams, roles, role assignments); the service checks the role.
+    required_token_scopes = {
+        "create": TokenScope.DEPLOY,
+        "retire": TokenScope.DEPLOY,
+        "legal_hold": TokenScope.WRITE,
+        "retention": TokenScope.WRITE,
+    }
 
     def base_queryset(self):
         return selectors.deployment_list(self.request.user)
@@ -99,6 +113,31 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Servic
             actor=request.user, deployment=self.get_object(), reason=data.validated_data["reason"]
         )
         return Response(s.DeploymentSerializer(deployment).data)
+
+    @extend_schema(request=s.LegalHoldSerializer, responses=s.DeploymentRetentionSerializer)
+    @action(detail=True, methods=["post"], url_path="legal-hold")
+    def legal_hold(self, request, name=None):
+        deployment = self.get_object()
+        data = s.LegalHoldSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        deployment = retention_services.deployment_legal_hold_set(
+            actor=request.user, deployment=deployment, **data.validated_data
+        )
+        return Response(s.DeploymentRetentionSerializer(deployment).data)
+
+    @extend_schema(request=s.RetentionSetSerializer, responses=s.DeploymentRetentionSerializer)
+    @action(detail=True, methods=["post"])
+    def retention(self, request, name=None):
+        deployment = self.get_object()
+        data = s.RetentionSetSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        deployment = retention_services.deployment_retention_set(
+            actor=request.user,
+            deployment=deployment,
+            days=data.validated_data["retention_days"],
+            reason=data.validated_data["reason"],
+        )
+        return Response(s.DeploymentRetentionSerializer(deployment).data)
 
 
 class DeploymentListViewSet(mixins.ListModelMixin, ServiceViewSet):
