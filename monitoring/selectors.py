@@ -256,7 +256,7 @@ def version_deployments(user: User, version: ModelVersion) -> list[DeploymentRow
 def deployment_get(user: User, name: str) -> Deployment:
     found = (
         deployment_list(user)
-        .select_related("model_version__registered_model__owner_team")
+        .select_related("model_version__registered_model__owner_team", "legal_hold_by")
         .filter(name=name)
         .first()
     )

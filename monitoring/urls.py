@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from monitoring import views
+from monitoring import views, views_retention
 
 app_name = "monitoring"
 
@@ -17,6 +17,16 @@ urlpatterns = [
         "monitoring/deployments/<slug:name>/checks/",
         views.deployment_checks_run,
         name="deployment-checks-run",
+    ),
+    path(
+        "monitoring/deployments/<slug:name>/legal-hold/",
+        views_retention.deployment_legal_hold,
+        name="deployment-legal-hold",
+    ),
+    path(
+        "monitoring/deployments/<slug:name>/retention/",
+        views_retention.deployment_retention,
+        name="deployment-retention",
     ),
     path("monitoring/predictions/", views.prediction_lookup, name="prediction-lookup"),
     path("monitoring/alerts/<int:pk>/", views.alert_detail, name="alert-detail"),

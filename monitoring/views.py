@@ -30,6 +30,7 @@ from monitoring.filters import DeploymentFilter
 from monitoring.models import Alert, Deployment, Prediction
 from monitoring.services import alerts as alert_services
 from monitoring.services import checks as check_services
+from monitoring.services import retention as retention_services
 from registry.views import structured
 
 DEPLOYMENTS_PER_PAGE = 50
@@ -108,11 +109,26 @@ def deployment_page(
             **_charts(deployment, series, feature),
             "predictions": _prediction_rows(request, deployment),
             "alerts": selectors.deployment_alerts(deployment),
-            "may": _may(request.user, deployment),
+            "retention": _retention(deployment),
+            "may": {
+                **_may(request.user, deployment),
+                "retention": retention_services.can_set_retention(request.user),
+            },
             "form_state": form_state or {},
         },
         status=status,
     )
+
+
+def _retention(deployment: Deployment) -> dict[str, int | None]:
+    """The deployment's own retention days, the global days that apply without them, the days
+    that apply (None: kept forever) and the most the form takes."""
+    return {
+        "days": deployment.retention_days,
+        "global_days": retention_services.global_retention_days(),
+        "effective_days": retention_services.retention_days(deployment),
+        "max_days": retention_services.MAX_RETENTION_DAYS,
+    }
 
 
 def _charts(deployment: Deployment, series: dict[str, list], feature: str) -> dict[str, Any]:
