@@ -541,6 +541,21 @@ MATRIX: dict[tuple[str, str], tuple[Request, dict[str, object]]] = {
         lambda w: (_deployment_url(w, "retire/"), {"reason": "Retired for the matrix test."}),
         DEPLOYERS,
     ),
+    # retention and legal holds: platform administrators' (the service's role check)
+    ("deployment-legal-hold", "POST"): (
+        lambda w: (
+            _deployment_url(w, "legal-hold/"),
+            {"hold": True, "reason": "Held for the matrix test."},
+        ),
+        only(200, {ADMINISTRATOR}, **{OUTSIDER: 404}),
+    ),
+    ("deployment-retention", "POST"): (
+        lambda w: (
+            _deployment_url(w, "retention/"),
+            {"retention_days": 30, "reason": "Kept a month for the matrix test."},
+        ),
+        only(200, {ADMINISTRATOR}, **{OUTSIDER: 404}),
+    ),
     ("prediction-log", "GET"): (lambda w: (_deployment_url(w, "predictions/"), None), VIEW),
     ("prediction-log", "POST"): (
         lambda w: (_deployment_url(w, "predictions/"), {"records": [_prediction(9)]}),
@@ -749,7 +764,9 @@ AUDIT_EVENTS: dict[tuple[str, str], set[str]] = {
     ("dataset-detail", "PATCH"): {"dataset.update"},
     ("dataset-list", "POST"): {"dataset.register"},
     ("dataset-version-list", "POST"): {"dataset_version.register"},
+    ("deployment-legal-hold", "POST"): {"deployment.legal_hold"},
     ("deployment-list", "POST"): {"deployment.create"},
+    ("deployment-retention", "POST"): {"deployment.retention_set"},
     ("deployment-retire", "POST"): {"deployment.retire", "alert.resolve"},
     ("kpi-list", "POST"): {"kpi.create"},
     ("kpi-values", "POST"): {"kpi_value.record"},

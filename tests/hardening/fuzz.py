@@ -255,6 +255,8 @@ def world_seed() -> World:
         },
         "/api/v1/datasets/{name}/": {"name": dataset.name},
         "/api/v1/deployments/{name}/": {"name": deployment.name},
+        "/api/v1/deployments/{name}/legal-hold/": {"name": deployment.name},
+        "/api/v1/deployments/{name}/retention/": {"name": deployment.name},
         "/api/v1/kpis/{id}/": {"id": kpi.pk},
         "/api/v1/kpis/{id}/values/": {"id": kpi.pk},
         "/api/v1/models/{model_name}/aliases/": {"model_name": model.name},
