@@ -26,7 +26,10 @@ and left out of ``drifted_share``. When no feature could be judged the status is
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
@@ -53,10 +56,7 @@ def drift_report(
     described = profile["features"]
     arrays = {name: column_array(columns[name]) for name in described if name in columns}
     row_count = common_length(arrays.values())
-    features = {
-        name: feature_drift(feature, arrays.get(name), thresholds)
-        for name, feature in described.items()
-    }
+    features = _features_drift(described, arrays, thresholds)
     evaluated = [name for name, result in features.items() if result["evaluated"]]
     drifted = [name for name in evaluated if features[name]["drifted"]]
     share = len(drifted) / len(evaluated) if evaluated else 0.0
@@ -76,6 +76,53 @@ def drift_report(
         "thresholds": asdict(thresholds),
         "features": features,
     }
+
+
+# Numeric features are judged on threads: their work is numpy's sorting and searching, which
+# runs without the GIL, so a window's features share the machine's cores (a 200,000-row window
+# of 20 numeric features: 0.08 s on one core). Categorical ones count in Python, here.
+_POOL_THREADS = min(4, os.cpu_count() or 1)
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _numeric_pool() -> ThreadPoolExecutor | None:
+    """This process's pool (a pool does not survive a fork: a forked worker makes its own);
+    None on one core."""
+    global _pool
+    if _POOL_THREADS < 2:
+        return None
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(_POOL_THREADS, "drift-numeric"))
+        return _pool[1]
+
+
+def _features_drift(
+    described: dict[str, Any], arrays: dict[str, np.ndarray], thresholds: DriftThresholds
+) -> dict[str, dict[str, Any]]:
+    """``feature_drift`` of every described feature, in the profile's order."""
+    numeric = [
+        name
+        for name, feature in described.items()
+        if feature["kind"] == NUMERIC and arrays.get(name) is not None
+    ]
+    pool = _numeric_pool() if len(numeric) > 1 else None
+    pending = (
+        {
+            name: pool.submit(feature_drift, described[name], arrays[name], thresholds)
+            for name in numeric
+        }
+        if pool is not None
+        else {}
+    )
+    features = {
+        name: feature_drift(feature, arrays.get(name), thresholds)
+        for name, feature in described.items()
+        if name not in pending
+    }
+    features.update({name: future.result() for name, future in pending.items()})
+    return {name: features[name] for name in described}
 
 
 def feature_drift(

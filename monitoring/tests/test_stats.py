@@ -23,6 +23,7 @@ from monitoring.stats import (
     health_score,
     regression_performance,
 )
+from monitoring.stats import drift as drift_module
 from monitoring.stats.drift_numeric import PSI_EPSILON
 from monitoring.stats.profile import CATEGORY_LIMIT, OTHER, QUANTILE_COUNT
 
@@ -573,3 +574,20 @@ def test_it_has_no_score_when_nothing_is_known():
 def test_it_refuses_an_unknown_status():
     with pytest.raises(ValueError, match="unknown status"):
         HealthComponent("drift", "fine")
+
+
+def test_numeric_features_judged_on_threads_give_the_report_one_thread_gives(monkeypatch):
+    rng = np.random.default_rng(7)
+    reference = {f"n{i}": rng.normal(0, 1, 5_000) for i in range(6)}
+    reference["plan"] = rng.choice(["a", "b", "c"], 5_000).astype(object)
+    window = {f"n{i}": rng.normal(0.1 * i, 1, 4_000) for i in range(6)}
+    window["plan"] = rng.choice(["a", "b", "c", "d"], 4_000).astype(object)
+    window["n2"][:100] = np.nan
+    profile = json_roundtrip(baseline_profile_build(reference))
+    monkeypatch.setattr(drift_module, "_POOL_THREADS", 4)
+    threaded = drift_report(profile, window)
+    monkeypatch.setattr(drift_module, "_POOL_THREADS", 1)
+    single = drift_report(profile, window)
+    assert json.dumps(threaded) == json.dumps(single)
+    assert list(threaded["features"]) == list(profile["features"])  # the profile's order
+    assert threaded["drifted_features"] == ["n3", "n4", "n5", "plan"]
