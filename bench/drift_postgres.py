@@ -308,7 +308,8 @@ def read_back_exact(window_inputs: dict[str, np.ndarray], current: dict[str, np.
 
 
 def window_statements(deployment, start: datetime, end: datetime, columns) -> list[tuple]:
-    """The statements (with their parameters) window_columns runs for this window."""
+    """The statements (with their parameters) window_columns runs for this window that read
+    the log (not the transaction and the planner setting around them)."""
     from django.db import connection
 
     from monitoring.window import window_columns
@@ -316,7 +317,8 @@ def window_statements(deployment, start: datetime, end: datetime, columns) -> li
     captured: list[tuple[str, Any]] = []
 
     def capture(execute, statement, params, many, context):
-        captured.append((statement, params))
+        if "monitoring_prediction" in statement:
+            captured.append((statement, params))
         return execute(statement, params, many, context)
 
     with connection.execute_wrapper(capture):
@@ -325,9 +327,13 @@ def window_statements(deployment, start: datetime, end: datetime, columns) -> li
 
 
 def explain(statement: str, params, options: str = "") -> list[str]:
-    from django.db import connection
+    """The plan of a window statement as the read runs it: with its planner setting."""
+    from django.db import connection, transaction
 
-    with connection.cursor() as cursor:
+    from monitoring.window import PARALLEL_TUPLE_COST
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('parallel_tuple_cost', %s, true)", [PARALLEL_TUPLE_COST])
         cursor.execute(f"EXPLAIN {options}{statement}", params)
         return [line for (line,) in cursor.fetchall()]
 

@@ -17,7 +17,7 @@ from datetime import datetime
 
 import numpy as np
 import psycopg
-from django.db import connection
+from django.db import connection, transaction
 
 from monitoring.models import Deployment, Prediction
 from monitoring.schema import Column, numeric_layout, schema_columns
@@ -79,10 +79,11 @@ def _window_read(deployment, start, end, inputs, outputs, layout, from_vectors):
     then reads them from the JSON."""
     wanted = [("inputs", c) for c in inputs if c not in from_vectors]
     wanted += [("outputs", c) for c in outputs]
-    parts, params = _json_parts(wanted)
+    parts = _json_parts(wanted)
     if from_vectors:
-        parts += ["count(numeric_inputs)", "string_agg(numeric_inputs, ''::bytea)"]
-    row = _window_aggregate(deployment, start, end, parts, params)
+        parts.append(_Part("numeric_inputs", [], "count(v{n})", []))
+        parts.append(_Part("numeric_inputs", [], "string_agg(v{n}, ''::bytea)", []))
+    row = _window_aggregate(deployment, start, end, parts)
     total, values = row[0], row[1 : 1 + len(wanted)]
     read = {"inputs": {}, "outputs": {}}
     if from_vectors:
@@ -108,39 +109,81 @@ def _window_read(deployment, start, end, inputs, outputs, layout, from_vectors):
     )
 
 
-def _json_parts(wanted: list[tuple[str, Column]]) -> tuple[list[str], list]:
+@dataclass
+class _Part:
+    """One column of the window's statement: ``value`` is computed for each row (by the scan,
+    in parallel workers when PostgreSQL uses them), ``aggregate`` over those values (``{n}``
+    names the value), each with its bound parameters."""
+
+    value: str
+    value_params: list
+    aggregate: str
+    aggregate_params: list
+
+
+def _json_parts(wanted: list[tuple[str, Column]]) -> list[_Part]:
     """Aggregates cutting each column out of the JSON: numbers as one comma-separated string
     (NaN where missing or not a number), other values as one string with SEPARATOR between
     values and MISSING for a missing one. One string per column, split here in C: far cheaper
     than a text[] of 200,000 elements."""
-    parts, params = [], []
+    parts = []
     for document, column in wanted:
         if column.is_numeric:
             parts.append(
-                f"coalesce(string_agg(CASE WHEN jsonb_typeof({document} -> %s) = 'number' "
-                f"THEN {document} ->> %s ELSE 'nan' END, ','), '')"
+                _Part(
+                    f"CASE WHEN jsonb_typeof({document} -> %s) = 'number' "
+                    f"THEN {document} ->> %s ELSE 'nan' END",
+                    [column.name, column.name],
+                    "coalesce(string_agg(v{n}, ','), '')",
+                    [],
+                )
             )
-            params += [column.name, column.name]
         else:
-            parts.append(f"coalesce(string_agg(coalesce({document} ->> %s, %s), %s), '')")
-            params += [column.name, MISSING, SEPARATOR]
-    return parts, params
+            parts.append(
+                _Part(
+                    f"coalesce({document} ->> %s, %s)",
+                    [column.name, MISSING],
+                    "coalesce(string_agg(v{n}, %s), '')",
+                    [SEPARATOR],
+                )
+            )
+    return parts
 
 
 WINDOW = (
     "FROM monitoring_prediction "
     "WHERE deployment_id = %s AND predicted_at >= %s AND predicted_at < %s"
 )
+# What PostgreSQL charges for handing a row from a parallel worker to the statement's leader;
+# its default (0.1) makes a plan that ships a whole window's rows to one aggregate dearer than
+# scanning them alone, so the window's JSON would be cut out by one process. Its start-up cost
+# (parallel_setup_cost) stays, so a small window is still read without workers.
+PARALLEL_TUPLE_COST = "0.001"
 
 
-def _window_aggregate(deployment, start, end, parts: list[str], params: list) -> tuple:
-    """One row of aggregates over the window. ``predicted_at`` is compared with the window's
-    bounds as parameters of a statement planned for them, so PostgreSQL prunes every partition
-    outside the window before it runs."""
-    sql = f"SELECT {', '.join(['count(*)', *parts])} {WINDOW}"  # noqa: S608 - fixed names
-    with _binary_cursor() as cursor:
+def _window_aggregate(deployment, start, end, parts: list[_Part]) -> tuple:
+    """One row of aggregates over the window. The rows' values are computed by a subquery, so
+    that PostgreSQL may compute them in parallel workers (the JSON is most of the work), while
+    one aggregate takes every column in the same row order. ``predicted_at`` is compared with
+    the window's bounds as parameters of a statement planned for them, so PostgreSQL prunes
+    every partition outside the window before it runs."""
+    values = ", ".join(f"{part.value} AS v{n}" for n, part in enumerate(parts)) or "1 AS v"
+    aggregates = ", ".join(
+        ["count(*)", *(part.aggregate.format(n=n) for n, part in enumerate(parts))]
+    )
+    sql = f"SELECT {aggregates} FROM (SELECT {values} {WINDOW}) AS w"  # noqa: S608 - fixed names
+    params = [p for part in parts for p in part.aggregate_params]
+    params += [p for part in parts for p in part.value_params]
+    with transaction.atomic(), _binary_cursor() as cursor:
+        cursor.execute("SELECT current_setting('parallel_tuple_cost')")
+        previous = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('parallel_tuple_cost', %s, true)", [PARALLEL_TUPLE_COST])
         cursor.execute(sql, [*params, deployment.pk, start, end])
-        return cursor.fetchone()
+        row = cursor.fetchone()
+        # For this statement only: set for the transaction, it would otherwise last to the end
+        # of a caller's.
+        cursor.execute("SELECT set_config('parallel_tuple_cost', %s, true)", [previous])
+        return row
 
 
 class _BinaryResultCursor(psycopg.Cursor):

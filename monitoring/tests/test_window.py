@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from monitoring.models import Deployment, Prediction
@@ -132,10 +132,12 @@ def test_it_reads_only_the_window(deployment):
 
 
 def statements_of_a_read(deployment, **window) -> list[tuple]:
+    """The statements of a read that read the log (not its transaction and settings)."""
     captured = []
 
     def capture(execute, sql, params, many, context):
-        captured.append((sql, params))
+        if "monitoring_prediction" in sql:
+            captured.append((sql, params))
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(capture):
@@ -222,3 +224,17 @@ def _explain(sql: str, params) -> str:
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN {sql}", params)
         return "\n".join(line for (line,) in cursor.fetchall())
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_read_leaves_the_planner_settings_as_it_found_them(deployment):
+    """The read lowers parallel_tuple_cost for its own statement (so a large window's JSON is
+    cut out by parallel workers) and puts it back, inside a caller's transaction too."""
+    require_postgres()
+    log(deployment, aligned(20))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL parallel_tuple_cost = 0.2")
+        statements, window = statements_of_a_read(deployment)
+        cursor.execute("SHOW parallel_tuple_cost")
+        assert cursor.fetchone()[0] == "0.2"
+    assert window.row_count == 20
