@@ -11,13 +11,14 @@ Elsewhere (SQLite, the demo) the rows are read and split in Python."""
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 import psycopg
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from monitoring.models import Deployment, Prediction
 from monitoring.schema import Column, numeric_layout, schema_columns
@@ -58,8 +59,21 @@ def window_columns(
     outputs: list[Column],
 ) -> WindowColumns:
     if connection.vendor == "postgresql":
-        return _window_postgres(deployment, start, end, inputs, outputs)
+        try:
+            return _window_postgres(deployment, start, end, inputs, outputs)
+        except DatabaseError as error:
+            if not _over_value_limit(error):
+                raise
     return _window_python(deployment, start, end, inputs, outputs)
+
+
+# PostgreSQL's SQLSTATE when a value would pass its 1 GB limit: an aggregate of a window of many
+# millions of rows. Such a window is read row by row instead, as on SQLite.
+_PROGRAM_LIMIT_EXCEEDED = "54000"
+
+
+def _over_value_limit(error: DatabaseError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) == _PROGRAM_LIMIT_EXCEEDED
 
 
 def _window_postgres(deployment, start, end, inputs, outputs) -> WindowColumns:
@@ -174,16 +188,20 @@ def _window_aggregate(deployment, start, end, parts: list[_Part]) -> tuple:
     sql = f"SELECT {aggregates} FROM (SELECT {values} {WINDOW}) AS w"  # noqa: S608 - fixed names
     params = [p for part in parts for p in part.aggregate_params]
     params += [p for part in parts for p in part.value_params]
-    with transaction.atomic(), _binary_cursor() as cursor:
-        cursor.execute("SELECT current_setting('parallel_tuple_cost')")
-        previous = cursor.fetchone()[0]
-        cursor.execute("SELECT set_config('parallel_tuple_cost', %s, true)", [PARALLEL_TUPLE_COST])
+    with transaction.atomic(), _binary_cursor() as cursor, _parallel_scan(cursor):
         cursor.execute(sql, [*params, deployment.pk, start, end])
-        row = cursor.fetchone()
-        # For this statement only: set for the transaction, it would otherwise last to the end
-        # of a caller's.
-        cursor.execute("SELECT set_config('parallel_tuple_cost', %s, true)", [previous])
-        return row
+        return cursor.fetchone()
+
+
+@contextmanager
+def _parallel_scan(cursor):
+    """PARALLEL_TUPLE_COST for the statements run inside, in a transaction; then the setting
+    as it was (set for the transaction, it would otherwise last to the end of a caller's)."""
+    cursor.execute("SELECT current_setting('parallel_tuple_cost')")
+    previous = cursor.fetchone()[0]
+    cursor.execute("SELECT set_config('parallel_tuple_cost', %s, true)", [PARALLEL_TUPLE_COST])
+    yield
+    cursor.execute("SELECT set_config('parallel_tuple_cost', %s, true)", [previous])
 
 
 class _BinaryResultCursor(psycopg.Cursor):
@@ -272,12 +290,36 @@ class LabelledRows:
 def window_labelled(
     deployment: Deployment, *, start: datetime, end: datetime, labelled_only: bool
 ) -> LabelledRows:
+    """The window's outputs, ground truths and protected attributes, row by row (the rows in
+    no particular order: the checks use them together, never by position in time)."""
+    if connection.vendor == "postgresql":
+        try:
+            return _labelled_postgres(deployment, start, end, labelled_only)
+        except DatabaseError as error:
+            if not _over_value_limit(error):
+                raise
     qs = Prediction.objects.filter(
         deployment=deployment, predicted_at__gte=start, predicted_at__lt=end
-    )
+    ).order_by()
     if labelled_only:
         qs = qs.filter(ground_truth__isnull=False)
     rows = list(qs.values_list("outputs", "ground_truth", "protected"))
     return LabelledRows(
         outputs=[r[0] for r in rows], truths=[r[1] for r in rows], protected=[r[2] for r in rows]
     )
+
+
+def _labelled_postgres(deployment, start, end, labelled_only: bool) -> LabelledRows:
+    """One statement, like the drift read: the three JSON columns of the window's rows, each as
+    one JSON array in the same row order (one JSON document to parse per column, not three per
+    row), the scan in parallel workers when the window is large."""
+    labelled = " AND ground_truth IS NOT NULL" if labelled_only else ""
+    sql = (
+        "SELECT coalesce(json_agg(o), '[]')::text, coalesce(json_agg(t), '[]')::text, "  # noqa: S608
+        "coalesce(json_agg(p), '[]')::text FROM (SELECT outputs AS o, ground_truth AS t, "
+        f"protected AS p {WINDOW}{labelled}) AS w"
+    )
+    with transaction.atomic(), _binary_cursor() as cursor, _parallel_scan(cursor):
+        cursor.execute(sql, [deployment.pk, start, end])
+        outputs, truths, protected = (json.loads(text) for text in cursor.fetchone())
+    return LabelledRows(outputs=outputs, truths=truths, protected=protected)

@@ -4,18 +4,21 @@ PostgreSQL one statement that scans only the partitions of the window."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import numpy as np
+import psycopg
 import pytest
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
+from monitoring import window as window_module
 from monitoring.models import Deployment, Prediction
 from monitoring.partitions import DEFAULT, partition_list, partitions_ensure, period_of
 from monitoring.schema import Column, numeric_layout, numeric_vectors, schema_columns
 from monitoring.tests.factories import DeploymentFactory
-from monitoring.window import window_columns
+from monitoring.window import window_columns, window_labelled
 from tests.services import require_postgres
 
 pytestmark = pytest.mark.django_db
@@ -238,3 +241,78 @@ def test_on_postgresql_the_read_leaves_the_planner_settings_as_it_found_them(dep
         cursor.execute("SHOW parallel_tuple_cost")
         assert cursor.fetchone()[0] == "0.2"
     assert window.row_count == 20
+
+
+# --- labelled rows (performance and bias checks) -----------------------------------------------
+
+
+def test_labelled_rows_are_the_logged_outputs_truths_and_protected_attributes(deployment):
+    """Each row's outputs, ground truth and protected attributes together, JSON as it was
+    logged (numbers, strings, nested values, JSON null and no value); labelled_only keeps the
+    rows with a ground truth. The same on both databases."""
+    log(deployment, MIXED[:4])
+    truths = [1, "yes", None, {"score": 0.5}]
+    protected = [{"sex": "f", "age_band": 3}, {"sex": None}, {"sex": "m"}, {}]
+    for prediction, truth, attributes in zip(
+        Prediction.objects.filter(deployment=deployment).order_by("-predicted_at"),
+        truths,
+        protected,
+        strict=True,
+    ):
+        prediction.ground_truth = truth
+        prediction.protected = attributes
+        prediction.save(update_fields=["ground_truth", "protected"])
+    start, end = NOW - timedelta(days=1), NOW
+    every = window_labelled(deployment, start=start, end=end, labelled_only=False)
+    rows = sorted(zip(every.outputs, every.truths, every.protected, strict=True), key=_canonical)
+    expected = sorted(
+        zip((r["outputs"] for r in MIXED[:4]), truths, protected, strict=True),
+        key=_canonical,
+    )
+    assert rows == expected
+    labelled = window_labelled(deployment, start=start, end=end, labelled_only=True)
+    assert sorted(map(_canonical, labelled.truths)) == sorted(
+        map(_canonical, [1, "yes", {"score": 0.5}])
+    )
+    empty = window_labelled(deployment, start=end, end=end + timedelta(hours=1), labelled_only=True)
+    assert (empty.outputs, empty.truths, empty.protected) == ([], [], [])
+
+
+def _canonical(value) -> str:
+    """JSON with sorted keys: PostgreSQL's jsonb keeps its own key order."""
+    return json.dumps(value, sort_keys=True)
+
+
+def _over_the_limit(*args, **kwargs):
+    """What PostgreSQL says when an aggregate would pass its 1 GB value limit."""
+    raise DataError("out of memory") from psycopg.errors.ProgramLimitExceeded("out of memory")
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_window_too_large_for_one_value_is_read_row_by_row(deployment, monkeypatch):
+    require_postgres()
+    log(deployment, aligned(30))
+    whole = read(deployment)
+    labelled = window_labelled(
+        deployment, start=NOW - timedelta(days=1), end=NOW, labelled_only=False
+    )
+    monkeypatch.setattr(window_module, "_window_postgres", _over_the_limit)
+    monkeypatch.setattr(window_module, "_labelled_postgres", _over_the_limit)
+    by_rows = read(deployment)
+    assert by_rows.row_count == whole.row_count == 30
+    assert sorted(by_rows.inputs["income"]) == sorted(whole.inputs["income"])
+    assert sorted(by_rows.outputs["label"]) == sorted(whole.outputs["label"])
+    again = window_labelled(deployment, start=NOW - timedelta(days=1), end=NOW, labelled_only=False)
+    assert sorted(map(_canonical, again.outputs)) == sorted(map(_canonical, labelled.outputs))
+
+
+@pytest.mark.postgres
+def test_on_postgresql_other_database_errors_of_a_read_are_not_hidden(deployment, monkeypatch):
+    require_postgres()
+
+    def refused(*args, **kwargs):
+        raise DataError("boom") from psycopg.errors.DataException("boom")
+
+    monkeypatch.setattr(window_module, "_labelled_postgres", refused)
+    with pytest.raises(DataError):
+        window_labelled(deployment, start=NOW - timedelta(days=1), end=NOW, labelled_only=True)
