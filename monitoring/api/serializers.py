@@ -122,21 +122,6 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
-class LegalHoldSerializer(serializers.Serializer):
-    hold = StrictBooleanField(help_text="true places the hold, false releases it.")
-    reason = serializers.CharField(max_length=5000)
-
-
-class RetentionSetSerializer(serializers.Serializer):
-    retention_days = StrictIntegerField(
-        min_value=1,
-        max_value=retention.MAX_RETENTION_DAYS,
-        allow_null=True,
-        help_text="Days the deployment keeps its predictions; null for the global setting.",
-    )
-    reason = serializers.CharField(max_length=5000)
-
-
 class DeploymentCreateSerializer(serializers.Serializer):
     model = serializers.CharField(max_length=128)
     version = serializers.IntegerField(min_value=1, max_value=DB_INT32_MAX)
@@ -154,6 +139,19 @@ class DeploymentCreateSerializer(serializers.Serializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=5000)
+
+
+class LegalHoldSerializer(ReasonSerializer):
+    hold = StrictBooleanField(help_text="true places the hold, false releases it.")
+
+
+class RetentionSetSerializer(ReasonSerializer):
+    retention_days = StrictIntegerField(
+        min_value=1,
+        max_value=retention.MAX_RETENTION_DAYS,
+        allow_null=True,
+        help_text="Days the deployment keeps its predictions; null for the global setting.",
+    )
 
 
 class NoteSerializer(serializers.Serializer):
