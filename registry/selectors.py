@@ -25,6 +25,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 
+from accounts.access import may
 from accounts.choices import Verb
 from accounts.models import User
 from core.errors import InvalidInput, NotFound
@@ -46,8 +47,11 @@ from registry.models import (
 )
 from registry.permissions import Visibility
 from registry.selectors_api import (
+    model_version_answer_get,
     model_version_links_read,
     model_versions_answer,
+    registered_model_answer_get,
+    registered_model_bare_get,
     registered_models_answer,
 )
 from registry.validators import NAME_PATTERN
@@ -70,6 +74,23 @@ def registered_model_list_brief(user: User) -> QuerySet[RegisteredModel]:
     the columns it shows of the team and the creator, and the counts, tags and aliases in the
     same query (:mod:`registry.selectors_api`)."""
     return registered_models_answer().restrict(user)
+
+
+def registered_model_answer(user: User, name: str) -> RegisteredModel | None:
+    """The model ``name`` as the API shows it (:func:`registered_model_list_brief`'s row), or
+    None if there is none or ``user`` may not see it."""
+    return _if_visible(user, registered_model_answer_get.get(name=name))
+
+
+def registered_model_named(user: User, name: str) -> RegisteredModel | None:
+    """The model ``name`` with its team (:func:`registered_model_visible`'s row), or None if
+    there is none or ``user`` may not see it."""
+    return _if_visible(user, registered_model_bare_get.get(name=name))
+
+
+def _if_visible(user: User, found):
+    # A precompiled read is unrestricted: the same rules as restrict(), asked of the one row.
+    return found if found is not None and may(user, Verb.VIEW, found) else None
 
 
 def registered_model_visible(user: User, verb: str = Verb.VIEW) -> QuerySet[RegisteredModel]:
@@ -114,6 +135,15 @@ def model_version_answer_prepare(version: ModelVersion) -> ModelVersion:
         model_version_links_read(version)  # else the service knows it has none
     version.api_alias_rows = None  # a version just registered has no alias yet
     return version
+
+
+def model_version_answer(user: User, model_name: str, number) -> ModelVersion | None:
+    """Version ``number`` of model ``model_name`` as the API shows it
+    (:func:`model_version_list_brief`'s row), or None if there is none or ``user`` may not see
+    it."""
+    return _if_visible(
+        user, model_version_answer_get.get(registered_model__name=model_name, version=number)
+    )
 
 
 def model_version_list_brief(user: User) -> QuerySet[ModelVersion]:

@@ -31,6 +31,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, JSONArray
 
+from core.precompiled import PrecompiledGet
 from registry.models import ModelAlias, ModelVersion, ModelVersionDataset, RegisteredModel
 
 
@@ -130,6 +131,13 @@ def _model_versions_answer() -> QuerySet[ModelVersion]:
     )
 
 
+# One version or one model by its natural key, as the answers above read it, compiled once per
+# connection (see core.precompiled): unrestricted, the callers ask ``may`` of the row.
+model_version_answer_get = PrecompiledGet(
+    _model_versions_answer, registered_model__name=str, version=int
+)
+
+
 def model_version_links_read(version: ModelVersion) -> None:
     """The data links of one version already in hand (just registered), for
     :func:`version_links`: one small query."""
@@ -220,3 +228,9 @@ def model_alias_pairs(model: RegisteredModel) -> list[tuple[str, int]]:
     if hasattr(model, "api_alias_rows"):
         return sorted((name, number) for name, number in _decoded(model.api_alias_rows))
     return [(alias.name, alias.version.version) for alias in model.aliases.all()]
+
+
+registered_model_answer_get = PrecompiledGet(_registered_models_answer, name=str)
+registered_model_bare_get = PrecompiledGet(
+    lambda: RegisteredModel.objects.select_related("owner_team"), name=str
+)

@@ -5,6 +5,7 @@ pagination. Every app's viewsets build on :class:`ServiceViewSet`."""
 
 from __future__ import annotations
 
+from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
@@ -33,6 +34,23 @@ class ServiceViewSet(viewsets.GenericViewSet):
     def base_queryset(self):
         """The rows the user may see, from the app's selector."""
         raise NotImplementedError
+
+    def detail_read(self):
+        """For a retrieve: the record the URL names as ``base_queryset`` would give it, read
+        another way (a precompiled selector), or None if the user may not see it or there is
+        none. ``NotImplemented`` (the default): ``get_object`` filters ``base_queryset``."""
+        return NotImplemented
+
+    def get_object(self):
+        if self.action == "retrieve":
+            found = self.detail_read()
+            if found is None:
+                model = self.serializer_class.Meta.model
+                raise Http404(f"No {model._meta.object_name} matches the given query.")
+            if found is not NotImplemented:
+                self.check_object_permissions(self.request, found)
+                return found
+        return super().get_object()
 
     def filter_queryset(self, queryset):
         """List filters and ordering shape lists; a single record is named by its URL and

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -93,6 +93,9 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, S
     def base_queryset(self):
         return selectors.registered_model_list_brief(self.request.user)
 
+    def detail_read(self):
+        return selectors.registered_model_answer(self.request.user, self.kwargs["name"])
+
     @extend_schema(
         request=s.RegisteredModelCreateSerializer, responses={201: s.RegisteredModelSerializer}
     )
@@ -131,13 +134,19 @@ class ModelVersionViewSet(
     ordering = ["-version"]
 
     def registered_model(self):
-        return get_object_or_404(
-            selectors.registered_model_visible(self.request.user), name=self.kwargs["model_name"]
-        )
+        found = selectors.registered_model_named(self.request.user, self.kwargs["model_name"])
+        if found is None:
+            raise Http404("No RegisteredModel matches the given query.")
+        return found
 
     def base_queryset(self):
         return selectors.model_version_list_brief(self.request.user).filter(
             registered_model__name=self.kwargs["model_name"]
+        )
+
+    def detail_read(self):
+        return selectors.model_version_answer(
+            self.request.user, self.kwargs["model_name"], self.kwargs["version"]
         )
 
     def list(self, request, *args, **kwargs):
