@@ -38,12 +38,13 @@ class _Compiled:
     compiler: SQLCompiler
 
 
-class PrecompiledGet:
-    """``PrecompiledGet(build, name=str, version=int)``: ``get(name="m", version=3)`` is
-    ``build().get(name="m", version=3)`` (or None when no row matches), with the SQL compiled
-    once per connection. ``build`` returns the queryset, unfiltered by the lookups; each lookup
-    is an ORM path compared for equality, typed ``str`` or ``int``. The lookups must name at
-    most one row (a unique key)."""
+class _Precompiled:
+    """The compiled statements of one read, per connection and shape, and the binding of a
+    call's values into them."""
+
+    # Shapes kept per connection (pages: one per page size and offset asked), the oldest
+    # dropped first beyond this.
+    SHAPES = 32
 
     def __init__(self, build: Callable[[], models.QuerySet], **lookups: type):
         for path, kind in lookups.items():
@@ -56,15 +57,23 @@ class PrecompiledGet:
         self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
-    def get(self, using: str = "default", **values: Any) -> models.Model | None:
+    def _rows(self, using: str, shape: Any, values: dict[str, Any], size: int):
+        """``(compiler, rows)`` of the statement of ``shape`` with ``values`` bound, at most
+        ``size`` rows; None when a value cannot match any row."""
         if values.keys() != self._lookups.keys():
             raise TypeError(f"expected the lookups {sorted(self._lookups)}, got {sorted(values)}")
         connection = connections[using]
-        compiled = self._compiled.get(connection)
-        if compiled is None:
-            compiled = self._compile(using)
+        shapes = self._compiled.get(connection)
+        if shapes is None:
             with self._lock:
-                self._compiled[connection] = compiled
+                shapes = self._compiled.setdefault(connection, {})
+        compiled = shapes.get(shape)
+        if compiled is None:
+            compiled = self._compile(using, shape)
+            with self._lock:
+                while len(shapes) >= self.SHAPES:
+                    shapes.pop(next(iter(shapes)))
+                shapes[shape] = compiled
         params = list(compiled.params)
         for path, index in compiled.slots.items():
             try:
@@ -76,14 +85,13 @@ class PrecompiledGet:
             params[index] = value
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            rows = cursor.fetchmany(2)
-        if not rows:
-            return None
-        if len(rows) > 1:
-            raise ImproperlyConfigured(f"{sorted(self._lookups)} name more than one row")
-        return _instance(compiled.compiler, rows, using)
+            rows = cursor.fetchmany(size)
+        return compiled.compiler, rows
 
-    def _compile(self, using: str) -> _Compiled:
+    def _shaped(self, queryset: models.QuerySet, shape: Any) -> models.QuerySet:
+        return queryset
+
+    def _compile(self, using: str, shape: Any) -> _Compiled:
         connection = connections[using]
         model = self._build().model
         fields = {path: _field_at(model, path) for path in self._lookups}
@@ -91,7 +99,7 @@ class PrecompiledGet:
             path: _stand_in(kind, fields[path], connection, n)
             for n, (path, kind) in enumerate(self._lookups.items())
         }
-        queryset = self._build().filter(**stand_ins)
+        queryset = self._shaped(self._build().filter(**stand_ins), shape)
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
         slots = {}
@@ -106,6 +114,53 @@ class PrecompiledGet:
             path: _fits(kind, fields[path], connection) for path, kind in self._lookups.items()
         }
         return _Compiled(sql, tuple(params), slots, bindable, compiler)
+
+
+class PrecompiledGet(_Precompiled):
+    """``PrecompiledGet(build, name=str, version=int)``: ``get(name="m", version=3)`` is
+    ``build().get(name="m", version=3)`` (or None when no row matches), with the SQL compiled
+    once per connection. ``build`` returns the queryset, unfiltered by the lookups; each lookup
+    is an ORM path compared for equality, typed ``str`` or ``int``. The lookups must name at
+    most one row (a unique key)."""
+
+    def get(self, using: str = "default", **values: Any) -> models.Model | None:
+        found = self._rows(using, None, values, 2)
+        if not found or not found[1]:
+            return None
+        compiler, rows = found
+        if len(rows) > 1:
+            raise ImproperlyConfigured(f"{sorted(self._lookups)} name more than one row")
+        return next(_instances(compiler, rows, using))
+
+
+class PrecompiledPage(_Precompiled):
+    """``PrecompiledPage(build, model_id=int)``: ``rows(offset, limit, model_id=7)`` is
+    ``list(build().filter(model_id=7)[offset:offset + limit])``, in ``build``'s order, with the
+    SQL compiled once per connection and page shape (the limits are part of the SQL). For the
+    pages of a list whose filters and order are fixed; ``build`` may annotate a window (the
+    total, see ``core.api.pagination.TotalInPagePaginator``)."""
+
+    def rows(self, offset: int, limit: int, using: str = "default", **values: Any) -> list:
+        found = self._rows(using, (offset, limit), values, limit)
+        if not found:
+            return []
+        compiler, rows = found
+        return list(_instances(compiler, rows, using))
+
+    def _shaped(self, queryset: models.QuerySet, shape: Any) -> models.QuerySet:
+        offset, limit = shape
+        return queryset[offset : offset + limit]
+
+
+@dataclass(frozen=True)
+class PrecompiledRows:
+    """The rows of a :class:`PrecompiledPage` for these values, as a paginator asks for them."""
+
+    reader: PrecompiledPage
+    values: dict[str, Any]
+
+    def page_rows(self, offset: int, limit: int) -> list:
+        return self.reader.rows(offset, limit, **self.values)
 
 
 def _field_at(model: type[models.Model], path: str) -> models.Field:
@@ -138,17 +193,19 @@ def _fits(kind: type, field: models.Field, connection) -> Callable[[Any], bool]:
     return lambda value: (low is None or value >= low) and (high is None or value <= high)
 
 
-def _instance(compiler: SQLCompiler, rows: list, using: str) -> models.Model:
-    """The model instance of the one row, as ``ModelIterable`` builds it (same columns, related
-    objects and annotations; the queryset has no known related objects)."""
+def _instances(compiler: SQLCompiler, rows: list, using: str):
+    """Model instances of the rows, as ``ModelIterable`` builds them (same columns, related
+    objects and annotations; the querysets here have no known related objects)."""
     select, klass_info = compiler.select, compiler.klass_info
     select_fields = klass_info["select_fields"]
     start, end = select_fields[0], select_fields[-1] + 1
     init_list = [column[0].target.attname for column in select[start:end]]
-    row = next(iter(compiler.results_iter([rows])))
-    obj = klass_info["model"].from_db(using, init_list, row[start:end])
-    for populator in get_related_populators(klass_info, select, using):
-        populator.populate(row, obj)
-    for name, position in (compiler.annotation_col_map or {}).items():
-        setattr(obj, name, row[position])
-    return obj
+    populators = get_related_populators(klass_info, select, using)
+    annotations = (compiler.annotation_col_map or {}).items()
+    for row in compiler.results_iter([rows]):
+        obj = klass_info["model"].from_db(using, init_list, row[start:end])
+        for populator in populators:
+            populator.populate(row, obj)
+        for name, position in annotations:
+            setattr(obj, name, row[position])
+        yield obj

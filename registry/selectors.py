@@ -30,6 +30,7 @@ from accounts.choices import Verb
 from accounts.models import User
 from core.errors import InvalidInput, NotFound
 from core.hashing import is_sha256
+from core.precompiled import PrecompiledRows
 from registry.choices import Direction
 from registry.filters import DatasetFilter, RegisteredModelFilter, RunFilter
 from registry.lineage_kinds import lineage_kind_of
@@ -49,6 +50,7 @@ from registry.permissions import Visibility
 from registry.selectors_api import (
     model_version_answer_get,
     model_version_links_read,
+    model_version_page_get,
     model_versions_answer,
     registered_model_answer_get,
     registered_model_bare_get,
@@ -144,6 +146,14 @@ def model_version_answer(user: User, model_name: str, number) -> ModelVersion | 
     return _if_visible(
         user, model_version_answer_get.get(registered_model__name=model_name, version=number)
     )
+
+
+def model_version_pages(model: RegisteredModel) -> PrecompiledRows:
+    """The versions of ``model`` newest first, as :func:`model_version_list_brief` shows them,
+    for the API's pages (``TotalInPagePaginator`` reads them), for a caller who may see the
+    model: a version is exactly as visible as its model (its permissions are asked of the
+    model), so they need no filter of their own."""
+    return PrecompiledRows(model_version_page_get, {"registered_model_id": model.pk})
 
 
 def model_version_list_brief(user: User) -> QuerySet[ModelVersion]:

@@ -31,7 +31,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, JSONArray
 
-from core.precompiled import PrecompiledGet
+from core.api.pagination import TotalInPagePaginator, total_rows
+from core.precompiled import PrecompiledGet, PrecompiledPage
 from registry.models import ModelAlias, ModelVersion, ModelVersionDataset, RegisteredModel
 
 
@@ -135,6 +136,16 @@ def _model_versions_answer() -> QuerySet[ModelVersion]:
 # connection (see core.precompiled): unrestricted, the callers ask ``may`` of the row.
 model_version_answer_get = PrecompiledGet(
     _model_versions_answer, registered_model__name=str, version=int
+)
+# The versions of one model, newest first, a page at a time with the total on each row (the
+# API's list of a model's versions when it is asked for no filter and no other order).
+model_version_page_get = PrecompiledPage(
+    lambda: (
+        _model_versions_answer()
+        .order_by("-version")
+        .annotate(**{TotalInPagePaginator.TOTAL: total_rows()})
+    ),
+    registered_model_id=int,
 )
 
 

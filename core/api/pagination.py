@@ -5,6 +5,7 @@ from django.db.models import Count, QuerySet, Window
 from rest_framework.pagination import PageNumberPagination, _positive_int
 
 from core.errors import InvalidInput
+from core.precompiled import PrecompiledRows
 
 
 class StewardPagination(PageNumberPagination):
@@ -39,12 +40,19 @@ class StewardPagination(PageNumberPagination):
         return super().get_page_number(request, paginator)
 
 
+def total_rows() -> Window:
+    """The number of rows the query matches, on each of its rows."""
+    return Window(Count("*"))
+
+
 class TotalInPagePaginator(Paginator):
     """Reads a page and the number of rows in all with one query (``COUNT(*) OVER ()`` on the
     page's rows) instead of a count and then the page. Only for querysets that compute it
     the same way a count would (no DISTINCT, no GROUP BY, no UNION: the window would count
     the rows before DISTINCT removes some); others are counted as usual.
 
+    A :class:`core.precompiled.PrecompiledRows` is paged by its own statement, which carries
+    the same total (``TOTAL``) on each row.
     A page past the end is empty and so has no row to carry the total: it is the same "no
     such page" as before, and only the first page may be empty (an empty list)."""
 
@@ -52,13 +60,17 @@ class TotalInPagePaginator(Paginator):
 
     def page(self, number):
         queryset = self.object_list
-        if not self._counted_in_page(queryset):
+        precompiled = isinstance(queryset, PrecompiledRows)
+        if not (precompiled or self._counted_in_page(queryset)):
             return super().page(number)
         number = self._number(number)
         bottom = (number - 1) * self.per_page
-        rows = list(
-            queryset.annotate(**{self.TOTAL: Window(Count("*"))})[bottom : bottom + self.per_page]
-        )
+        if precompiled:  # its statement annotates the total itself (TOTAL)
+            rows = queryset.page_rows(bottom, self.per_page)
+        else:
+            rows = list(
+                queryset.annotate(**{self.TOTAL: total_rows()})[bottom : bottom + self.per_page]
+            )
         if rows:
             self.count = getattr(rows[0], self.TOTAL)
         elif number == 1 and self.allow_empty_first_page:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.services.tokens import token_create
-from core.precompiled import PrecompiledGet
+from core.precompiled import PrecompiledGet, PrecompiledPage
 from registry.models import ModelVersion, RegisteredModel
 from registry.selectors_api import (
     model_version_answer_get,
@@ -173,3 +173,89 @@ def test_unknown_records_and_huge_numbers_are_404_not_500(contributor, team):
         answer = api.get(path)
         assert answer.status_code == 404, path
         assert answer.json() == {"message": "Not found.", "code": "not_found"}, path
+
+
+# --- pages: the list of a model's versions ----------------------------------------------------
+
+
+def _versions(model, count: int) -> None:
+    data = DatasetVersionFactory()
+    for i in range(count):
+        version = ModelVersionFactory(registered_model=model, metrics={"auc": i / 10})
+        if i % 2:
+            version.dataset_links.create(dataset_version=data, role="training")
+    version.aliases.create(registered_model=model, name="champion", set_by=version.registered_by)
+
+
+@pytest.mark.parametrize("page_size", [1, 2, 3, 50])
+def test_every_page_reads_as_the_filtered_list_reads_it(team, contributor, page_size):
+    model = RegisteredModelFactory(name="churn", owner_team=team)
+    _versions(model, 5)
+    _versions(RegisteredModelFactory(name="other", owner_team=team), 2)  # not counted
+    api = _api(contributor)
+    page = 1
+    while True:
+        plain = api.get("/api/v1/models/churn/versions/", {"page_size": page_size, "page": page})
+        # an explicit order (the same one) takes the ORM's filtered path
+        ordered = api.get(
+            "/api/v1/models/churn/versions/",
+            {"page_size": page_size, "page": page, "ordering": "-version"},
+        )
+        if page > 1 and plain.status_code == 404:
+            assert ordered.status_code == 404
+            assert (
+                plain.json() == ordered.json() == {"message": "Invalid page.", "code": "not_found"}
+            )
+            break
+        assert plain.status_code == ordered.status_code == 200
+        body, reference = plain.json(), ordered.json()
+        assert body["count"] == 5
+        assert body["results"] == reference["results"]
+        assert (body["next"] is None) == (reference["next"] is None)
+        if body["next"]:
+            assert f"page={page + 1}" in body["next"] and "ordering" not in body["next"]
+        page += 1
+    assert page == -(-5 // page_size) + 1  # every page was read, then one past the end
+    numbers = [v["version"] for v in api.get("/api/v1/models/churn/versions/").json()["results"]]
+    assert numbers == [5, 4, 3, 2, 1]
+
+
+def test_a_models_versions_are_listed_only_for_who_may_see_the_model(team, contributor, outsider):
+    from guardian.shortcuts import assign_perm
+
+    model = RegisteredModelFactory(name="churn", owner_team=team)
+    _versions(model, 3)
+    RegisteredModelFactory(name="empty", owner_team=team)
+    mine, theirs = _api(contributor), _api(outsider)
+
+    assert mine.get("/api/v1/models/empty/versions/").json()["count"] == 0
+    for path in ("/api/v1/models/churn/versions/", "/api/v1/models/empty/versions/"):
+        answer = theirs.get(path)
+        assert answer.status_code == 404, path
+        assert answer.json() == {"message": "Not found.", "code": "not_found"}
+    # another team's model on a later page reads as an unknown model does: not found
+    assert theirs.get("/api/v1/models/churn/versions/?page=2&page_size=1").status_code == 404
+    assert mine.get("/api/v1/models/nothing/versions/?page=2").status_code == 404
+    assign_perm("registry.view_registeredmodel", outsider, model)
+    assert theirs.get("/api/v1/models/churn/versions/").json()["count"] == 3
+
+
+def test_bad_pages_are_refused_as_before(team, contributor):
+    _versions(RegisteredModelFactory(name="churn", owner_team=team), 2)
+    api = _api(contributor)
+    for query, status in (("page=0", 404), ("page=x", 404), ("page=", 400), ("page_size=0", 400)):
+        answer = api.get(f"/api/v1/models/churn/versions/?{query}")
+        assert answer.status_code == status, query
+
+
+def test_page_shapes_kept_per_connection_are_bounded(team):
+    model = RegisteredModelFactory(name="churn", owner_team=team)
+    _versions(model, 3)
+    pages = PrecompiledPage(
+        lambda: ModelVersion.objects.order_by("version"), registered_model_id=int
+    )
+    assert [v.version for v in pages.rows(1, 2, registered_model_id=model.pk)] == [2, 3]
+    assert pages.rows(0, 5, registered_model_id=model.pk + 1000) == []
+    for offset in range(PrecompiledPage.SHAPES + 5):
+        pages.rows(offset, 1, registered_model_id=model.pk)
+    assert len(pages._compiled[connections["default"]]) == PrecompiledPage.SHAPES

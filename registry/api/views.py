@@ -150,6 +150,11 @@ class ModelVersionViewSet(
         )
 
     def list(self, request, *args, **kwargs):
+        if self._no_filter_asked() and not request.query_params.get("ordering"):
+            # Every version of a model is as visible as the model: once it is found, its
+            # versions' pages are read by a statement compiled once (registry.selectors_api).
+            page = self.paginate_queryset(selectors.model_version_pages(self.registered_model()))
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
         response = super().list(request, *args, **kwargs)
         if not response.data["count"]:
             self.registered_model()  # an unknown model is a 404, not an empty list

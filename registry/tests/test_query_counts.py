@@ -78,7 +78,14 @@ def test_listing_a_models_versions_costs_the_same_for_2_or_40(api, team, rows):
     assert response.status_code == 200
     assert len(response.json()["results"]) == rows
     assert response.json()["results"][0]["datasets"][0]["dataset"] == data.dataset.name
-    # the page with its total, the data each version used and its aliases
+    # the model (may the caller see it?), then the page with its total, the data each version
+    # used and its aliases, by a statement compiled once (core.precompiled)
+    assert len(queries) == AUTH + 2, queries
+    # asked for a filter or an order, the page is filtered by the caller's visibility instead
+    response, queries = _queries(
+        lambda: api.get("/api/v1/models/churn/versions/?page_size=100&ordering=version")
+    )
+    assert [v["version"] for v in response.json()["results"]] == list(range(1, rows + 1))
     assert len(queries) == AUTH + 1, queries
 
 
