@@ -93,13 +93,13 @@ class _Precompiled:
 
     def _compile(self, using: str, shape: Any) -> _Compiled:
         connection = connections[using]
-        model = self._build().model
-        fields = {path: _field_at(model, path) for path in self._lookups}
+        base = self._build()
+        fields = {path: _field_at(base.model, path) for path in self._lookups}
         stand_ins = {
             path: _stand_in(kind, fields[path], connection, n)
             for n, (path, kind) in enumerate(self._lookups.items())
         }
-        queryset = self._shaped(self._build().filter(**stand_ins), shape)
+        queryset = self._shaped(base.filter(**stand_ins), shape)
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
         slots = {}
